@@ -1,0 +1,50 @@
+"""Diagnostics and the compiler's exception root.
+
+Every workflow mistake is a `Diagnostic` naming its origin (`file:line:col: step 'id': message`);
+checks collect them all and raise once, so a user sees every mistake in one run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Pos:
+    """A position in a source file; line and column start at 1 (0 means unknown)."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One mistake in a workflow, with where it is and which step it belongs to (if any)."""
+
+    pos: Pos
+    message: str
+    step: str | None = None
+
+    def __str__(self) -> str:
+        where = f"step '{self.step}': " if self.step else ""
+        return f"{self.pos}: {where}{self.message}"
+
+
+class CompilerError(Exception):
+    """Root of every exception the compiler raises on purpose."""
+
+
+class WorkflowError(CompilerError):
+    """The workflow (or its inputs) has mistakes; `diagnostics` lists all of them, sorted."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> None:
+        self.diagnostics = tuple(sorted(set(diagnostics)))
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class UnsupportedError(CompilerError):
+    """The workflow is valid CWL but uses a feature the compiler does not support (yet)."""

@@ -1,0 +1,190 @@
+"""Loading CWL documents with cwl-utils and converting them at once into the compiler's IR.
+
+This is the only module that imports `cwl_utils.parser`. Its objects are read here, turned into the
+frozen dataclasses of `compiler.ir` (with positions taken from the ruamel.yaml tree of the same file,
+see `compiler.yamlsrc`), and never handed further. Loading collects every error it can: schema errors
+of every file reached, YAML syntax errors, unknown types, missing `run` documents.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cwl_utils import parser as cwl
+from cwl_utils.errors import GraphTargetMissingException
+from ruamel.yaml.error import MarkedYAMLError
+from schema_salad.exceptions import SchemaSaladException, ValidationException
+
+from compiler import ir
+from compiler.errors import Diagnostic, Pos, WorkflowError
+from compiler.loader_convert import Converter
+from compiler.yamlsrc import Node, YamlCache, display_path, uri_to_path, yaml_diagnostic
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """A loaded document: the process (None when it could not be loaded) and every problem found.
+
+    `process` may be set although `diagnostics` is not empty: a step whose `run` failed to load then
+    has `run=None`. `versions` maps every loaded file to its cwlVersion.
+    """
+
+    process: ir.Process | None
+    diagnostics: tuple[Diagnostic, ...]
+    cache: YamlCache
+
+
+def load(path: str, cwd: str | None = None) -> LoadResult:
+    """Load the CWL document at `path` (a file, optionally `file.cwl#id` for a `$graph` entry)."""
+    session = _Session(YamlCache(cwd=cwd))
+    process = session.process(_path_uri(path))
+    return LoadResult(process, tuple(sorted(set(session.diagnostics))), session.yaml)
+
+
+def load_strict(path: str, cwd: str | None = None) -> ir.Process:
+    """Like `load`, but raise `WorkflowError` listing every problem when there is any."""
+    result = load(path, cwd)
+    if result.diagnostics or result.process is None:
+        raise WorkflowError(result.diagnostics or (Diagnostic(Pos(path), "cannot load document"),))
+    return result.process
+
+
+def _path_uri(path: str) -> str:
+    """A `file://` URI for `path`; a `#id` suffix selects a `$graph` entry unless the file has `#`."""
+    fragment = ""
+    if not os.path.exists(path) and "#" in path:
+        path, fragment = path.rsplit("#", 1)
+    uri = Path(path).resolve().as_uri()
+    return f"{uri}#{fragment}" if fragment else uri
+
+
+@dataclass
+class _Session:
+    """State of one load: parsed files, processes by URI, and the problems found so far."""
+
+    yaml: YamlCache
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    processes: dict[str, ir.Process | None] = field(default_factory=dict)
+    loading: set[str] = field(default_factory=set)
+    options: Any = None
+
+    def process(self, uri: str, at: Pos | None = None) -> ir.Process | None:
+        """The process at `uri`, loaded once; None (with diagnostics recorded) when it fails."""
+        if uri in self.processes:
+            return self.processes[uri]
+        if uri in self.loading:
+            self.diagnostics.append(Diagnostic(at or Pos(uri), f"'{_short_uri(uri)}' runs itself"))
+            return None
+        self.loading.add(uri)
+        try:
+            result = self._load(uri, at)
+        finally:
+            self.loading.discard(uri)
+        self.processes[uri] = result
+        return result
+
+    def _load(self, uri: str, at: Pos | None) -> ir.Process | None:
+        file_uri, _, fragment = uri.partition("#")
+        path = uri_to_path(file_uri)
+        doc = self.yaml.node(path)
+        if doc is None:
+            error = self.yaml.errors[os.path.abspath(path)]
+            self.diagnostics.append(error if at is None else Diagnostic(at, f"cannot load '{error.pos.file}'"))
+            if at is not None:
+                self.diagnostics.append(error)
+            return None
+        obj = self._cwl_object(path, file_uri, fragment or None)
+        if obj is None:
+            return None
+        node = _graph_entry(doc, fragment) if isinstance(doc.value, dict) and "$graph" in doc.value else doc
+        converter = Converter(self.yaml, self.diagnostics, self._run, _version(doc))
+        return converter.process(obj, node)
+
+    def _cwl_object(self, path: str, file_uri: str, fragment: str | None) -> Any:
+        shown = display_path(path, self.yaml.cwd)
+        options = cwl.LoadingOptions(
+            fileuri=file_uri, baseuri=file_uri.rsplit("/", 1)[0] + "/", copyfrom=self.options
+        )
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+            obj = cwl.load_document_by_string(text, file_uri, options, fragment)
+        except ValidationException as exc:
+            self.diagnostics.extend(salad_diagnostics(exc, shown, self.yaml.cwd))
+            return None
+        except GraphTargetMissingException as exc:
+            choices = str(exc).split("one of ", 1)[-1]
+            message = f"the `$graph` has no `main` entry; name one with FILE#ID, one of {choices}"
+            self.diagnostics.append(Diagnostic(Pos(shown, 1, 1), message))
+            return None
+        except (SchemaSaladException, MarkedYAMLError) as exc:
+            self.diagnostics.append(Diagnostic(Pos(shown, 1, 1), " ".join(str(exc).split())))
+            return None
+        if self.options is None:
+            self.options = options  # later files share fetcher and caches
+        if isinstance(obj, list):
+            self.diagnostics.append(Diagnostic(Pos(shown, 1, 1), "a `$graph` document needs `#id`"))
+            return None
+        return obj
+
+    def _run(self, run_uri: str, at: Pos) -> ir.Process | None:
+        return self.process(run_uri, at)
+
+
+def _version(doc: Node) -> str:
+    value = doc.value.get("cwlVersion") if isinstance(doc.value, dict) else None
+    return str(value) if value else ""
+
+
+def _graph_entry(doc: Node, fragment: str) -> Node:
+    from compiler.yamlsrc import entry
+
+    return entry(doc, "$graph", fragment or "main")
+
+
+def _short_uri(uri: str) -> str:
+    return uri.rsplit("/", 1)[-1]
+
+
+def salad_diagnostics(exc: ValidationException, shown: str, cwd: str | None = None) -> list[Diagnostic]:
+    """The leaves of a schema-salad error tree, each at its own (or its nearest parent's) position."""
+    found: list[Diagnostic] = []
+    _walk_salad(exc, Pos(shown, 1, 1), None, "", found, cwd)
+    return found
+
+
+def _walk_salad(
+    exc: Any, pos: Pos, step: str | None, context: str, found: list[Diagnostic], cwd: str | None
+) -> None:
+    message = " ".join(str(getattr(exc, "message", "") or "").split())
+    if getattr(exc, "file", None) and getattr(exc, "start", None):
+        line, col = exc.start
+        pos = Pos(display_path(uri_to_path(exc.file), cwd), line, col)
+    step = _salad_step(message) or step
+    if message.startswith("the `") and "field is not valid" in message:
+        context = message.split("`")[1]
+    children = getattr(exc, "children", None) or []
+    if not children:
+        if message and not message.endswith("because:") and not message.endswith("because"):
+            found.append(Diagnostic(pos, _salad_message(message, context), step))
+        return
+    for child in children:
+        _walk_salad(child, pos, step, context, found, cwd)
+
+
+def _salad_step(message: str) -> str | None:
+    """The step named by schema-salad's "checking object `wf.cwl#s1` using `WorkflowStep`"."""
+    if message.startswith("checking object `") and message.endswith("using `WorkflowStep`"):
+        return message.split("`")[1].split("#")[-1].split("/")[-1]
+    return None
+
+
+def _salad_message(message: str, context: str) -> str:
+    if message.startswith("contains undefined reference to `"):
+        target = message.split("`")[1]
+        target = os.path.basename(uri_to_path(target)) if target.startswith("file:") else target
+        return f"the `{context}` field refers to '{target}', which does not exist"
+    return message

@@ -1,0 +1,6 @@
+cwlVersion: v1.2
+class: Workflow
+inputs:
+  x: string
+outputs: {}
+steps: [one, two

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Union
+from typing import Any
 
 from compiler.errors import Pos
 
@@ -49,7 +49,7 @@ class UnionType:
 
 
 # A primitive is its CWL name ("int", "File", "stdout", ...); the rest are the classes above.
-CwlType = Union[str, ArrayType, EnumType, RecordType, UnionType]
+CwlType = str | ArrayType | EnumType | RecordType | UnionType
 
 
 def freeze(value: Any) -> Any:
@@ -201,7 +201,7 @@ class ExpressionTool(ProcessBase):
 class Step:
     id: str
     pos: Pos
-    run: Process
+    run: Process | None  # None: the `run` document could not be loaded (already reported)
     inputs: tuple[StepInput, ...] = ()
     outputs: tuple[StepOutput, ...] = ()
     scatter: tuple[str, ...] = ()
@@ -222,7 +222,7 @@ class Workflow(ProcessBase):
         return next((s for s in self.steps if s.id == name), None)
 
 
-Process = Union[CommandLineTool, ExpressionTool, Workflow]
+Process = CommandLineTool | ExpressionTool | Workflow
 
 
 def type_str(t: CwlType) -> str:

@@ -21,7 +21,7 @@ from schema_salad.exceptions import SchemaSaladException, ValidationException
 from compiler import ir
 from compiler.errors import Diagnostic, Pos, WorkflowError
 from compiler.loader_convert import Converter
-from compiler.yamlsrc import Node, YamlCache, display_path, uri_to_path, yaml_diagnostic
+from compiler.yamlsrc import Node, YamlCache, display_path, uri_to_path
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,9 @@ class _Session:
         doc = self.yaml.node(path)
         if doc is None:
             error = self.yaml.errors[os.path.abspath(path)]
-            self.diagnostics.append(error if at is None else Diagnostic(at, f"cannot load '{error.pos.file}'"))
+            self.diagnostics.append(
+                error if at is None else Diagnostic(at, f"cannot load '{error.pos.file}'")
+            )
             if at is not None:
                 self.diagnostics.append(error)
             return None
@@ -122,6 +124,10 @@ class _Session:
             return None
         except (SchemaSaladException, MarkedYAMLError) as exc:
             self.diagnostics.append(Diagnostic(Pos(shown, 1, 1), " ".join(str(exc).split())))
+            return None
+        except Exception as exc:  # noqa: BLE001 - cwl-utils may fail in other ways on odd documents
+            message = f"cwl-utils cannot load this document: {type(exc).__name__}: {exc}"
+            self.diagnostics.append(Diagnostic(Pos(shown, 1, 1), " ".join(message.split())))
             return None
         if self.options is None:
             self.options = options  # later files share fetcher and caches

@@ -76,7 +76,10 @@ class Converter:
         if cls == "Workflow":
             prefix = self._workflow_scope(obj)
             steps = tuple(self.step(s, node, prefix, version) for s in obj.steps or ())
-            outputs = tuple(self._with_sources(o, p, prefix) for o, p in zip(common["outputs"], obj.outputs or ()))
+            outputs = tuple(
+                self._with_sources(o, p, prefix)
+                for o, p in zip(common["outputs"], obj.outputs or (), strict=True)
+            )
             return ir.Workflow(**{**common, "outputs": outputs}, steps=steps)
         if cls == "ExpressionTool":
             return ir.ExpressionTool(**common, expression=str(obj.expression))
@@ -87,7 +90,8 @@ class Converter:
         base_command = (base,) if isinstance(base, str) else tuple(base or ())
         args = node.get("arguments")
         arguments = tuple(
-            ir.Argument(self.binding(a), args.pos(i) if args else node.pos()) for i, a in enumerate(obj.arguments or ())
+            ir.Argument(self.binding(a), args.pos(i) if args else node.pos())
+            for i, a in enumerate(obj.arguments or ())
         )
         return ir.CommandLineTool(
             **common,
@@ -239,7 +243,9 @@ class Converter:
         if kind == "enum":
             return ir.EnumType(_type_name(t.name), tuple(last(str(s)) for s in t.symbols))
         if kind == "record":
-            fields = tuple(ir.RecordField(last(str(f.name)), self.cwl_type(f.type_, pos)) for f in t.fields or ())
+            fields = tuple(
+                ir.RecordField(last(str(f.name)), self.cwl_type(f.type_, pos)) for f in t.fields or ()
+            )
             return ir.RecordType(_type_name(t.name), fields)
         self.diagnostics.append(Diagnostic(pos, f"unsupported type {t!r}"))
         return "Any"

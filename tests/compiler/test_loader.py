@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from compiler import ir
-from compiler.errors import Diagnostic, Pos, WorkflowError
+from compiler.errors import Pos, WorkflowError
 from compiler.loader import load, load_strict
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,7 +111,9 @@ def test_missing_file() -> None:
 
 def test_unknown_type_is_reported() -> None:
     result = load("examples/cwl/invalid/unknown-type.cwl")
-    assert [str(d) for d in result.diagnostics] == ["examples/cwl/invalid/unknown-type.cwl:4:3: unknown type 'Strin'"]
+    assert [str(d) for d in result.diagnostics] == [
+        "examples/cwl/invalid/unknown-type.cwl:4:3: unknown type 'Strin'"
+    ]
 
 
 @needs_conformance

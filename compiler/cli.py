@@ -1,0 +1,170 @@
+"""Command line of the compiler's subcommands (`check`, `graph`, `compile`, `cwl-runner`, `run X.cwl`).
+
+`main(argv)` is called by `cwlpilot.cli` with argv[0] the subcommand and returns the exit code:
+0 valid / done, 1 the workflow or its inputs have mistakes, 2 usage error (33 for a feature the
+cwl-runner interface does not support). A user's mistake is printed as diagnostics, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from compiler.check import CheckResult, check
+from compiler.errors import CompilerError
+from compiler.graph import build_graph
+from compiler.render import (
+    diagnostic_data,
+    github_annotation,
+    graph_data,
+    graph_dot,
+    graph_text,
+    plan_dot,
+    to_json,
+)
+from compiler.yamlsrc import display_path
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_UNSUPPORTED = 0, 1, 2, 33
+
+
+class _UsageError(Exception):
+    """Raised by the argument parser instead of exiting the process."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cwlpilot check", description="Validate a CWL workflow and print its graph.")
+    parser.add_argument("workflow", help="the CWL document (FILE or FILE#ID for a $graph entry)")
+    parser.add_argument("inputs", nargs="?", help="an inputs file (YAML or JSON) to check as well")
+    parser.add_argument("--format", choices=["text", "json", "github"], default="text")
+    return parser
+
+
+def _graph_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cwlpilot graph", description="Write the step graph as Graphviz DOT.")
+    parser.add_argument("workflow", help="a CWL document or a stages plan (.json)")
+    parser.add_argument("-o", "--output", help="write to this file instead of standard output")
+    return parser
+
+
+def run_check(argv: list[str], out: TextIO, err: TextIO) -> int:
+    args = _check_parser().parse_args(argv)
+    missing = _missing_file(args.workflow, args.inputs)
+    if missing:
+        err.write(f"cwlpilot check: no such file: {missing}\n")
+        return EXIT_USAGE
+    result = check(args.workflow, args.inputs)
+    name = display_path(args.workflow.split("#")[0] if not os.path.exists(args.workflow) else args.workflow)
+    if args.format == "json":
+        out.write(to_json(_check_data(result, name)))
+    elif args.format == "github":
+        for diag in result.diagnostics:
+            out.write(github_annotation(diag) + "\n")
+        if result.ok and result.process is not None:
+            out.write(graph_text(build_graph(result.process, name)))
+    elif result.ok and result.process is not None:
+        out.write(graph_text(build_graph(result.process, name)))
+    else:
+        for diag in result.diagnostics:
+            err.write(f"{diag}\n")
+        count = len(result.diagnostics)
+        err.write(f"{name}: {count} error{'s' if count != 1 else ''}\n")
+    return EXIT_OK if result.ok else EXIT_INVALID
+
+
+def _missing_file(workflow: str, *others: str | None) -> str | None:
+    """The first named file that does not exist (`FILE#ID` names FILE), else None."""
+    if not os.path.exists(workflow) and not os.path.exists(workflow.rsplit("#", 1)[0]):
+        return workflow
+    return next((p for p in others if p is not None and not os.path.exists(p)), None)
+
+
+def _check_data(result: CheckResult, name: str) -> dict[str, object]:
+    data: dict[str, object] = {"valid": result.ok, "errors": [diagnostic_data(d) for d in result.diagnostics]}
+    if result.ok and result.process is not None:
+        data["graph"] = graph_data(build_graph(result.process, name))
+    return data
+
+
+def run_graph(argv: list[str], out: TextIO, err: TextIO) -> int:
+    args = _graph_parser().parse_args(argv)
+    missing = _missing_file(args.workflow)
+    if missing:
+        err.write(f"cwlpilot graph: no such file: {missing}\n")
+        return EXIT_USAGE
+    if args.workflow.endswith(".json"):
+        text = _plan_dot(args.workflow, err)
+        if text is None:
+            return EXIT_INVALID
+    else:
+        result = check(args.workflow)
+        if not result.ok or result.process is None:
+            for diag in result.diagnostics:
+                err.write(f"{diag}\n")
+            return EXIT_INVALID
+        text = graph_dot(build_graph(result.process, display_path(args.workflow)))
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        out.write(text)
+    return EXIT_OK
+
+
+def _plan_dot(path: str, err: TextIO) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            plan = json.load(handle)
+    except OSError as exc:
+        err.write(f"{path}:1:1: cannot read file: {exc.strerror}\n")
+        return None
+    except json.JSONDecodeError as exc:
+        err.write(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}\n")
+        return None
+    if not isinstance(plan, dict):
+        err.write(f"{path}:1:1: a plan is a JSON object with `stages`\n")
+        return None
+    return plan_dot(plan)
+
+
+def _not_yet(command: str) -> Callable[[list[str], TextIO, TextIO], int]:
+    def handler(argv: list[str], out: TextIO, err: TextIO) -> int:
+        err.write(f"cwlpilot {command}: not implemented yet\n")
+        return EXIT_UNSUPPORTED if command == "cwl-runner" else EXIT_USAGE
+
+    return handler
+
+
+HANDLERS: dict[str, Callable[[list[str], TextIO, TextIO], int]] = {
+    "check": run_check,
+    "graph": run_graph,
+    "compile": _not_yet("compile"),
+    "cwl-runner": _not_yet("cwl-runner"),
+    "run": _not_yet("run"),
+}
+
+
+def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the compiler subcommand `argv[0]` with the options `argv[1:]`; return the exit code."""
+    out, err = out or sys.stdout, err or sys.stderr
+    if not argv or argv[0] not in HANDLERS:
+        err.write(f"cwlpilot: the compiler has no command {argv[0] if argv else ''!r}\n")
+        return EXIT_USAGE
+    try:
+        return HANDLERS[argv[0]](argv[1:], out, err)
+    except _UsageError as exc:
+        err.write(f"{exc}\n")
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help exits through argparse
+        return int(exc.code or 0)
+    except CompilerError as exc:
+        err.write(f"{exc}\n")
+        return EXIT_INVALID

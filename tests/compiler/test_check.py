@@ -1,0 +1,120 @@
+"""Tests for compiler.check: every mistake found in one run, each with its exact position."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compiler.check import check
+
+REPO = Path(__file__).resolve().parents[2]
+CONFORMANCE = REPO.parent / "shared" / "cwl-conformance" / "tests"
+needs_conformance = pytest.mark.skipif(
+    not CONFORMANCE.is_dir(), reason="the CWL conformance suite is not at ../shared/cwl-conformance"
+)
+BAD = "examples/cwl/invalid/"
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+
+
+def messages(path: str, job: str | None = None) -> list[str]:
+    return [str(d) for d in check(path, job).diagnostics]
+
+
+def test_valid_workflow_has_no_diagnostics() -> None:
+    result = check("examples/cwl/nested.cwl", "examples/cwl/greet-job.yml")
+    assert result.ok
+    assert result.diagnostics == ()
+
+
+def test_independent_mistakes_are_all_reported() -> None:
+    assert messages(BAD + "many-errors.cwl") == [
+        f"{BAD}many-errors.cwl:10:3: output 'result': unknown source 'join/al': "
+        "step 'join' has no output 'al'",
+        f"{BAD}many-errors.cwl:18:7: step 'say': scatter over 'message', which is not an array: "
+        "'name' is string",
+        f"{BAD}many-errors.cwl:23:7: step 'join': input 'files': type mismatch: 'count' is int, "
+        "cat.cwl expects File[]",
+        f"{BAD}many-errors.cwl:28:7: step 'loud': input 'message': unknown source 'nam': "
+        "no workflow input or step output of that name",
+        f"{BAD}many-errors.cwl:29:16: step 'loud': output 'err' is not an output of echo.cwl",
+        f"{BAD}many-errors.cwl:30:3: step 'ping': steps form a cycle: ping -> pong -> ping",
+        f"{BAD}many-errors.cwl:33:7: step 'ping': input 'message': type mismatch: 'pong/out' is File, "
+        "echo.cwl expects string",
+        f"{BAD}many-errors.cwl:38:7: step 'pong': input 'message': type mismatch: 'ping/out' is File, "
+        "echo.cwl expects string",
+        f"{BAD}many-errors.cwl:40:3: step 'idle': required input 'files' (File[]) of cat.cwl "
+        "is not connected",
+    ]
+
+
+def test_schema_errors_do_not_hide_reference_errors() -> None:
+    # cwl-utils rejects the document at the misspelled `defualt`; the rest is still checked
+    assert messages(BAD + "schema-and-refs.cwl") == [
+        f"{BAD}schema-and-refs.cwl:6:5: invalid field `defualt`, expected one of: `label`, `secondaryFiles`, "
+        "`streamable`, `doc`, `id`, `format`, `inputBinding`, `default`, `type`",
+        f"{BAD}schema-and-refs.cwl:12:3: step 'say': `when` needs cwlVersion v1.2 (this document is v1.0)",
+        f"{BAD}schema-and-refs.cwl:16:7: step 'say': input 'message': unknown source 'nme': "
+        "no workflow input or step output of that name",
+        f"{BAD}schema-and-refs.cwl:18:3: step 'again': steps form a cycle: again -> again",
+        f"{BAD}schema-and-refs.cwl:21:7: step 'again': input 'message': type mismatch: 'again/out' is File, "
+        "echo.cwl expects string",
+    ]
+
+
+def test_when_before_v1_2_replaces_the_schema_message() -> None:
+    assert messages(BAD + "when-v10.cwl") == [
+        f"{BAD}when-v10.cwl:7:3: step 'say': `when` needs cwlVersion v1.2 (this document is v1.0)"
+    ]
+
+
+def test_missing_run_document_and_schema_error_together() -> None:
+    assert messages(BAD + "schema-errors.cwl") == [
+        f"{BAD}schema-errors.cwl:7:5: invalid field `badfield`, expected one of: `label`, `secondaryFiles`, "
+        "`streamable`, `doc`, `id`, `format`, `loadContents`, `loadListing`, `default`, `type`, "
+        "`inputBinding`",
+        f"{BAD}schema-errors.cwl:18:5: step 'two': the `run` field refers to 'nothere.cwl', "
+        "which does not exist",
+    ]
+
+
+def test_yaml_syntax_error() -> None:
+    assert messages(BAD + "syntax.cwl") == [
+        f"{BAD}syntax.cwl:7:1: YAML syntax error: expected ',' or ']', but got '<stream end>' "
+        "(while parsing a flow sequence at line 6)"
+    ]
+
+
+def test_inputs_file_problems_are_reported_with_workflow_problems() -> None:
+    assert messages(BAD + "many-errors.cwl", "examples/cwl/greet-job.yml")[:2] == [
+        "examples/cwl/greet-job.yml:1:1: required input 'count' (int) is missing "
+        f"(declared at {BAD}many-errors.cwl:8:3)",
+        "examples/cwl/greet-job.yml:1:1: required input 'name' (string) is missing "
+        f"(declared at {BAD}many-errors.cwl:7:3)",
+    ]
+
+
+@needs_conformance
+def test_conformance_should_fail_pickvalue_is_caught() -> None:
+    path = "../shared/cwl-conformance/tests/conditionals/cond-wf-005.cwl"
+    assert messages(path) == [
+        f"{path}:20:3: output 'out1': type mismatch: 'step1/out1', 'def' is string[], the output is string"
+    ]
+
+
+@needs_conformance
+def test_valid_conformance_workflows_give_no_false_alarms() -> None:
+    # Every workflow of the suite that is meant to load must check clean (no invented errors).
+    invalid = {"cond-wf-005.cwl", "cond-wf-005_nojs.cwl", "conflict-wf.cwl", "js-expr-req-wf.cwl"}
+    noisy = []
+    for path in sorted(CONFORMANCE.rglob("*.cwl")):
+        if path.name in invalid or path.parent.name == "mixed-versions":
+            continue
+        result = check(str(path))
+        if result.diagnostics:
+            noisy.append(str(result.diagnostics[0]))
+    assert noisy == []

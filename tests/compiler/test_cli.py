@@ -1,0 +1,167 @@
+"""Tests for compiler.cli: the `check` and `graph` commands, their output formats and exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from compiler.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+GREET_TEXT = """\
+workflow examples/cwl/greet.cwl (v1.2)
+inputs:
+  names: string[]
+outputs:
+  greetings: File <- join/all
+steps:
+  say: echo.cwl (CommandLineTool)
+    needs: -
+    in: message <- names
+    out: out
+    scatter: message (dotproduct)
+  join: cat.cwl (CommandLineTool)
+    needs: say
+    in: files <- say/out
+    out: all
+"""
+
+
+def test_check_valid_prints_the_graph() -> None:
+    assert run("check", "examples/cwl/greet.cwl", "examples/cwl/greet-job.yml") == (0, GREET_TEXT, "")
+
+
+def test_check_invalid_prints_every_error_and_exits_1() -> None:
+    code, out, err = run("check", "examples/cwl/invalid/when-v10.cwl")
+    assert (code, out) == (1, "")
+    assert err == (
+        "examples/cwl/invalid/when-v10.cwl:7:3: step 'say': "
+        "`when` needs cwlVersion v1.2 (this document is v1.0)\n"
+        "examples/cwl/invalid/when-v10.cwl: 1 error\n"
+    )
+
+
+def test_check_json() -> None:
+    code, out, _ = run("check", "examples/cwl/nested.cwl", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["valid"] is True and data["errors"] == []
+    assert [(s["name"], s["needs"], s["when"]) for s in data["graph"]["steps"]] == [
+        ("greet.say", [], []),
+        ("greet.join", ["greet.say"], []),
+        ("count_lines", ["greet.join"], ["$(inputs.enabled)"]),
+    ]
+    assert out == run("check", "examples/cwl/nested.cwl", "--format", "json")[1]  # stable
+
+
+def test_check_json_errors() -> None:
+    code, out, _ = run("check", "examples/cwl/invalid/syntax.cwl", "--format", "json")
+    assert code == 1
+    assert json.loads(out) == {
+        "valid": False,
+        "errors": [
+            {
+                "file": "examples/cwl/invalid/syntax.cwl",
+                "line": 7,
+                "col": 1,
+                "step": None,
+                "message": "YAML syntax error: expected ',' or ']', but got '<stream end>' "
+                "(while parsing a flow sequence at line 6)",
+            }
+        ],
+    }
+
+
+def test_check_github_annotations() -> None:
+    code, out, _ = run("check", "examples/cwl/invalid/many-errors.cwl", "--format", "github")
+    lines = out.splitlines()
+    assert code == 1 and len(lines) == 9
+    assert lines[0] == (
+        "::error file=examples/cwl/invalid/many-errors.cwl,line=10,col=3::"
+        "output 'result': unknown source 'join/al': step 'join' has no output 'al'"
+    )
+    assert lines[5] == (
+        "::error file=examples/cwl/invalid/many-errors.cwl,line=30,col=3,title=step ping::"
+        "step 'ping': steps form a cycle: ping -> pong -> ping"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["check"], "cwlpilot check: the following arguments are required: workflow\n"),
+        (
+            ["check", "examples/cwl/greet.cwl", "--format", "xml"],
+            "cwlpilot check: argument --format: invalid choice",
+        ),
+        (["check", "nope.cwl"], "cwlpilot check: no such file: nope.cwl\n"),
+        (["check", "examples/cwl/greet.cwl", "nope.yml"], "cwlpilot check: no such file: nope.yml\n"),
+        (["graph", "nope.cwl"], "cwlpilot graph: no such file: nope.cwl\n"),
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], message: str) -> None:
+    code, out, err = run(*argv)
+    assert (code, out) == (2, "")
+    assert err.startswith(message)
+
+
+def test_graph_dot() -> None:
+    code, out, _ = run("graph", "examples/cwl/nested.cwl")
+    assert code == 0
+    assert (
+        out
+        == """\
+digraph "examples/cwl/nested.cwl" {
+  rankdir=LR;
+  node [shape=box];
+  "in:names" [label="names", shape=ellipse];
+  "in:count" [label="count", shape=ellipse];
+  subgraph "cluster_greet" { label="greet";
+    "greet.say" [label="say\\nscatter: message"];
+    "greet.join" [label="join"];
+  }
+  "count_lines" [label="count_lines\\nwhen: $(inputs.enabled)", style=dashed];
+  "out:greetings" [label="greetings", shape=ellipse];
+  "out:lines" [label="lines", shape=ellipse];
+  "in:names" -> "greet.say";
+  "greet.say" -> "greet.join";
+  "in:count" -> "count_lines";
+  "greet.join" -> "count_lines";
+  "greet.join" -> "out:greetings";
+  "count_lines" -> "out:lines";
+}
+"""
+    )
+
+
+def test_graph_of_a_plan(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(
+        json.dumps({"stages": [{"name": "a", "cmd": "true"}, {"name": "b", "cmd": "true", "needs": ["a"]}]})
+    )
+    code, out, _ = run("graph", str(plan), "-o", str(tmp_path / "plan.dot"))
+    assert (code, out) == (0, "")
+    assert (tmp_path / "plan.dot").read_text() == (
+        'digraph plan {\n  rankdir=LR;\n  node [shape=box];\n  "a";\n  "b";\n  "a" -> "b";\n}\n'
+    )
+
+
+def test_graph_of_an_invalid_workflow_exits_1() -> None:
+    code, out, err = run("graph", "examples/cwl/invalid/when-v10.cwl")
+    assert (code, out) == (1, "")
+    assert "`when` needs cwlVersion v1.2" in err

@@ -14,9 +14,14 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from ruamel.yaml import YAML
+
 from compiler.check import CheckResult, check
-from compiler.errors import CompilerError
+from compiler.cwltypes import accepts_null
+from compiler.emit import compile_plan
+from compiler.errors import CompilerError, UnsupportedError
 from compiler.graph import build_graph
+from compiler.ir import type_str
 from compiler.render import (
     diagnostic_data,
     github_annotation,
@@ -45,6 +50,14 @@ def _check_parser() -> argparse.ArgumentParser:
     parser.add_argument("workflow", help="the CWL document (FILE or FILE#ID for a $graph entry)")
     parser.add_argument("inputs", nargs="?", help="an inputs file (YAML or JSON) to check as well")
     parser.add_argument("--format", choices=["text", "json", "github"], default="text")
+    return parser
+
+
+def _compile_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cwlpilot compile", description="Compile a CWL workflow into a stages plan.")
+    parser.add_argument("workflow", help="the CWL document (FILE or FILE#ID for a $graph entry)")
+    parser.add_argument("inputs", nargs="?", help="the inputs file (YAML or JSON)")
+    parser.add_argument("-o", "--output", help="write the plan here instead of standard output")
     return parser
 
 
@@ -119,6 +132,68 @@ def run_graph(argv: list[str], out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def run_compile(argv: list[str], out: TextIO, err: TextIO) -> int:
+    args = _compile_parser().parse_args(argv)
+    missing = _missing_file(args.workflow, args.inputs)
+    if missing:
+        err.write(f"cwlpilot compile: no such file: {missing}\n")
+        return EXIT_USAGE
+    result = check(args.workflow, args.inputs)
+    if not result.ok or result.process is None:
+        for diag in result.diagnostics:
+            err.write(f"{diag}\n")
+        return EXIT_INVALID
+    job, job_dir = _read_job(args.inputs)
+    missing_inputs = [
+        f"required input '{p.id}' ({type_str(p.type)}) has no value: give an inputs file"
+        for p in result.process.inputs
+        if p.id not in job and not p.has_default and not accepts_null(p.type)
+    ]
+    if missing_inputs:
+        err.writelines(f"{args.workflow}: {m}\n" for m in missing_inputs)
+        return EXIT_INVALID
+    try:
+        plan = compile_plan(result.process, job, job_dir)
+    except UnsupportedError as exc:
+        err.write(f"cwlpilot compile: unsupported: {exc}\n")
+        return EXIT_UNSUPPORTED
+    problems = plan_problems(plan)
+    if problems:  # a compiler bug, not the user's: say so plainly
+        err.write("cwlpilot compile: internal error, the plan does not match the schema:\n")
+        err.writelines(f"  {p}\n" for p in problems)
+        return EXIT_INVALID
+    text = plan_json(plan)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        out.write(text)
+    return EXIT_OK
+
+
+def _read_job(path: str | None) -> tuple[dict[str, object], str]:
+    if path is None:
+        return {}, os.getcwd()
+    with open(path, encoding="utf-8") as handle:
+        job = YAML(typ="safe").load(handle)  # already parsed once by check: it is valid YAML
+    return (job if isinstance(job, dict) else {}), os.path.dirname(os.path.abspath(path))
+
+
+def plan_json(plan: object) -> str:
+    """The plan as written to disk: sorted keys, one-space indent, so equal plans are equal bytes."""
+    return json.dumps(plan, sort_keys=True, indent=1) + "\n"
+
+
+def plan_problems(plan: object) -> list[str]:
+    """Schema violations of `plan` against schemas/stages.schema.json (empty when valid)."""
+    import jsonschema
+
+    import schemas
+
+    validator = jsonschema.Draft202012Validator(schemas.load("stages"))
+    return sorted(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(plan))
+
+
 def _plan_dot(path: str, err: TextIO) -> str | None:
     try:
         with open(path, encoding="utf-8") as handle:
@@ -146,7 +221,7 @@ def _not_yet(command: str) -> Callable[[list[str], TextIO, TextIO], int]:
 HANDLERS: dict[str, Callable[[list[str], TextIO, TextIO], int]] = {
     "check": run_check,
     "graph": run_graph,
-    "compile": _not_yet("compile"),
+    "compile": run_compile,
     "cwl-runner": _not_yet("cwl-runner"),
     "run": _not_yet("run"),
 }

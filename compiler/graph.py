@@ -96,7 +96,7 @@ def _expand(
             return env[source]
         return produced.get(source, ())
 
-    for step in _topological(wf):
+    for step in topological(wf):
         name = prefix + step.id
         inputs = tuple(
             GraphInput(i.id, tuple(r for s in i.sources for r in resolve(s)), i.value_from, i.has_default)
@@ -129,7 +129,7 @@ def _expand(
     return {o.id: tuple(r for s in o.sources for r in resolve(s)) for o in wf.outputs}
 
 
-def _topological(wf: ir.Workflow) -> list[ir.Step]:
+def topological(wf: ir.Workflow) -> list[ir.Step]:
     """Steps in dependency order, ties kept in document order (the workflow is known acyclic)."""
     from compiler.validate import step_needs
 

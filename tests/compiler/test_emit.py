@@ -1,0 +1,166 @@
+"""Tests for compiler.emit: golden plans, determinism, schema validity, flattening, scatter, `when`."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+import schemas
+from compiler.cli import main, plan_json
+from compiler.emit import compile_plan, files_resolved
+from compiler.loader import load_strict
+
+REPO = Path(__file__).resolve().parents[2]
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+
+
+def compile_example(name: str, job: dict[str, Any]) -> dict[str, Any]:
+    return compile_plan(load_strict(f"examples/cwl/{name}"), job, str(REPO / "examples" / "cwl"))
+
+
+def cli_compile(*argv: str) -> str:
+    out = io.StringIO()
+    assert main(["compile", *argv], out, io.StringIO()) == 0
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", ["greet", "cross"])
+def test_golden_plans_are_byte_identical(name: str) -> None:
+    text = cli_compile(f"examples/cwl/{name}.cwl", f"examples/cwl/{name}-job.yml")
+    assert text == (GOLDEN / f"{name}.plan.json").read_text()
+    assert text == cli_compile(f"examples/cwl/{name}.cwl", f"examples/cwl/{name}-job.yml")
+
+
+@pytest.mark.parametrize(
+    ("name", "job"),
+    [
+        ("greet.cwl", {"names": ["a", "b"]}),
+        ("nested.cwl", {"names": ["a"], "count": False}),
+        ("cross.cwl", {"names": ["a"], "greetings": ["b", "c"], "shout": True}),
+        ("odd paths/shout wf.cwl", {"text": {"class": "File", "path": "data/hello.txt"}}),
+    ],
+)
+def test_plans_match_the_schema(name: str, job: dict[str, Any]) -> None:
+    plan = compile_example(name, job)
+    jsonschema.Draft202012Validator(schemas.load("stages")).validate(plan)
+    assert json.loads(plan_json(plan)) == plan
+
+
+def test_scatter_and_resources() -> None:
+    plan = compile_example("greet.cwl", {"names": ["Ada", "Bo"]})
+    say0, say1, join = plan["stages"]
+    assert (say0["name"], say0["cmd"], say0["resources"], say0["timeout"]) == (
+        "say[0]",
+        "echo hello Ada > out.txt",
+        {"cpu": 1, "mem": 64},
+        60,
+    )
+    assert say1["cmd"] == "echo hello Bo > out.txt"
+    assert join["needs"] == ["say[0]", "say[1]"]
+    assert join["data"]["inputs"] == {"files": [{"$ref": "say[0]/out"}, {"$ref": "say[1]/out"}]}
+    assert join["data"]["command"]["baseCommand"] == ["cat"]  # built at run time from the data
+    assert join["data"]["outputs"]["all"]["glob"] == ["all.txt"]
+    assert plan["outputs"] == {"greetings": {"type": "File", "value": {"$ref": "join/all"}}}
+
+
+def test_sub_workflow_is_flattened_and_outputs_map_exactly() -> None:
+    plan = compile_example("nested.cwl", {"names": ["Ada"]})
+    assert [(s["name"], s["needs"]) for s in plan["stages"]] == [
+        ("greet.say[0]", []),
+        ("greet.join", ["greet.say[0]"]),
+        ("count_lines", ["greet.join"]),
+    ]
+    assert plan["outputs"]["greetings"]["value"] == {"$ref": "greet.join/all"}
+
+
+def test_static_when_false_drops_the_stage() -> None:
+    plan = compile_example("cross.cwl", {"names": ["a"], "greetings": ["b"], "shout": False})
+    assert [s["name"] for s in plan["stages"]] == ["say[0][0]"]
+    assert plan["outputs"]["loud"]["value"] is None
+    plan = compile_example("cross.cwl", {"names": ["a"], "greetings": ["b"], "shout": True})
+    assert plan["stages"][-1]["name"] == "loud" and "when" not in plan["stages"][-1]
+
+
+def test_file_inputs_get_absolute_paths_and_name_fields() -> None:
+    assert files_resolved({"class": "File", "location": "d/x.tar.gz"}, "/base") == {
+        "class": "File",
+        "path": "/base/d/x.tar.gz",
+        "basename": "x.tar.gz",
+        "dirname": "/base/d",
+        "nameroot": "x.tar",
+        "nameext": ".gz",
+    }
+
+
+def test_compile_reports_workflow_errors_and_missing_inputs() -> None:
+    err = io.StringIO()
+    assert main(["compile", "examples/cwl/invalid/when-v10.cwl"], io.StringIO(), err) == 1
+    assert "`when` needs cwlVersion v1.2" in err.getvalue()
+    err = io.StringIO()
+    assert main(["compile", "examples/cwl/greet.cwl"], io.StringIO(), err) == 1
+    assert (
+        err.getvalue()
+        == "examples/cwl/greet.cwl: required input 'names' (string[]) has no value: give an inputs file\n"
+    )
+
+
+SCATTER_AFTER = """\
+cwlVersion: v1.2
+class: Workflow
+requirements: {ScatterFeatureRequirement: {}}
+inputs: {names: 'string[]'}
+outputs: []
+steps:
+  a:
+    run:
+      class: CommandLineTool
+      baseCommand: touch
+      inputs: {n: {type: string, inputBinding: {}}}
+      outputs: {made: {type: 'File[]', outputBinding: {glob: '*'}}}
+    SCATTER_A
+    in: {n: names}
+    out: [made]
+  b:
+    run: {class: CommandLineTool, baseCommand: cat, inputs: {f: FILE_TYPE}, outputs: []}
+    scatter: f
+    in: {f: a/made}
+    out: []
+"""
+
+
+def write_scatter_after(tmp_path: Path, scatter_a: bool) -> tuple[str, str]:
+    text = SCATTER_AFTER.replace("SCATTER_A", "scatter: n" if scatter_a else "")
+    text = text.replace("FILE_TYPE", "'File[]'" if scatter_a else "File")
+    if not scatter_a:
+        text = text.replace("inputs: {names: 'string[]'}", "inputs: {names: string}")
+    (tmp_path / "wf.cwl").write_text(text)
+    (tmp_path / "job.yml").write_text("names: [x, y]\n" if scatter_a else "names: x\n")
+    return str(tmp_path / "wf.cwl"), str(tmp_path / "job.yml")
+
+
+def test_scatter_over_a_gathered_scatter_pairs_instances(tmp_path: Path) -> None:
+    plan = json.loads(cli_compile(*write_scatter_after(tmp_path, scatter_a=True)))
+    assert [(s["name"], s["needs"]) for s in plan["stages"]] == [
+        ("a[0]", []),
+        ("a[1]", []),
+        ("b[0]", ["a[0]"]),
+        ("b[1]", ["a[1]"]),
+    ]
+
+
+def test_scatter_over_an_array_produced_upstream_is_unsupported(tmp_path: Path) -> None:
+    err = io.StringIO()
+    assert main(["compile", *write_scatter_after(tmp_path, scatter_a=False)], io.StringIO(), err) == 33
+    assert err.getvalue() == (
+        "cwlpilot compile: unsupported: scatter over 'f' needs an array known at compile time\n"
+    )

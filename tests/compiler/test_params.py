@@ -1,0 +1,40 @@
+"""Tests for compiler.params: CWL parameter references evaluated without JavaScript."""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler.params import NotStatic, evaluate
+
+CTX = {
+    "inputs": {"x": {"path": "/d/a.txt", "basename": "a.txt"}, "n": 3, "xs": [1, 2], "up": {"$ref": "s/o"}},
+    "self": [4, 5],
+    "runtime": {"cores": 2},
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("$(inputs.n)", 3),
+        ("$(inputs.x.basename)", "a.txt"),
+        ("$(inputs['x'][\"path\"])", "/d/a.txt"),
+        ("$(self[1])", 5),
+        ("$(inputs.xs.length)", 2),
+        ("n=$(inputs.n) cores=$(runtime.cores)", "n=3 cores=2"),
+        ("$(inputs.xs)-x", "[1,2]-x"),
+        ("\\$(inputs.n)", "$(inputs.n)"),
+        ("plain", "plain"),
+        ("$(inputs.missing)", None),
+    ],
+)
+def test_references(text: str, value: object) -> None:
+    assert evaluate(text, CTX) == value
+
+
+@pytest.mark.parametrize(
+    "text", ["$(inputs.n + 1)", "${ return 1; }", "$(inputs.up)", "$(inputs.up.path)", "$(foo)"]
+)
+def test_not_static(text: str) -> None:
+    with pytest.raises(NotStatic):
+        evaluate(text, CTX)

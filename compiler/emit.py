@@ -108,7 +108,12 @@ def _workflow(
         new, outs = _step_stages(step, name, values, (*chain, wf, step))
         stages.extend(new)
         scope.update({f"{step.id}/{k}": v for k, v in outs.items()})
-    return {o.id: _merge([scope.get(s) for s in o.sources], o.link_merge, o.pick_value) for o in wf.outputs}
+    return {
+        o.id: _merge(
+            [scope.get(s) for s in o.sources], o.link_merge, o.pick_value, f"{o.pos}: output '{o.id}'"
+        )
+        for o in wf.outputs
+    }
 
 
 def _step_values(wf: ir.Workflow, step: ir.Step, scope: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,7 +121,8 @@ def _step_values(wf: ir.Workflow, step: ir.Step, scope: Mapping[str, Any]) -> di
     for inp in step.inputs:
         value = None
         if inp.sources:
-            value = _merge([scope.get(s) for s in inp.sources], inp.link_merge, inp.pick_value)
+            where = f"{inp.pos}: step '{step.id}': input '{inp.id}'"
+            value = _merge([scope.get(s) for s in inp.sources], inp.link_merge, inp.pick_value, where)
         values[inp.id] = ir.thaw(inp.default) if value is None and inp.has_default else value
     for inp in step.inputs:
         if inp.value_from is not None:
@@ -129,7 +135,7 @@ def _step_values(wf: ir.Workflow, step: ir.Step, scope: Mapping[str, Any]) -> di
     return values
 
 
-def _merge(values: list[Any], link_merge: str | None, pick_value: str | None) -> Any:
+def _merge(values: list[Any], link_merge: str | None, pick_value: str | None, where: str) -> Any:
     if len(values) == 1 and link_merge is None:
         merged: Any = values[0]
     elif link_merge == "merge_flattened":
@@ -140,7 +146,7 @@ def _merge(values: list[Any], link_merge: str | None, pick_value: str | None) ->
         return merged
     candidates = merged if isinstance(merged, list) else [merged]
     if any(isinstance(v, Mapping) and "$ref" in v for v in candidates):
-        raise UnsupportedError("`pickValue` over values produced upstream is not supported yet")
+        raise UnsupportedError(f"{where}: `pickValue` over values produced upstream is not supported yet")
     present = [v for v in candidates if v is not None]
     return present if pick_value == "all_non_null" else (present[0] if present else None)
 

@@ -1,0 +1,7 @@
+"""`python -m cwlpilot` is the `cwlpilot` command."""
+
+import sys
+
+from cwlpilot.cli import main
+
+sys.exit(main())

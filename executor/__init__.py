@@ -1,0 +1,1 @@
+"""The cwlpilot executor: runs stages plans with resource booking, retries, a durable store and pilots."""

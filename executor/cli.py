@@ -1,0 +1,147 @@
+"""Command line of `cwlpilot run PLAN.json` and `cwlpilot pilot`: argparse in, frozen config out.
+
+Options that O2DPG's runner also has keep its meaning (and its short spellings: -f, -jmax, -k, -tt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from executor.booking import Limits
+from executor.config import PilotConfig, RunConfig
+from executor.errors import ExecutorError, PlanError
+
+
+def _limits_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("resources")
+    g.add_argument("--cpu-limit", type=float, help="CPU cores to book (default: the cores of this machine)")
+    g.add_argument("--mem-limit", type=float, help="memory to book, MB (default: 90%% of this machine's RAM)")
+    g.add_argument("-j", "-jmax", "--max-jobs", dest="max_jobs", type=int, default=100,
+                   help="at most this many stages at once (default 100)")
+    g.add_argument("--n-backfill", type=int, default=1,
+                   help="stages that may start beyond the CPU budget at nice 19 when nothing else fits (default 1)")
+    g.add_argument("--backfill-factor", type=float, default=1.5,
+                   help="backfill keeps booked CPU within this factor of --cpu-limit (default 1.5)")
+    g.add_argument("--optimistic-resources", action="store_true",
+                   help="clamp bookings larger than a limit instead of refusing the plan")
+    g.add_argument("--mem-overuse-factor", type=float, default=None, metavar="F",
+                   help="kill a stage whose memory exceeds F x its booking (default: off)")
+    g.add_argument("--mem-metric", choices=("pss", "rss"), default="pss", help="how stage memory is measured")
+    g.add_argument("--heartbeat-timeout", type=float, default=60.0,
+                   help="seconds without heartbeat before a pilot's stages are taken over (default 60)")
+
+
+def _pilot_config(a: argparse.Namespace, keep_going: bool = False) -> PilotConfig:
+    from executor.monitor import cpu_count, total_memory_mb
+
+    for name in ("cpu_limit", "mem_limit", "max_jobs"):
+        value = getattr(a, name)
+        if value is not None and value <= 0:
+            raise ExecutorError(f"--{name.replace('_', '-')} must be positive, not {value:g}")
+    limits = Limits(
+        cpu=a.cpu_limit if a.cpu_limit is not None else float(cpu_count()),
+        mem=a.mem_limit if a.mem_limit is not None else 0.9 * total_memory_mb(),
+        max_jobs=a.max_jobs, n_backfill=a.n_backfill, backfill_factor=a.backfill_factor,
+        optimistic=a.optimistic_resources,
+    )
+    return PilotConfig(limits=limits, keep_going=keep_going, retry_on_failure=getattr(a, "retry_on_failure", 0),
+                       mem_metric=a.mem_metric, mem_overuse_factor=a.mem_overuse_factor,
+                       heartbeat_timeout=a.heartbeat_timeout,
+                       stdout_on_failure=getattr(a, "stdout_on_failure", False))
+
+
+def run_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cwlpilot run", description="Run a stages plan (O2DPG workflow JSON or a "
+                                "plan compiled by cwlpilot). Running it again resumes where it stopped.")
+    p.add_argument("plan", nargs="?", type=Path, help="the plan JSON")
+    p.add_argument("-f", "--workflow-file", dest="plan_file", type=Path, help="the plan JSON (O2DPG's spelling)")
+    p.add_argument("--workdir", type=Path, default=Path("."), help="where stages run (their cwd is relative "
+                   "to it) and where logs, timeline.json and the store go (default: .)")
+    p.add_argument("--store", help="store URL (default: sqlite:///WORKDIR/cwlpilot.db)")
+    p.add_argument("-k", "--keep-going", action="store_true", help="carry on with independent stages after a failure")
+    p.add_argument("--dry-run", action="store_true", help="show what would run, in order, and stop")
+    p.add_argument("--list-tasks", action="store_true", help="list the stages and stop")
+    p.add_argument("--produce-script", type=Path, metavar="FILE", help="write a bash script running the plan")
+    p.add_argument("-tt", "--target-tasks", nargs="+", default=[], metavar="REGEX",
+                   help="run only stages matching these regular expressions and what they need")
+    p.add_argument("--target-labels", nargs="+", default=[], metavar="LABEL",
+                   help="run only stages with these labels and what they need")
+    p.add_argument("--rerun-from", metavar="REGEX", help="run the matching stages and everything downstream again")
+    p.add_argument("--retry-rules", type=Path, metavar="FILE", help="retry rules, YAML or JSON")
+    p.add_argument("--retry-on-failure", type=int, default=0, metavar="N",
+                   help="retry budget of stages that set no retry_count (default 0)")
+    p.add_argument("--stdout-on-failure", action="store_true", help="print the logs of failed stages at the end")
+    p.add_argument("--progress", choices=("auto", "bar", "lines", "quiet"), default="auto")
+    p.add_argument("-q", "--quiet", action="store_true", help="only failures and the final table")
+    _limits_args(p)
+    return p
+
+
+def pilot_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cwlpilot pilot", description="Join a run: pull ready stages from its "
+                                "store and run them within this pilot's own limits, until the run is over.")
+    p.add_argument("--store", required=True, help="the run's store URL (e.g. sqlite:////path/cwlpilot.db)")
+    p.add_argument("--wait", type=float, default=30.0, metavar="S",
+                   help="wait up to S seconds for the run to be loaded into the store (default 30)")
+    p.add_argument("--progress", choices=("lines", "quiet"), default="lines")
+    _limits_args(p)
+    return p
+
+
+def main(argv: list[str]) -> int:
+    command, args = argv[0], argv[1:]
+    try:
+        if command == "pilot":
+            return _pilot(pilot_parser().parse_args(args))
+        return _run(run_parser(), run_parser().parse_args(args))
+    except PlanError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        n = len(exc.problems)
+        print(f"cwlpilot: {n} problem{'s' if n > 1 else ''} found; nothing was run", file=sys.stderr)
+        return 1
+    except ExecutorError as exc:
+        print(f"cwlpilot: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(parser: argparse.ArgumentParser, a: argparse.Namespace) -> int:
+    plan = a.plan or a.plan_file
+    if plan is None:
+        parser.error("give the plan: cwlpilot run PLAN.json (or -f PLAN.json)")
+    store = a.store or f"sqlite:///{(a.workdir / 'cwlpilot.db').resolve()}"
+    progress = "quiet" if a.quiet else a.progress
+    cfg = RunConfig(plan=plan, workdir=a.workdir, store_url=store, pilot=_pilot_config(a, a.keep_going),
+                    target_tasks=tuple(a.target_tasks), target_labels=tuple(a.target_labels),
+                    rerun_from=a.rerun_from, retry_rules_file=a.retry_rules, dry_run=a.dry_run,
+                    list_tasks=a.list_tasks, produce_script=a.produce_script, progress=progress)
+    from executor.runner import run
+
+    return run(cfg)
+
+
+def _pilot(a: argparse.Namespace) -> int:
+    import time
+
+    from executor.pilot import Pilot
+    from executor.progress import LinesReporter
+    from executor.store import open_store
+
+    store = open_store(a.store)
+    try:
+        deadline = time.monotonic() + a.wait
+        while store.get_meta("run_id") is None:
+            if time.monotonic() > deadline:
+                raise ExecutorError(f"{a.store}: no run was loaded into this store within {a.wait:g} s")
+            time.sleep(0.2)
+        reporter = LinesReporter(quiet=a.progress == "quiet")
+        stop = Pilot(store, _pilot_config(a), reporter).run()
+        reporter.close()
+        if stop == "interrupted":
+            print("pilot interrupted: its running stages were given back to the run", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        store.close()

@@ -1,0 +1,39 @@
+"""Run and pilot settings as frozen records, built by the CLI so nothing else reads argparse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from executor.booking import Limits
+
+
+@dataclass(frozen=True)
+class PilotConfig:
+    limits: Limits
+    keep_going: bool = False
+    retry_on_failure: int = 0  # retry_count for stages that do not set one (O2DPG's --retry-on-failure)
+    mem_metric: str = "pss"  # pss or rss
+    mem_overuse_factor: float | None = None  # kill a stage using more than factor x its booking
+    sample_interval: float = 0.5  # s between psutil samples of running stages
+    heartbeat_interval: float = 5.0  # s
+    heartbeat_timeout: float = 60.0  # s without heartbeat before a pilot's stages are requeued
+    poll_interval: float = 0.25  # s between looks at the store when waiting for other pilots' work
+    kill_grace: float = 5.0  # s between SIGTERM and SIGKILL for a timed-out stage
+    stdout_on_failure: bool = False
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    plan: Path
+    workdir: Path
+    store_url: str
+    pilot: PilotConfig
+    target_tasks: tuple[str, ...] = ()
+    target_labels: tuple[str, ...] = ()
+    rerun_from: str | None = None
+    retry_rules_file: Path | None = None
+    dry_run: bool = False
+    list_tasks: bool = False
+    produce_script: Path | None = None
+    progress: str = "auto"  # auto, bar, lines, quiet

@@ -1,0 +1,65 @@
+"""From the end of an attempt to what the store records: classify the exit, apply the retry rules. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from executor.retry import Decision, FailedAttempt, Failure, RetryRule, decide
+from executor.store.base import Claim, Finish
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How an attempt ended, as the pilot observed it."""
+
+    exit_code: int | None  # None: the command never started
+    killed_for: Failure | None = None  # set when the pilot killed it (memory, timeout)
+    error: str = ""  # why it could not start, or why the kind rejected its results
+    end: float = 0.0
+    peak_mem: float | None = None
+    cpu_time: float | None = None
+
+
+def classify(ended: Ended) -> Failure | None:
+    """None for success, otherwise how the attempt failed."""
+    if ended.killed_for is not None:
+        return ended.killed_for
+    if ended.exit_code is None or ended.error:
+        return Failure.EXIT
+    if ended.exit_code == 0:
+        return None
+    return Failure.SIGNAL if ended.exit_code < 0 else Failure.EXIT
+
+
+def conclude(claim: Claim, ended: Ended, retry_count: int, rules: Sequence[RetryRule], log: str,
+             log_tail: str = "") -> tuple[Finish, Decision | None]:
+    """The Finish record for an ended attempt, and the retry decision when it failed."""
+    failure = classify(ended)
+    common = dict(attempt_id=claim.attempt_id, stage_id=claim.stage_id, end=ended.end,
+                  exit_code=ended.exit_code, peak_mem=ended.peak_mem, cpu_time=ended.cpu_time, log=log)
+    if failure is None:
+        return Finish(ok=True, retry=False, failure=None, **common), None  # type: ignore[arg-type]
+    attempt = FailedAttempt(stage=claim.name, failure=failure, exit_code=ended.exit_code,
+                            number=claim.counted + 1, retry_count=retry_count, log_tail=log_tail)
+    decision = decide(attempt, rules, claim.retry_limit)
+    reason = describe_failure(failure, ended)
+    finish = Finish(
+        ok=False, retry=decision.retry, failure=failure.value, rule=decision.rule,
+        mem_factor=claim.mem_factor * decision.mem_factor, time_factor=claim.time_factor * decision.time_factor,
+        retry_limit=decision.retry_limit, reason=reason, **common,  # type: ignore[arg-type]
+    )
+    return finish, decision
+
+
+def describe_failure(failure: Failure, ended: Ended) -> str:
+    if ended.error:
+        return ended.error
+    if failure is Failure.MEMORY:
+        peak = f" (peak {ended.peak_mem:.0f} MB)" if ended.peak_mem else ""
+        return f"killed: memory{peak}"
+    if failure is Failure.TIMEOUT:
+        return "killed: timeout"
+    if failure is Failure.SIGNAL and ended.exit_code is not None:
+        return f"killed by signal {-ended.exit_code}"
+    return f"exit code {ended.exit_code}"

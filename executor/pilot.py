@@ -1,0 +1,359 @@
+"""The pilot: pulls ready stages from the store, books them, launches, monitors and reports them.
+
+Guarantees (each backed by a test):
+1. A stage is claimed in the store (committed) before its process starts; its end is committed before
+   any dependent may start. Claims are atomic, so with several pilots each attempt runs exactly once.
+2. Booked CPU, memory and running stages stay within the pilot's limits (see executor.booking for the
+   documented backfill bound); stages sharing a semaphore never overlap, across pilots too.
+3. A stage starts only after every stage it needs is done; a stage whose need failed is skipped.
+4. Attempts counted against a stage never exceed its retry budget + 1; attempts lost with a dead pilot
+   are not counted and the stage runs again.
+5. Only this loop mutates the pilot's state; there are no threads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+from executor import launch
+from executor.booking import Choice, Request, Usage, booking, select
+from executor.config import PilotConfig
+from executor.kinds import KindError, StageContext, registry
+from executor.monitor import TreeSampler, process_identity
+from executor.outcome import Ended, conclude
+from executor.plan import Stage, stage_from_spec
+from executor.retry import Failure, parse_rules
+from executor.store.base import Claim, ClaimRequest, Finish, ReadyStage, Store
+from executor.takeover import MARKER, requeue_dead_pilots
+
+LOG_TAIL_BYTES = 65536
+
+
+class Reporter(Protocol):
+    def started(self, name: str, attempt: int, backfill: bool) -> None: ...
+    def ended(self, name: str, finish: Finish, seconds: float) -> None: ...
+    def note(self, message: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Ended:
+    claim: Claim
+    ended: Ended
+    log: str
+    start: float  # wall clock
+
+
+@dataclass
+class Running:
+    claim: Claim
+    stage: Stage
+    ctx: StageContext
+    proc: launch.Process
+    log: Path
+    start: float  # wall clock, for the record
+    started: float  # monotonic, for deadlines
+    timeout: float | None
+    sampler: TreeSampler | None = None
+    peak_mem: float = 0.0
+    last_mem: float = 0.0
+    killed_for: Failure | None = None
+    kill_at: float | None = None  # monotonic time of the SIGKILL after a SIGTERM
+
+
+class Pilot:
+    def __init__(self, store: Store, config: PilotConfig, reporter: Reporter,
+                 stages: Mapping[int, Stage] | None = None) -> None:
+        self.store, self.cfg, self.reporter = store, config, reporter
+        self.workdir = Path(store.get_meta("workdir") or ".")
+        self.run_id = store.get_meta("run_id") or "run"
+        self.rules = parse_rules(json.loads(store.get_meta("retry_rules") or "[]"))
+        keep_going = store.get_meta("keep_going")
+        if keep_going is not None:  # the run's setting holds for every pilot that joins it
+            self.cfg = config = replace(config, keep_going=keep_going == "1")
+        global_env = json.loads(store.get_meta("global_env") or "{}")
+        # O2DPG: the global init task's env fills in what the runner's environment does not set.
+        env = {**{k: str(v) for k, v in global_env.items()}, **os.environ}
+        # Kept encoded: subprocess encodes every variable of every stage otherwise (90 variables x 10,000
+        # stages is a measurable part of a short stage's cost).
+        self.base_env = {os.fsencode(k): os.fsencode(v) for k, v in env.items()}
+        self.made_dirs: set[Path] = set()
+        self.stages: dict[int, Stage] = dict(stages or {})
+        self.kinds = registry()
+        self.running: dict[int, Running] = {}
+        self.selector = selectors.DefaultSelector()
+        self.stop_reason: str | None = None
+        self.interrupted = False
+        self.host = socket.gethostname()
+        self.id = 0
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def run(self) -> str | None:
+        """Work until the run has nothing left for this pilot. Returns why it stopped early, if it did."""
+        self.id = self.store.register_pilot(self.host, os.getpid(), process_identity(os.getpid()) or 0.0,
+                                            self.cfg.limits.cpu, self.cfg.limits.mem)
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._loop()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self._shutdown()
+        return "interrupted" if self.interrupted else self.stop_reason
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.interrupted = True
+
+    def _loop(self) -> None:
+        cfg = self.cfg
+        now = time.monotonic()
+        next_sample, next_beat = now + cfg.sample_interval, now + cfg.heartbeat_interval
+        unrecorded: list[_Ended] = []  # stages that could not even start, recorded in the next round
+        while not self.interrupted:
+            ended, unrecorded = unrecorded + self._reap(), []
+            now = time.monotonic()
+            if now >= next_beat:
+                next_beat = now + cfg.heartbeat_interval
+                if not self._beat():
+                    return
+            if self.running and now >= next_sample:
+                next_sample = now + cfg.sample_interval
+                self._sample()
+            self._enforce_deadlines(now)
+            claims = self._round(ended)
+            for claim in claims:
+                failed = self._launch(claim)
+                if failed is not None:
+                    unrecorded.append(failed)
+            if self.running:
+                deadline = min(next_sample, next_beat, now + cfg.poll_interval, *self._kill_times())
+                self._wait(deadline - time.monotonic())
+            elif not claims and not unrecorded:
+                progress = self.store.progress()
+                self.stop_reason = self.stop_reason or progress.stop_reason
+                if progress.active == 0 or self.stop_reason is not None:
+                    return
+                time.sleep(cfg.poll_interval)  # other pilots hold the remaining stages
+
+    def _round(self, ended: list[_Ended]) -> list[Claim]:
+        """Record what ended and claim what may start, in one store transaction."""
+        finishes = [self._conclude(e) for e in ended]
+        for e, finish in zip(ended, finishes):
+            if not finish.ok and not finish.retry and not self.cfg.keep_going and self.stop_reason is None:
+                self.stop_reason = f"stage '{e.claim.name}' failed ({finish.reason})"
+        free = 0 if self.stop_reason is not None else self.cfg.limits.max_jobs - len(self.running)
+        if not finishes and free <= 0:
+            return []
+        # A few more candidates than free slots, so that a stage too big for the gap does not block the
+        # smaller ones behind it; not the whole queue, which would cost a query per slot of 10,000 rows.
+        accepted, claims = self.store.cycle(self.id, finishes, self._pick, 4 * free + 12 if free > 0 else 0,
+                                            time.time())
+        for e, finish, ok in zip(ended, finishes, accepted):
+            if ok:
+                self.reporter.ended(e.claim.name, finish, max(0.0, e.ended.end - e.start))
+            else:
+                self.reporter.note(f"stage '{e.claim.name}': result discarded, its claim was given to another "
+                                   "pilot (this pilot was presumed dead)")
+        if self.stop_reason is not None and any(not f.ok and not f.retry for f in finishes):
+            self.store.request_stop(self.stop_reason)
+        return claims
+
+    def _pick(self, ready: list[ReadyStage]) -> list[ClaimRequest]:
+        limits = self.cfg.limits
+        requests = []
+        for r in ready:
+            cpu, mem = booking(r.cpu, r.mem, r.relative_cpu, limits, r.mem_factor)
+            requests.append(Request(r.id, cpu, mem, r.semaphore))
+        return [_claim_request(c) for c in select(requests, self._usage(), limits)]
+
+    def _wait(self, timeout: float) -> None:
+        if any(r.proc.pidfd is None for r in self.running.values()):
+            time.sleep(min(max(timeout, 0.0), 0.005))
+            return
+        self.selector.select(max(timeout, 0.0))
+
+    def _kill_times(self) -> list[float]:
+        out = [r.kill_at for r in self.running.values() if r.kill_at is not None]
+        out += [r.started + r.timeout for r in self.running.values() if r.timeout and r.killed_for is None]
+        return out
+
+    # -- starting stages --------------------------------------------------------------------------
+    def _usage(self) -> Usage:
+        cpu = mem = 0.0
+        backfill = 0
+        semaphores = set()
+        for r in self.running.values():
+            cpu, mem, backfill = cpu + r.claim.cpu, mem + r.claim.mem, backfill + r.claim.backfill
+            if r.stage.semaphore is not None:
+                semaphores.add(r.stage.semaphore)
+        return Usage(cpu, mem, len(self.running), backfill, frozenset(semaphores))
+
+    def _stage(self, stage_id: int) -> Stage:
+        stage = self.stages.get(stage_id)
+        if stage is None:
+            spec = self.store.stage_specs([stage_id])[stage_id]
+            stage = self.stages[stage_id] = stage_from_spec(json.loads(spec), stage_id)
+        return stage
+
+    def _launch(self, claim: Claim) -> _Ended | None:
+        """Start a claimed stage; when it cannot start, what to record for it at once."""
+        stage = self._stage(claim.stage_id)
+        cwd = self.workdir / stage.cwd
+        suffix = ".log" if claim.number == 1 else f".{claim.number}.log"
+        log = cwd / f"{stage.name}{suffix}"
+        ctx = StageContext(self.workdir, cwd, claim.number)
+        start = time.time()
+        try:
+            if cwd not in self.made_dirs:
+                cwd.mkdir(parents=True, exist_ok=True)
+                self.made_dirs.add(cwd)
+            prepared = self.kinds[stage.kind].prepare(stage, ctx)
+            env = self._env(stage, claim, prepared.env)
+            proc = launch.start(prepared.cmd, cwd, env, log, nice=claim.backfill)
+        except (OSError, KindError) as exc:
+            return _Ended(claim, Ended(exit_code=None, error=f"cannot start: {exc}", end=time.time()), str(log),
+                          start)
+        timeout = stage.timeout * claim.time_factor if stage.timeout else None
+        self.running[claim.attempt_id] = Running(claim, stage, ctx, proc, log, start, time.monotonic(), timeout)
+        if proc.pidfd is not None:
+            self.selector.register(proc.pidfd, selectors.EVENT_READ, claim.attempt_id)
+        self.reporter.started(stage.name, claim.number, claim.backfill)
+        return None
+
+    def _env(self, stage: Stage, claim: Claim, extra: Mapping[str, str]) -> dict[bytes, bytes]:
+        env = dict(self.base_env)
+        for key, value in (*stage.env, *extra.items(), (MARKER, f"{self.run_id}/{claim.attempt_id}"),
+                           ("CWLPILOT_STAGE", stage.name), ("CWLPILOT_ATTEMPT_NUMBER", str(claim.number))):
+            env[os.fsencode(key)] = os.fsencode(value)
+        return env
+
+    # -- ending stages ----------------------------------------------------------------------------
+    def _reap(self) -> list[_Ended]:
+        ended = []
+        for attempt_id, r in list(self.running.items()):
+            exit_ = launch.reap(r.proc)
+            if exit_ is None:
+                continue
+            del self.running[attempt_id]
+            if r.proc.pidfd is not None:
+                self.selector.unregister(r.proc.pidfd)
+                launch.release(r.proc)
+            error = ""
+            if exit_.code == 0 and r.killed_for is None:
+                try:
+                    error = self.kinds[r.stage.kind].finish(r.stage, r.ctx) or ""
+                except KindError as exc:
+                    error = str(exc)
+            end = Ended(exit_.code, r.killed_for, error, time.time(), max(r.peak_mem, exit_.max_rss_mb),
+                        exit_.cpu_time)
+            ended.append(_Ended(r.claim, end, str(r.log), r.start))
+        return ended
+
+    def _conclude(self, e: _Ended) -> Finish:
+        stage = self._stage(e.claim.stage_id)
+        rules = stage.retry_rules + self.rules
+        tail = _tail(e.log) if any(rule.needs_log for rule in rules) else ""
+        retry_count = stage.retry_count or self.cfg.retry_on_failure
+        return conclude(e.claim, e.ended, retry_count, rules, e.log, tail)[0]
+
+    # -- monitoring -------------------------------------------------------------------------------
+    def _sample(self) -> None:
+        total = 0.0
+        for r in self.running.values():
+            if r.sampler is None:
+                r.sampler = TreeSampler(r.proc.pid, self.cfg.mem_metric)
+            sample = r.sampler.sample()
+            if sample is None:
+                continue
+            r.last_mem = sample.mem_mb
+            r.peak_mem = max(r.peak_mem, sample.mem_mb)
+            total += sample.mem_mb
+            factor = self.cfg.mem_overuse_factor
+            if factor and r.claim.mem > 0 and sample.mem_mb > factor * r.claim.mem and r.killed_for is None:
+                self.reporter.note(f"stage '{r.stage.name}': uses {sample.mem_mb:.0f} MB, over {factor:g} x "
+                                   f"its booking of {r.claim.mem:.0f} MB; killing it")
+                self._kill(r, Failure.MEMORY)
+        if total > self.cfg.limits.mem:
+            victims = [r for r in self.running.values() if r.killed_for is None]
+            if victims:
+                worst = max(victims, key=lambda r: (r.last_mem - r.claim.mem, r.started))
+                self.reporter.note(f"stages use {total:.0f} MB, over the memory limit of "
+                                   f"{self.cfg.limits.mem:.0f} MB; killing '{worst.stage.name}' "
+                                   f"({worst.last_mem:.0f} MB, booked {worst.claim.mem:.0f} MB)")
+                self._kill(worst, Failure.MEMORY)
+
+    def _enforce_deadlines(self, now: float) -> None:
+        for r in self.running.values():
+            if r.kill_at is not None and now >= r.kill_at:
+                launch.signal_tree(r.proc, signal.SIGKILL)
+                r.kill_at = None
+            elif r.timeout and r.killed_for is None and now - r.started > r.timeout:
+                self.reporter.note(f"stage '{r.stage.name}': over its timeout of {r.timeout:g} s; killing it")
+                self._kill(r, Failure.TIMEOUT)
+
+    def _kill(self, r: Running, why: Failure) -> None:
+        r.killed_for = why
+        if why is Failure.MEMORY:  # memory is short now: no grace period
+            launch.signal_tree(r.proc, signal.SIGKILL)
+        else:
+            launch.signal_tree(r.proc, signal.SIGTERM)
+            r.kill_at = time.monotonic() + self.cfg.kill_grace
+
+    # -- liveness ---------------------------------------------------------------------------------
+    def _beat(self) -> bool:
+        if not self.store.heartbeat(self.id):
+            self.stop_reason = "this pilot was presumed dead by another pilot (no heartbeat in time)"
+            self.reporter.note(self.stop_reason)
+            return False
+        for message in requeue_dead_pilots(self.store, self.run_id, self.host, self.cfg.heartbeat_timeout,
+                                           exclude=self.id):
+            self.reporter.note(message)
+        progress_stop = self.store.progress().stop_reason
+        self.stop_reason = self.stop_reason or progress_stop
+        return True
+
+    def _shutdown(self) -> None:
+        """Stop what still runs (interrupted, or presumed dead) and give its stages back to the store."""
+        if self.running:
+            for r in self.running.values():
+                launch.signal_tree(r.proc, signal.SIGTERM)
+            deadline = time.monotonic() + self.cfg.kill_grace
+            while self.running and time.monotonic() < deadline:
+                self._collect_quietly()
+                time.sleep(0.02)
+            for r in self.running.values():
+                launch.signal_tree(r.proc, signal.SIGKILL)
+            while self.running:
+                self._collect_quietly()
+                time.sleep(0.01)
+        self.store.requeue_pilot(self.id, "interrupted")
+        self.selector.close()
+
+    def _collect_quietly(self) -> None:
+        for attempt_id, r in list(self.running.items()):
+            if launch.reap(r.proc) is not None:
+                del self.running[attempt_id]
+                launch.release(r.proc)
+
+
+def _claim_request(choice: Choice) -> ClaimRequest:
+    req = choice.request
+    return ClaimRequest(req.id, req.cpu, req.mem, choice.backfill, req.semaphore)
+
+
+def _tail(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - LOG_TAIL_BYTES))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""

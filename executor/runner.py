@@ -1,0 +1,218 @@
+"""`cwlpilot run PLAN.json`: check the plan, prepare the store, run one pilot in-process, report.
+
+Running the same command again resumes: finished stages stay finished (unless their command changed or
+--rerun-from names them), failed and skipped ones get a fresh start, interrupted ones run again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from executor import views
+from executor.booking import booking, never_fit
+from executor.config import RunConfig
+from executor.errors import PlanError, UsageError
+from executor.graph import downstream, ranks, topological_order, upstream
+from executor.kinds import registry
+from executor.pilot import Pilot
+from executor.plan import GLOBAL_INIT, Plan, load_plan
+from executor.progress import make_reporter
+from executor.report import render, summarize
+from executor.retry import rule_problems
+from executor.store import open_store
+from executor.store.base import Attempt, StageRow, StageStatus, State, Store
+from executor.takeover import live_pilots, requeue_dead_pilots
+from executor.timeline import write_timeline
+
+
+def run(cfg: RunConfig, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Exit status: 0 when every targeted stage succeeded, 1 otherwise."""
+    t0 = time.time()
+    plan = load_plan(cfg.plan, known_kinds=registry())
+    for warning in plan.warnings:
+        err.write(f"warning: {warning}\n")
+    file_rules = _load_rule_file(cfg.retry_rules_file) if cfg.retry_rules_file else []
+    wanted = targets(plan, cfg.target_tasks, cfg.target_labels)
+    _check_fit(plan, wanted, cfg)
+    rank = ranks(plan.stages)
+    if cfg.list_tasks:
+        out.write(views.list_tasks(plan, wanted, rank) + "\n")
+        return 0
+    if cfg.produce_script:
+        cfg.produce_script.write_text(views.produce_script(plan, wanted, topological_order(plan.stages)))
+        cfg.produce_script.chmod(0o755)
+        err.write(f"wrote {cfg.produce_script}\n")
+        return 0
+    if cfg.dry_run:
+        out.write(views.dry_run(plan, wanted, rank, _done_in_store(cfg), cfg.pilot.limits) + "\n")
+        return 0
+    cfg.workdir.mkdir(parents=True, exist_ok=True)
+    store = open_store(cfg.store_url)
+    try:
+        return _run_in_store(store, plan, cfg, wanted, rank, file_rules, t0, out, err)
+    finally:
+        store.close()
+
+
+def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, wanted: set[str] | None, rank: dict[str, int],
+                  file_rules: list[dict[str, object]], t0: float, out: TextIO, err: TextIO) -> int:
+    host = socket.gethostname()
+    live = live_pilots(store, host, cfg.pilot.heartbeat_timeout)
+    if live:
+        p = live[0]
+        raise UsageError(f"{cfg.store_url}: a run is already active in this store (pilot {p.id}, pid {p.pid} on "
+                         f"{p.host}); join it with `cwlpilot pilot --store {cfg.store_url}` or wait for it")
+    run_id = store.get_meta("run_id") or uuid.uuid4().hex[:12]
+    for message in requeue_dead_pilots(store, run_id, host, cfg.pilot.heartbeat_timeout):
+        err.write(f"note: {message}\n")
+    rules = [r.spec() for r in plan.retry_rules]
+    meta = {
+        "workdir": str(cfg.workdir.resolve()), "run_id": run_id, "plan": str(cfg.plan.resolve()),
+        "global_env": json.dumps(dict(plan.global_env)), "keep_going": "1" if cfg.pilot.keep_going else "0",
+        "retry_rules": json.dumps(file_rules + rules),  # --retry-rules first: it is the more specific
+    }
+    sync = store.sync_plan(_rows(plan, rank), meta)
+    if sync.rerun:
+        err.write(f"note: {len(sync.rerun)} finished stage(s) changed or depend on a change and run again: "
+                  f"{', '.join(sync.rerun[:5])}{' ...' if len(sync.rerun) > 5 else ''}\n")
+    store.reset_unfinished()
+    if cfg.rerun_from:
+        store.reset(downstream(plan.stages, _match(plan, [cfg.rerun_from], "--rerun-from")))
+    store.set_wanted(wanted)
+    if plan.global_cmd and not _global_init(plan, cfg.workdir, err):
+        return 1
+    progress = store.progress()
+    reporter = make_reporter(cfg.progress, progress.total, progress.counts.get(State.DONE, 0))
+    try:
+        stop = Pilot(store, cfg.pilot, reporter, stages={s.index: s for s in plan.stages}).run()
+    finally:
+        reporter.close()
+    attempts = store.attempts()
+    write_timeline(cfg.workdir / "timeline.json", attempts, time.time())
+    statuses = store.statuses()
+    summary = summarize(statuses, attempts, t0, time.time() - t0)
+    out.write(render(statuses, attempts, summary) + "\n")
+    if cfg.pilot.stdout_on_failure:
+        _print_failed_logs(statuses, attempts, out)
+    if stop == "interrupted":
+        err.write("interrupted: running stages were stopped and will run again next time\n")
+    elif stop:
+        err.write(f"stopped: {stop} (use --keep-going to carry on past failures)\n")
+    wanted_states = [s.state for s in statuses if s.wanted]
+    return 0 if all(s is State.DONE for s in wanted_states) else 1
+
+
+def _rows(plan: Plan, rank: dict[str, int]) -> list[StageRow]:
+    return [StageRow(id=s.index, name=s.name, spec=json.dumps(s.spec(), separators=(",", ":")),
+                     fingerprint=s.fingerprint(), rank=rank[s.name], needs=s.needs, cpu=s.cpu, mem=s.mem,
+                     relative_cpu=s.relative_cpu, semaphore=s.semaphore, retry_count=s.retry_count)
+            for s in plan.stages]
+
+
+def targets(plan: Plan, tasks: Sequence[str], labels: Sequence[str]) -> set[str] | None:
+    """Stages selected by --target-tasks / --target-labels plus everything they need; None for all."""
+    if not tasks and not labels:
+        return None
+    chosen = _match(plan, tasks, "--target-tasks") if tasks else set()
+    if labels:
+        by_label = {s.name for s in plan.stages if set(s.labels) & set(labels)}
+        if not by_label:
+            known = sorted({lab for s in plan.stages for lab in s.labels})
+            raise UsageError(f"--target-labels {' '.join(labels)}: no stage has these labels "
+                             f"(labels in the plan: {', '.join(known) or 'none'})")
+        chosen |= by_label
+    return upstream(plan.stages, chosen)
+
+
+def _match(plan: Plan, patterns: Sequence[str], option: str) -> set[str]:
+    """Stage names matching any pattern (O2DPG: a regular expression matched from the name's start)."""
+    found: set[str] = set()
+    for pattern in patterns:
+        try:
+            regex = re.compile(pattern)
+        except re.error as exc:
+            raise UsageError(f"{option} {pattern!r}: bad regular expression: {exc}") from None
+        hits = {s.name for s in plan.stages if regex.match(s.name)}
+        if not hits:
+            raise UsageError(f"{option} {pattern!r}: matches no stage of {plan.source}")
+        found |= hits
+    return found
+
+
+def _check_fit(plan: Plan, wanted: set[str] | None, cfg: RunConfig) -> None:
+    limits = cfg.pilot.limits
+    requests = []
+    for s in plan.stages:
+        if wanted is None or s.name in wanted:
+            requests.append((s.name, *booking(s.cpu, s.mem, s.relative_cpu, limits)))
+    problems = never_fit(requests, limits)
+    if problems:
+        raise PlanError([f"{plan.source}: {p}" for p in problems])
+
+
+def _load_rule_file(path: Path) -> list[dict[str, object]]:
+    """Retry rules from a YAML or JSON file: a list of rules, or {"retry_rules": [...]}. Validated."""
+    from jsonschema import Draft202012Validator
+    from ruamel.yaml import YAML, YAMLError
+
+    import schemas
+
+    try:
+        doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    except (OSError, YAMLError) as exc:
+        raise UsageError(f"{path}: cannot read retry rules: {exc}") from None
+    rules = doc.get("retry_rules") if isinstance(doc, dict) else doc
+    schema = {"$ref": "#/$defs/list", "$defs": {**schemas.load("stages")["$defs"],
+                                                 "list": {"type": "array", "items": {"$ref": "#/$defs/retry_rule"}}}}
+    errors = [f"{path}: rule #{e.absolute_path[0] + 1 if e.absolute_path else '?'}: {e.message}"
+              for e in Draft202012Validator(schema).iter_errors(rules)]
+    errors += rule_problems(rules if isinstance(rules, list) else [], str(path))
+    if errors:
+        raise PlanError(errors)
+    return list(rules)
+
+
+def _done_in_store(cfg: RunConfig) -> set[str]:
+    path = cfg.store_url.removeprefix("sqlite://").removeprefix("sqlite:")
+    if "://" in cfg.store_url and not cfg.store_url.startswith("sqlite") or not Path(path).exists():
+        return set()
+    store = open_store(cfg.store_url)
+    try:
+        return {s.name for s in store.statuses() if s.state is State.DONE}
+    finally:
+        store.close()
+
+
+def _global_init(plan: Plan, workdir: Path, err: TextIO) -> bool:
+    """O2DPG: the global init task's command runs once, before any stage; its failure ends the run."""
+    log = workdir / f"{GLOBAL_INIT}.log"
+    env = {**dict(plan.global_env), **os.environ}
+    with open(log, "wb") as fh:
+        code = subprocess.call(["/bin/bash", "-c", plan.global_cmd or "true"], cwd=workdir, env=env,
+                               stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if code != 0:
+        err.write(f"{plan.source}: stage '{GLOBAL_INIT}': its command failed with exit code {code}; "
+                  f"nothing else was run (log: {log})\n")
+    return code == 0
+
+
+def _print_failed_logs(statuses: Sequence[StageStatus], attempts: Sequence[Attempt], out: TextIO) -> None:
+    """O2DPG's --stdout-on-failure: the end of each failed stage's last log."""
+    failed = {s.name for s in statuses if s.state is State.FAILED}
+    for a in attempts:
+        if a.stage in failed and a.log and a.state == "failed":
+            out.write(f"---- log of failed stage '{a.stage}' ({a.log}) ----\n")
+            try:
+                out.write(Path(a.log).read_text(errors="replace")[-8000:] + "\n")
+            except OSError as exc:
+                out.write(f"(cannot read: {exc})\n")

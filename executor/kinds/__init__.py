@@ -6,7 +6,8 @@ and checks what the command left behind. `shell` (the default, and all O2DPG sta
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -49,6 +50,31 @@ class Shell:
         return None
 
 
-def registry() -> dict[str, Kind]:
-    """Every kind this executor can run, by the name used in a stage's `kind` key."""
-    return {"shell": Shell()}
+# name -> "module:Class". Imported on first use only, so that `cwlpilot run` on a plain O2DPG plan never
+# pays for the imports (cwl-utils, ...) that other kinds need.
+KINDS = {
+    "shell": "executor.kinds:Shell",
+}
+
+
+class _Registry(Mapping[str, Kind]):
+    def __init__(self) -> None:
+        self._loaded: dict[str, Kind] = {}
+
+    def __getitem__(self, name: str) -> Kind:
+        kind = self._loaded.get(name)
+        if kind is None:
+            module, _, cls = KINDS[name].partition(":")
+            kind = self._loaded[name] = getattr(importlib.import_module(module), cls)()
+        return kind
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(KINDS)
+
+    def __len__(self) -> int:
+        return len(KINDS)
+
+
+def registry() -> Mapping[str, Kind]:
+    """Every kind this executor can run, by the name used in a stage's `kind` key (loaded lazily)."""
+    return _Registry()

@@ -38,10 +38,10 @@ from typing import Any
 
 from compiler import ir
 from compiler import scatter as sc
-from compiler.cmdline import command_line
+from cwlpilot.cwl.cmdline import command_line
 from compiler.errors import UnsupportedError
 from compiler.graph import topological
-from compiler.params import NotStatic, evaluate, has_expression
+from cwlpilot.cwl.params import NotStatic, evaluate, has_expression
 
 SCHEMA_VERSION = "1.0"
 _DYNAMIC = {"$ref": "runtime"}  # runtime values known only once the stage runs
@@ -248,7 +248,7 @@ def _command(tool: ir.CommandLineTool, job: dict[str, Any], stage: Mapping[str, 
 
 
 def tool_description(tool: ir.CommandLineTool) -> dict[str, Any]:
-    """The plain data `compiler.cmdline` builds a command line from (see the module docstring)."""
+    """The plain data `cwlpilot.cwl.cmdline` builds a command line from (see the module docstring)."""
     return {
         "baseCommand": list(tool.base_command),
         "arguments": [_binding(a.binding) for a in tool.arguments],

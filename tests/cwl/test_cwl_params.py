@@ -1,10 +1,10 @@
-"""Tests for compiler.params: CWL parameter references evaluated without JavaScript."""
+"""Tests for cwlpilot.cwl.params: CWL parameter references evaluated without JavaScript."""
 
 from __future__ import annotations
 
 import pytest
 
-from compiler.params import NotStatic, evaluate
+from cwlpilot.cwl.params import NotStatic, evaluate
 
 CTX = {
     "inputs": {"x": {"path": "/d/a.txt", "basename": "a.txt"}, "n": 3, "xs": [1, 2], "up": {"$ref": "s/o"}},

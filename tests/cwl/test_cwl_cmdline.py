@@ -1,11 +1,11 @@
-"""Tests for compiler.cmdline: CWL command-line binding rules on plain data."""
+"""Tests for cwlpilot.cwl.cmdline: CWL command-line binding rules on plain data."""
 
 from __future__ import annotations
 
 import pytest
 
-from compiler.cmdline import command_line
-from compiler.params import NotStatic
+from cwlpilot.cwl.cmdline import command_line
+from cwlpilot.cwl.params import NotStatic
 
 TOOL = {
     "baseCommand": ["tool", "run"],

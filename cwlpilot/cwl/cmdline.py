@@ -1,8 +1,8 @@
 """Building a CommandLineTool's command line from plain data (the `data.command` of a plan stage).
 
 It reads only plain JSON — the tool description `emit` writes into the plan and a CWL job object —
-so the same function can build the command at compile time (values known) or, moved into a module
-shared with the executor, at run time. It raises `params.NotStatic` when a value or expression is
+so the same function builds the command at compile time (values known) and in the executor's CWL
+kinds at run time. It raises `params.NotStatic` when a value or expression is
 not known yet.
 """
 
@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from compiler.params import NotStatic, evaluate
+from cwlpilot.cwl.params import NotStatic, evaluate
 
 
 def command_line(tool: Mapping[str, Any], job: Mapping[str, Any], runtime: Mapping[str, Any]) -> str:

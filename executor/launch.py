@@ -77,7 +77,6 @@ def start(cmd: str, cwd: Path, env: Mapping[bytes, bytes], log: Path, nice: bool
 class Exit:
     code: int  # negative: killed by that signal
     cpu_time: float  # user + system seconds of the process and the descendants it waited for
-    max_rss_mb: float  # the largest resident set of the process or one of its waited-for descendants
 
 
 def reap(proc: Process) -> Exit | None:
@@ -91,8 +90,8 @@ def reap(proc: Process) -> Exit | None:
     code = os.waitstatus_to_exitcode(status) if usage is not None else -signal.SIGKILL
     proc.popen.returncode = code  # so that subprocess never tries to reap it again
     if usage is None:
-        return Exit(code, 0.0, 0.0)
-    return Exit(code, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0)
+        return Exit(code, 0.0)
+    return Exit(code, usage.ru_utime + usage.ru_stime)
 
 
 def release(proc: Process) -> None:

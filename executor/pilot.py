@@ -252,8 +252,10 @@ class Pilot:
                     error = self.kinds[r.stage.kind].finish(r.stage, r.ctx) or ""
                 except KindError as exc:
                     error = str(exc)
-            end = Ended(exit_.code, r.killed_for, error, time.time(), max(r.peak_mem, exit_.max_rss_mb),
-                        exit_.cpu_time)
+            # Peak memory comes from the samples only: the kernel's ru_maxrss of a vfork'ed child includes the
+            # pilot's own memory, so it would be wrong. A stage shorter than one sample has no figure.
+            peak = r.peak_mem if r.sampler is not None else None
+            end = Ended(exit_.code, r.killed_for, error, time.time(), peak, exit_.cpu_time)
             ended.append(_Ended(r.claim, end, str(r.log), r.start))
         return ended
 

@@ -162,16 +162,20 @@ class _StageLines:
 
     def __init__(self, text: str) -> None:
         self._first: dict[str, int] = {}
-        self._order: list[int] = []
+        self._order: list[tuple[str, int]] = []
         for m in self._NAME.finditer(text):
             line = text.count("\n", 0, m.start()) + 1
-            self._first.setdefault(json.loads(f'"{m.group(1)}"'), line)
-            self._order.append(line)
+            name = json.loads(f'"{m.group(1)}"')
+            self._first.setdefault(name, line)
+            self._order.append((name, line))
 
     def line_of(self, name: object, index: int) -> int:
+        """The line of the index-th stage (counted in the file), or of the first stage with this name."""
+        if index < len(self._order) and self._order[index][0] == name:
+            return self._order[index][1]
         if isinstance(name, str) and name in self._first:
             return self._first[name]
-        return self._order[index] if index < len(self._order) else 1
+        return 1
 
 
 def build_plan(doc: Mapping[str, Any], text: str, source: str, known_kinds: Iterable[str]) -> Plan:
@@ -179,8 +183,10 @@ def build_plan(doc: Mapping[str, Any], text: str, source: str, known_kinds: Iter
     raw = list(doc["stages"])
     global_env: tuple[tuple[str, str], ...] = ()
     global_cmd = None
+    offset = 0  # stages counted in the file before the first stage of the plan
     if raw and raw[0].get("name") == GLOBAL_INIT:
         init = raw.pop(0)
+        offset = 1
         global_env = _env_pairs(init.get("env"))
         global_cmd = None if init.get("cmd", NO_COMMAND) == NO_COMMAND else init["cmd"]
     stages = tuple(stage_from_spec(spec, i) for i, spec in enumerate(raw))
@@ -188,7 +194,7 @@ def build_plan(doc: Mapping[str, Any], text: str, source: str, known_kinds: Iter
     problems, warnings = graph_problems(stages, known_kinds), _unknown_key_warnings(raw, source)
     if problems:
         lines = _StageLines(text)
-        raise PlanError([f"{source}:{lines.line_of(name, idx)}: {msg}" for name, idx, msg in problems])
+        raise PlanError([f"{source}:{lines.line_of(name, idx + offset)}: {msg}" for name, idx, msg in problems])
     return Plan(
         stages=stages, source=source, global_env=global_env, global_cmd=global_cmd,
         retry_rules=plan_rules, warnings=tuple(warnings), by_name={s.name: s for s in stages},
@@ -251,7 +257,9 @@ def graph_problems(stages: Sequence[Stage], known_kinds: Iterable[str]) -> list[
         if s.kind not in kinds:
             problems.append((s.name, s.index, f"stage '{s.name}': unknown kind '{s.kind}' "
                                               f"(this cwlpilot runs: {', '.join(sorted(kinds))})"))
-    edges = {s.name: [n for n in s.needs if n in seen] for s in stages}
+    edges: dict[str, list[str]] = {}
+    for s in stages:  # a duplicated name keeps the needs of both, so no cycle hides behind it
+        edges.setdefault(s.name, []).extend(n for n in s.needs if n in seen)
     for cycle in find_cycles(edges):
         first = cycle[0]
         problems.append((first, seen[first], "cycle: " + " -> ".join([*cycle, first])

@@ -1,0 +1,120 @@
+"""executor.store.sqlite: the state machine, atomic claims, requeueing, and keeping finished work."""
+
+import pytest
+
+from executor.store.base import State
+from executor.store.sqlite import SQLiteStore
+
+from .helpers_store import claim_all, finish, rows, stages
+
+PLAN = {"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"], "e": []}
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SQLiteStore(tmp_path / "run.db")
+    s.sync_plan(rows(stages(PLAN)), {"workdir": str(tmp_path), "run_id": "r1"})
+    yield s
+    s.close()
+
+
+def states(store):
+    return {s.name: s.state.value for s in store.statuses()}
+
+
+def test_only_stages_without_needs_start_ready(store):
+    assert states(store) == {"a": "ready", "b": "pending", "c": "pending", "d": "pending", "e": "ready"}
+
+
+def test_done_releases_dependents_only_when_all_needs_are_done(store):
+    pilot = store.register_pilot("h", 1, 0.0, 1, 1)
+    claims = {c.name: c for c in claim_all(store, pilot)}
+    assert set(claims) == {"a", "e"}
+    assert store.finish(pilot, [finish(claims["a"])]) == [True]
+    claims = {c.name: c for c in claim_all(store, pilot)}
+    assert set(claims) == {"b", "c"}
+    store.finish(pilot, [finish(claims["b"])])
+    assert states(store)["d"] == "pending"
+    store.finish(pilot, [finish(claims["c"])])
+    assert states(store)["d"] == "ready"
+
+
+def test_final_failure_skips_everything_downstream_with_the_reason(store):
+    pilot = store.register_pilot("h", 1, 0.0, 1, 1)
+    claims = {c.name: c for c in claim_all(store, pilot)}
+    store.finish(pilot, [finish(claims["a"], ok=False)])
+    st = {s.name: s for s in store.statuses()}
+    assert [st[n].state for n in "abcd"] == [State.FAILED, State.SKIPPED, State.SKIPPED, State.SKIPPED]
+    assert st["d"].reason == "needs failed stage 'a'"
+    assert st["e"].state is State.RUNNING
+
+
+def test_retry_makes_the_stage_ready_again_and_counts_the_attempt(store):
+    pilot = store.register_pilot("h", 1, 0.0, 1, 1)
+    a = next(c for c in claim_all(store, pilot) if c.name == "a")
+    store.finish(pilot, [finish(a, ok=False, retry=True)])
+    again = next(c for c in claim_all(store, pilot) if c.name == "a")
+    assert (again.number, again.counted) == (2, 1)
+    assert [x.state for x in store.attempts() if x.stage == "a"] == ["retried", "running"]
+
+
+def test_a_claim_is_taken_once_even_when_two_pilots_race(store, tmp_path):
+    other = SQLiteStore(tmp_path / "run.db")
+    p1, p2 = store.register_pilot("h", 1, 0.0, 1, 1), other.register_pilot("h", 2, 0.0, 1, 1)
+    ready = store.ready(10)
+    first = claim_all(store, p1)
+    from executor.store.base import ClaimRequest
+    second = other.claim(p2, [ClaimRequest(r.id, 1, 10, False) for r in ready], 0.0)
+    assert {c.name for c in first} == {"a", "e"} and second == []
+    other.close()
+
+
+def test_requeue_of_a_dead_pilot_loses_its_attempts_without_counting_them(store):
+    pilot = store.register_pilot("h", 1, 0.0, 1, 1)
+    claims = claim_all(store, pilot)
+    lost = store.requeue_pilot(pilot, "lost: pilot died")
+    assert sorted(lost) == sorted(c.attempt_id for c in claims)
+    assert states(store)["a"] == "ready"
+    # the dead pilot's late result is refused: nothing counts twice
+    assert store.finish(pilot, [finish(claims[0])]) == [False]
+    new = store.register_pilot("h", 2, 0.0, 1, 1)
+    again = {c.name: c for c in claim_all(store, new)}
+    assert (again["a"].number, again["a"].counted) == (2, 0)
+
+
+def test_semaphore_is_never_held_twice(tmp_path):
+    s = SQLiteStore(tmp_path / "sem.db")
+    plan = stages({"x": [], "y": []})
+    plan = [st.__class__(**{**st.__dict__, "semaphore": "lock"}) for st in plan]
+    s.sync_plan(rows(plan), {"run_id": "r"})
+    pilot = s.register_pilot("h", 1, 0.0, 1, 1)
+    assert len(claim_all(s, pilot)) == 1
+    assert s.ready(10) == []
+
+
+def test_sync_keeps_done_stages_and_reruns_changed_ones_with_their_downstream(store):
+    pilot = store.register_pilot("h", 1, 0.0, 1, 1)
+    for _ in range(3):
+        store.finish(pilot, [finish(c) for c in claim_all(store, pilot)])
+    assert set(states(store).values()) == {"done"}
+    changed = stages(PLAN)
+    changed[1] = changed[1].__class__(**{**changed[1].__dict__, "cmd": "new b"})
+    report = store.sync_plan(rows(changed), {"run_id": "r1"})
+    assert (report.kept, report.rerun) == (3, ["b", "d"])
+    assert states(store) == {"a": "done", "b": "ready", "c": "done", "d": "pending", "e": "done"}
+
+
+def test_reset_unfinished_gives_failed_and_skipped_stages_a_fresh_start(store):
+    pilot = store.register_pilot("h", 1, 0.0, 1, 1)
+    claims = {c.name: c for c in claim_all(store, pilot)}
+    store.finish(pilot, [finish(claims["a"], ok=False), finish(claims["e"])])
+    store.request_stop("stage 'a' failed")
+    store.reset_unfinished()
+    assert states(store) == {"a": "ready", "b": "pending", "c": "pending", "d": "pending", "e": "done"}
+    assert store.progress().stop_reason is None
+
+
+def test_wanted_restricts_ready_stages_and_progress(store):
+    store.set_wanted(["a", "b"])
+    assert [r.name for r in store.ready(10)] == ["a"]
+    assert store.progress().total == 2

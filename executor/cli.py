@@ -31,6 +31,10 @@ def _limits_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--mem-metric", choices=("pss", "rss"), default="pss", help="how stage memory is measured")
     g.add_argument("--heartbeat-timeout", type=float, default=60.0,
                    help="seconds without heartbeat before a pilot's stages are taken over (default 60)")
+    g.add_argument("--heartbeat-interval", type=float, default=5.0,
+                   help="seconds between heartbeats and between looks for dead pilots (default 5)")
+    g.add_argument("--sample-interval", type=float, default=0.5,
+                   help="seconds between memory and CPU samples of running stages (default 0.5)")
 
 
 def _pilot_config(a: argparse.Namespace, keep_going: bool = False) -> PilotConfig:
@@ -48,7 +52,8 @@ def _pilot_config(a: argparse.Namespace, keep_going: bool = False) -> PilotConfi
     )
     return PilotConfig(limits=limits, keep_going=keep_going, retry_on_failure=getattr(a, "retry_on_failure", 0),
                        mem_metric=a.mem_metric, mem_overuse_factor=a.mem_overuse_factor,
-                       heartbeat_timeout=a.heartbeat_timeout,
+                       heartbeat_timeout=a.heartbeat_timeout, heartbeat_interval=a.heartbeat_interval,
+                       sample_interval=a.sample_interval,
                        stdout_on_failure=getattr(a, "stdout_on_failure", False))
 
 

@@ -1,0 +1,67 @@
+"""Running the real `cwlpilot` command in a subprocess, and building small plans."""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def env():
+    e = dict(os.environ)
+    e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
+    return e
+
+
+def cwlpilot(*args, timeout=120, check=None):
+    """Run `cwlpilot ARGS`; returns the CompletedProcess (text)."""
+    proc = subprocess.run([sys.executable, "-m", "cwlpilot", *map(str, args)], cwd=ROOT, env=env(),
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    if check is not None:
+        assert proc.returncode == check, proc.stdout + proc.stderr
+    return proc
+
+
+def start_cwlpilot(*args, log=None):
+    """Start `cwlpilot ARGS` in the background, in its own process group."""
+    out = open(log, "w") if log else subprocess.DEVNULL
+    return subprocess.Popen([sys.executable, "-m", "cwlpilot", *map(str, args)], cwd=ROOT, env=env(),
+                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def stage(name, cmd, needs=(), **kw):
+    out = {"name": name, "cmd": cmd, "needs": list(needs), "timeframe": kw.pop("timeframe", 1),
+           "labels": kw.pop("labels", []), "cwd": kw.pop("cwd", "./"),
+           "resources": {"cpu": kw.pop("cpu", 1), "mem": kw.pop("mem", 10), "relative_cpu": None}}
+    out.update(kw)
+    return out
+
+
+def write_plan(path, stages, **top):
+    path.write_text(json.dumps({"stages": stages, **top}, indent=1))
+    return path
+
+
+def attempts(workdir):
+    """[(stage, number, state, failure, mem booked)] from the run's store, in order."""
+    db = sqlite3.connect(Path(workdir) / "cwlpilot.db")
+    try:
+        return db.execute("SELECT stage, number, state, failure, mem, pilot FROM attempts ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+def states(workdir):
+    db = sqlite3.connect(Path(workdir) / "cwlpilot.db")
+    try:
+        return dict(db.execute("SELECT name, state FROM stages").fetchall())
+    finally:
+        db.close()
+
+
+def timeline(workdir):
+    doc = json.loads((Path(workdir) / "timeline.json").read_text())
+    return [e for e in doc["traceEvents"] if e["ph"] == "X"]

@@ -1,0 +1,122 @@
+"""Crash safety and pilots: SIGKILL the runner with its children at any moment, resume; pilots sharing a store."""
+
+import os
+import signal
+import time
+
+import psutil
+import pytest
+
+from .helpers import attempts, cwlpilot, stage, start_cwlpilot, states, write_plan
+
+# Each stage appends "start NAME" when it begins and "end NAME" when it is done to a ledger in the workdir.
+LEDGER = "echo start {n} >> ../ledger; sleep {s}; echo end {n} >> ../ledger"
+
+
+def chain_plan(path, n=12, sleep=0.15):
+    stages = []
+    for i in range(n):
+        needs = [f"s{i - 2}"] if i >= 2 else []
+        stages.append(stage(f"s{i}", LEDGER.format(n=f"s{i}", s=sleep), needs, cwd="work"))
+    return write_plan(path, stages)
+
+
+def kill_everything(proc):
+    """SIGKILL the runner and every process below it, the way a batch system's OOM killer or kill -9 would."""
+    try:
+        tree = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        tree = []
+    os.kill(proc.pid, signal.SIGKILL)
+    for child in tree:
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
+    proc.wait()
+
+
+def ledger(workdir):
+    path = workdir / "ledger"
+    return path.read_text().split("\n")[:-1] if path.exists() else []
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.3, 0.7, 1.1])
+def test_sigkill_at_any_moment_then_the_same_command_resumes(tmp_path, delay):
+    plan = chain_plan(tmp_path / "p.json")
+    work = tmp_path / "w"
+    proc = start_cwlpilot("run", plan, "--workdir", work, "-j", 2)
+    time.sleep(delay)
+    kill_everything(proc)
+    done_before = {n for n, s in states(work).items() if s == "done"} if (work / "cwlpilot.db").exists() else set()
+    started_before = {line.split()[1] for line in ledger(work) if line.startswith("start")}
+    count_before = {n: ledger(work).count(f"start {n}") for n in done_before}
+    result = cwlpilot("run", plan, "--workdir", work, "-j", 2, check=0)
+    assert "12 stages: 12 done" in result.stdout
+    lines = ledger(work)
+    for name in done_before:  # finished work is neither lost nor run again
+        assert lines.count(f"start {name}") == count_before[name]
+    for i in range(12):  # everything finished in the end, each stage at least once
+        assert f"end s{i}" in lines
+    interrupted = started_before - done_before
+    for name in interrupted:  # interrupted stages ran again, to completion
+        assert lines.count(f"start {name}") == 2 or f"end {name}" in lines
+
+
+def test_an_interrupted_stage_left_running_is_killed_before_it_runs_again(tmp_path):
+    """The runner is SIGKILLed but its stage survives (it is in its own session): resume must stop it first."""
+    plan = write_plan(tmp_path / "p.json", [stage("long", "echo start >> ledger; sleep 3; echo end >> ledger")])
+    work = tmp_path / "w"
+    proc = start_cwlpilot("run", plan, "--workdir", work)
+    deadline = time.time() + 20
+    while not (work / "ledger").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)  # only the runner: the stage's process lives on
+    proc.wait()
+    orphans = [p for p in psutil.process_iter(["cmdline"]) if "sleep 3" in " ".join(p.info["cmdline"] or [])]
+    assert orphans
+    result = cwlpilot("run", plan, "--workdir", work, check=0)
+    assert "interrupted stage(s) will run again; killed" in result.stderr
+    assert (work / "ledger").read_text() == "start\nstart\nend\n"  # the orphan never finished
+    assert [a[2] for a in attempts(work)] == ["lost", "done"]
+
+
+def test_two_pilots_share_one_store_and_every_stage_runs_exactly_once(tmp_path):
+    stages = [stage(f"t{i}", LEDGER.format(n=f"t{i}", s=0.1), cwd="work") for i in range(30)]
+    plan = write_plan(tmp_path / "p.json", stages)
+    work = tmp_path / "w"
+    store = f"sqlite:///{work / 'cwlpilot.db'}"
+    runner = start_cwlpilot("run", plan, "--workdir", work, "-j", 1, log=tmp_path / "run.log")
+    helper = start_cwlpilot("pilot", "--store", store, "-j", 2, log=tmp_path / "pilot.log")
+    assert runner.wait(timeout=120) == 0, (tmp_path / "run.log").read_text()
+    assert helper.wait(timeout=120) == 0, (tmp_path / "pilot.log").read_text()
+    lines = ledger(work)
+    for i in range(30):
+        assert lines.count(f"start t{i}") == 1 and lines.count(f"end t{i}") == 1
+    pilots = {a[5] for a in attempts(work)}
+    assert len(pilots) == 2, "the second pilot took no stage"
+    assert "30 stages: 30 done" in (tmp_path / "run.log").read_text()
+
+
+def test_a_dead_pilots_stages_are_taken_over_and_its_leftovers_killed(tmp_path):
+    stages = [stage("blocker", "sleep 2", timeframe=1), stage("blocker_done", "true", ["blocker"], timeframe=1),
+              stage("held", "echo start held >> ledger; sleep 4; echo end held >> ledger", timeframe=2),
+              stage("after", "echo after >> ledger", ["held"], timeframe=2)]
+    plan = write_plan(tmp_path / "p.json", stages)
+    work = tmp_path / "w"
+    store = f"sqlite:///{work / 'cwlpilot.db'}"
+    runner = start_cwlpilot("run", plan, "--workdir", work, "-j", 1, "--heartbeat-interval", 0.2,
+                            log=tmp_path / "run.log")
+    time.sleep(0.5)  # the run's pilot holds 'blocker'; the next pilot takes 'held'
+    helper = start_cwlpilot("pilot", "--store", store, "-j", 1)
+    deadline = time.time() + 20
+    while "start held" not in ledger(work) and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(helper.pid, signal.SIGKILL)  # the pilot dies; the stage it started lives on, orphaned
+    helper.wait()
+    assert runner.wait(timeout=60) == 0, (tmp_path / "run.log").read_text()
+    log = (tmp_path / "run.log").read_text()
+    assert "is gone: 1 interrupted stage(s) will run again; killed 1 process(es) it left behind" in log
+    assert ledger(work) == ["start held", "start held", "end held", "after"]
+    held = [(a[2], a[5]) for a in attempts(work) if a[0] == "held"]
+    assert [state for state, _ in held] == ["lost", "done"] and held[0][1] != held[1][1]

@@ -78,6 +78,6 @@ def test_timeout_kills_the_whole_tree_and_increase_walltime_helps(tmp_path):
     assert sorted(result) == [("slow", "done", None), ("slow", "retried", "timeout"), ("stuck", "failed", "timeout")]
     assert "killed: timeout" in proc.stdout
     assert (tmp_path / "w" / "slow.2.log").read_text() == "finished\n"
-    import subprocess
-    left = subprocess.run(["pgrep", "-f", "sleep 60"], capture_output=True, text=True).stdout.split()
+    import psutil
+    left = [p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [])[:2] == ["sleep", "60"]]
     assert left == [], "the timed-out stage left processes behind"

@@ -1,4 +1,4 @@
-"""Command line of the compiler's subcommands (`check`, `graph`, `compile`, `cwl-runner`, `run X.cwl`).
+"""Command line of the compiler's subcommands (`check`, `graph`, `compile`); `build_plan` for `cwlpilot.cwlrun`.
 
 `main(argv)` is called by `cwlpilot.cli` with argv[0] the subcommand and returns the exit code:
 0 valid / done, 1 the workflow or its inputs have mistakes, 2 usage error (33 for a feature the
@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 from ruamel.yaml import YAML
 
@@ -134,34 +134,9 @@ def run_graph(argv: list[str], out: TextIO, err: TextIO) -> int:
 
 def run_compile(argv: list[str], out: TextIO, err: TextIO) -> int:
     args = _compile_parser().parse_args(argv)
-    missing = _missing_file(args.workflow, args.inputs)
-    if missing:
-        err.write(f"cwlpilot compile: no such file: {missing}\n")
-        return EXIT_USAGE
-    result = check(args.workflow, args.inputs)
-    if not result.ok or result.process is None:
-        for diag in result.diagnostics:
-            err.write(f"{diag}\n")
-        return EXIT_INVALID
-    job, job_dir = _read_job(args.inputs)
-    missing_inputs = [
-        f"required input '{p.id}' ({type_str(p.type)}) has no value: give an inputs file"
-        for p in result.process.inputs
-        if p.id not in job and not p.has_default and not accepts_null(p.type)
-    ]
-    if missing_inputs:
-        err.writelines(f"{args.workflow}: {m}\n" for m in missing_inputs)
-        return EXIT_INVALID
-    try:
-        plan = compile_plan(result.process, job, job_dir)
-    except UnsupportedError as exc:
-        err.write(f"cwlpilot compile: unsupported: {exc}\n")
-        return EXIT_UNSUPPORTED
-    problems = plan_problems(plan)
-    if problems:  # a compiler bug, not the user's: say so plainly
-        err.write("cwlpilot compile: internal error, the plan does not match the schema:\n")
-        err.writelines(f"  {p}\n" for p in problems)
-        return EXIT_INVALID
+    plan, code = build_plan(args.workflow, args.inputs, err, "cwlpilot compile")
+    if plan is None:
+        return code
     text = plan_json(plan)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
@@ -169,6 +144,39 @@ def run_compile(argv: list[str], out: TextIO, err: TextIO) -> int:
     else:
         out.write(text)
     return EXIT_OK
+
+
+def build_plan(workflow: str, inputs: str | None, err: TextIO, prog: str) -> tuple[dict[str, Any] | None, int]:
+    """The checked plan of `workflow` on `inputs`, or None and the exit code after writing why to `err`."""
+    missing = _missing_file(workflow, inputs)
+    if missing:
+        err.write(f"{prog}: no such file: {missing}\n")
+        return None, EXIT_USAGE
+    result = check(workflow, inputs)
+    if not result.ok or result.process is None:
+        for diag in result.diagnostics:
+            err.write(f"{diag}\n")
+        return None, EXIT_INVALID
+    job, job_dir = _read_job(inputs)
+    missing_inputs = [
+        f"required input '{p.id}' ({type_str(p.type)}) has no value: give an inputs file"
+        for p in result.process.inputs
+        if p.id not in job and not p.has_default and not accepts_null(p.type)
+    ]
+    if missing_inputs:
+        err.writelines(f"{workflow}: {m}\n" for m in missing_inputs)
+        return None, EXIT_INVALID
+    try:
+        plan = compile_plan(result.process, job, job_dir)
+    except UnsupportedError as exc:
+        err.write(f"{prog}: unsupported: {exc}\n")
+        return None, EXIT_UNSUPPORTED
+    problems = plan_problems(plan)
+    if problems:  # a compiler bug, not the user's: say so plainly
+        err.write(f"{prog}: internal error, the plan does not match the schema:\n")
+        err.writelines(f"  {p}\n" for p in problems)
+        return None, EXIT_INVALID
+    return plan, EXIT_OK
 
 
 def _read_job(path: str | None) -> tuple[dict[str, object], str]:
@@ -210,20 +218,10 @@ def _plan_dot(path: str, err: TextIO) -> str | None:
     return plan_dot(plan)
 
 
-def _not_yet(command: str) -> Callable[[list[str], TextIO, TextIO], int]:
-    def handler(argv: list[str], out: TextIO, err: TextIO) -> int:
-        err.write(f"cwlpilot {command}: not implemented yet\n")
-        return EXIT_UNSUPPORTED if command == "cwl-runner" else EXIT_USAGE
-
-    return handler
-
-
 HANDLERS: dict[str, Callable[[list[str], TextIO, TextIO], int]] = {
     "check": run_check,
     "graph": run_graph,
     "compile": run_compile,
-    "cwl-runner": _not_yet("cwl-runner"),
-    "run": _not_yet("run"),
 }
 
 

@@ -22,7 +22,8 @@ commands:
 """
 
 EXECUTOR_COMMANDS = {"run", "pilot"}
-COMPILER_COMMANDS = {"check", "compile", "graph", "cwl-runner"}
+COMPILER_COMMANDS = {"check", "compile", "graph"}
+CWL_RUN_COMMANDS = {"cwl-runner", "run"}  # compile then execute: the one place both packages meet
 
 
 def _is_cwl_run(argv: list[str]) -> bool:
@@ -48,7 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         from executor.cli import main as executor_main
 
         return executor_main(args)
-    if command in COMPILER_COMMANDS or command == "run":
+    if command in CWL_RUN_COMMANDS:
+        try:
+            from cwlpilot.cwlrun import main as cwl_run_main
+        except ImportError as exc:
+            print(f"cwlpilot: the '{command}' command needs the CWL compiler: {exc}", file=sys.stderr)
+            return 2
+        return cwl_run_main(args)
+    if command in COMPILER_COMMANDS:
         try:
             from compiler.cli import main as compiler_main
         except ImportError as exc:  # the compiler is optional at run time; say what is missing

@@ -12,12 +12,15 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from cwlpilot.cwl.params import NotStatic, evaluate
+from cwlpilot.cwl.expr import PYTHON_ONLY, Evaluator
+from cwlpilot.cwl.params import NotStatic
 
 
-def command_line(tool: Mapping[str, Any], job: Mapping[str, Any], runtime: Mapping[str, Any]) -> str:
+def command_line(
+    tool: Mapping[str, Any], job: Mapping[str, Any], runtime: Mapping[str, Any], ev: Evaluator = PYTHON_ONLY
+) -> str:
     """The shell command for `tool` run on the inputs `job` (a CWL job object with File paths)."""
-    context = {"inputs": job, "runtime": runtime, "self": None}
+    context = {"inputs": job, "runtime": runtime, "self": None, "ev": ev}
     keyed: list[tuple[tuple[int, int, Any], list[tuple[str, bool]]]] = []
     for index, arg in enumerate(tool.get("arguments", [])):
         words = _binding_words(arg, None, context)
@@ -38,14 +41,14 @@ def command_line(tool: Mapping[str, Any], job: Mapping[str, Any], runtime: Mappi
     for field, op in (("stdin", "<"), ("stdout", ">"), ("stderr", "2>")):
         target = tool.get(field)
         if target:
-            text += f" {op} {shlex.quote(str(evaluate(target, context)))}"
+            text += f" {op} {shlex.quote(str(ev(target, context)))}"
     return text
 
 
 def _position(binding: Mapping[str, Any], context: Mapping[str, Any]) -> int:
     position = binding.get("position", 0)
     if isinstance(position, str):
-        position = evaluate(position, context)
+        position = context["ev"](position, context)
     return int(position or 0)
 
 
@@ -55,7 +58,7 @@ Words = list[tuple[str, bool]]
 def _binding_words(binding: Mapping[str, Any], value: Any, context: Mapping[str, Any]) -> Words:
     """The words one binding adds, each with whether it must be shell-quoted."""
     if binding.get("valueFrom") is not None:
-        value = evaluate(str(binding["valueFrom"]), {**context, "self": value})
+        value = context["ev"](str(binding["valueFrom"]), {**context, "self": value})
     quote = binding.get("shellQuote", True)
     prefix = binding.get("prefix")
     separate = binding.get("separate", True)

@@ -10,11 +10,12 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from compiler.errors import UnsupportedError
+from cwlpilot.cwl.params import NotStatic
+from cwlpilot.cwl.values import is_pending
 
 
-class ScatterError(UnsupportedError):
-    """Scatter over values that are not (yet) arrays, or arrays of different lengths."""
+class ScatterError(ValueError):
+    """Scatter over values that are not arrays, or arrays of different lengths."""
 
 
 def instances(
@@ -24,8 +25,10 @@ def instances(
     arrays = {}
     for port in ports:
         value = values.get(port)
+        if isinstance(value, dict) and is_pending(value):
+            raise NotStatic(port)  # produced upstream: the instances are known at run time only
         if not isinstance(value, list):
-            raise ScatterError(f"scatter over '{port}' needs an array known at compile time")
+            raise ScatterError(f"scatter over '{port}' needs an array")
         arrays[port] = value
     method = method or "dotproduct"
     if method == "dotproduct":

@@ -158,9 +158,9 @@ def test_scatter_over_a_gathered_scatter_pairs_instances(tmp_path: Path) -> None
     ]
 
 
-def test_scatter_over_an_array_produced_upstream_is_unsupported(tmp_path: Path) -> None:
-    err = io.StringIO()
-    assert main(["compile", *write_scatter_after(tmp_path, scatter_a=False)], io.StringIO(), err) == 33
-    assert err.getvalue() == (
-        "cwlpilot compile: unsupported: scatter over 'f' needs an array known at compile time\n"
-    )
+def test_scatter_over_an_array_produced_upstream_is_expanded_at_run_time(tmp_path: Path) -> None:
+    plan = json.loads(cli_compile(*write_scatter_after(tmp_path, scatter_a=False)))
+    assert [(s["name"], s["needs"]) for s in plan["stages"]] == [("a", []), ("b", ["a"])]
+    step = plan["stages"][1]["data"]["step"]
+    assert step["scatter"] == ["f"]
+    assert step["in"]["f"] == {"$ref": "a/made"}

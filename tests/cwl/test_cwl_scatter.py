@@ -1,4 +1,4 @@
-"""Tests for compiler.scatter: instance enumeration and gathering for the three scatter methods."""
+"""Tests for cwlpilot.cwl.scatter: instance enumeration and gathering for the three scatter methods."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compiler import scatter as sc
+from cwlpilot.cwl import scatter as sc
+from cwlpilot.cwl.params import NotStatic
 
 
 def test_dotproduct_pairs_elements() -> None:
@@ -21,9 +22,19 @@ def test_dotproduct_lengths_must_match() -> None:
         sc.instances({"a": [1, 2], "b": [1]}, ["a", "b"], "dotproduct")
 
 
-def test_scatter_over_unknown_value() -> None:
-    with pytest.raises(sc.ScatterError, match="scatter over 'a' needs an array known at compile time"):
+def test_scatter_over_an_upstream_value_is_left_for_run_time() -> None:
+    with pytest.raises(NotStatic):
         sc.instances({"a": {"$ref": "s/o"}}, ["a"], None)
+
+
+def test_scatter_over_a_list_of_upstream_values_is_expanded_now() -> None:
+    got = sc.instances({"a": [{"$ref": "s[0]/o"}, {"$ref": "s[1]/o"}]}, ["a"], None)
+    assert [index for index, _ in got] == [(0,), (1,)]
+
+
+def test_scatter_over_a_scalar_is_an_error() -> None:
+    with pytest.raises(sc.ScatterError, match="scatter over 'a' needs an array"):
+        sc.instances({"a": 3}, ["a"], None)
 
 
 def test_crossproducts() -> None:

@@ -1,0 +1,190 @@
+"""The stage data of one CommandLineTool or ExpressionTool run: command, outputs, resources, environment.
+
+`compiler.emit` decides which stages exist; this module fills in what one of them carries, following the
+data contract described in `compiler.emit`. Pure.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from compiler import ir
+from compiler.errors import UnsupportedError
+from cwlpilot.cwl.cmdline import command_line
+from cwlpilot.cwl.params import NotStatic
+
+_DYNAMIC = {"$ref": "runtime"}  # runtime values known only once the stage runs
+_RESOURCE_FIELDS = ("coresMin", "coresMax", "ramMin", "ramMax", "tmpdirMin", "outdirMin")
+
+
+def requirement(run: ir.Process, chain: tuple[Any, ...], cls: str) -> ir.Requirement | None:
+    """`cls` from the tool itself, else from the nearest enclosing step or workflow."""
+    found = run.requirement(cls)
+    for holder in reversed(chain):
+        if found is not None:
+            break
+        for group in (holder.requirements, holder.hints):
+            found = found or next((r for r in group if r.cls == cls), None)
+    return found
+
+
+def js_lib(run: ir.Process, chain: tuple[Any, ...]) -> list[str] | None:
+    """The expressionLib when InlineJavascriptRequirement applies to `run`, else None."""
+    req = requirement(run, chain, "InlineJavascriptRequirement")
+    return None if req is None else [str(x) for x in ir.thaw(req.fields.get("expressionLib") or [])]
+
+
+def tool_data(run: ir.Process, chain: tuple[Any, ...]) -> dict[str, Any]:
+    """What every stage of `run` carries besides its inputs: JavaScript library, version, defaults."""
+    data: dict[str, Any] = {"js": js_lib(run, chain), "version": run.cwl_version or "v1.2"}
+    defaults = {p.id: ir.thaw(p.default) for p in run.inputs if p.has_default}
+    if defaults:
+        data["toolDefaults"] = defaults
+    if isinstance(run, ir.ExpressionTool):
+        data["expression"] = run.expression
+        data["outputs"] = {o.id: {"type": port_type(o.type)} for o in run.outputs}
+        data["params"] = {p.id: {"loadContents": True} for p in run.inputs if p.load_contents}
+        return data
+    assert isinstance(run, ir.CommandLineTool)
+    data["outputs"] = _outputs(run)
+    codes = {
+        "success": run.success_codes,
+        "temporaryFail": run.temporary_fail_codes,
+        "permanentFail": run.permanent_fail_codes,
+    }
+    if any(codes.values()):
+        data["codes"] = {k: list(v) for k, v in codes.items()}
+    iwd = requirement(run, chain, "InitialWorkDirRequirement")
+    if iwd is not None:
+        data["initialWorkDir"] = ir.thaw(iwd.fields.get("listing"))
+    env = requirement(run, chain, "EnvVarRequirement")
+    if env is not None:
+        data["env"] = _env(env)
+    resources = requirement(run, chain, "ResourceRequirement")
+    if resources is not None:
+        data["resources"] = {k: ir.thaw(resources.fields[k]) for k in _RESOURCE_FIELDS if k in resources.fields}
+    limit = requirement(run, chain, "ToolTimeLimit")
+    if limit is not None:
+        data["timelimit"] = ir.thaw(limit.fields.get("timelimit"))
+    for cls in ("LoadListingRequirement", "WorkReuse", "NetworkAccess", "InplaceUpdateRequirement"):
+        req = requirement(run, chain, cls)
+        if req is not None:
+            data.setdefault("requirements", {})[cls] = ir.thaw(req.fields)
+    data["command"] = tool_description(run)
+    return data
+
+
+def static_command(data: dict[str, Any], job: Mapping[str, Any], stage: Mapping[str, Any]) -> str:
+    """The command when it is known now (and `data.command` dropped); else a preview, command kept."""
+    desc = data["command"]
+    resources = stage.get("resources", {})
+    runtime = {"cores": resources.get("cpu"), "ram": resources.get("mem"), "outdir": _DYNAMIC, "tmpdir": _DYNAMIC}
+    if "initialWorkDir" not in data:  # staged inputs change paths on the command line
+        try:
+            cmd = command_line(desc, job, runtime)
+        except NotStatic:
+            pass
+        else:
+            del data["command"]
+            return cmd
+    return shlex.join(desc["baseCommand"]) + " ..."
+
+
+def tool_description(tool: ir.CommandLineTool) -> dict[str, Any]:
+    """The plain data `cwlpilot.cwl.cmdline` builds a command line from."""
+    return {
+        "baseCommand": list(tool.base_command),
+        "arguments": [_binding(a.binding) for a in tool.arguments],
+        "inputs": {
+            p.id: {
+                "type": ir.type_str(p.type),
+                "inputBinding": _binding(p.binding) if p.binding else None,
+                **({"secondaryFiles": ir.thaw(p.secondary_files)} if p.secondary_files else {}),
+                **({"loadContents": True} if p.load_contents or (p.binding and p.binding.load_contents) else {}),
+            }
+            for p in tool.inputs
+        },
+        "stdin": tool.stdin,
+        "stdout": tool.stdout or _stream_name(tool, "stdout"),
+        "stderr": tool.stderr or _stream_name(tool, "stderr"),
+        "shellCommand": tool.requirement("ShellCommandRequirement") is not None,
+    }
+
+
+def _stream_name(tool: ir.CommandLineTool, kind: str) -> str | None:
+    # an output of type stdout/stderr without a file name gets a fixed one (CWL leaves it random)
+    return f"{kind}.txt" if any(o.type == kind for o in tool.outputs) else None
+
+
+def _binding(b: ir.InputBinding) -> dict[str, Any]:
+    raw = {
+        "position": b.position,
+        "prefix": b.prefix,
+        "separate": b.separate,
+        "itemSeparator": b.item_separator,
+        "valueFrom": b.value_from,
+        "shellQuote": b.shell_quote,
+    }
+    return {k: v for k, v in raw.items() if v is not None}
+
+
+def _outputs(tool: ir.CommandLineTool) -> dict[str, Any]:
+    outs = {}
+    for o in tool.outputs:
+        glob = list(o.binding.glob) if o.binding else []
+        if o.type in ("stdout", "stderr"):
+            glob = [getattr(tool, o.type) or f"{o.type}.txt"]
+        outs[o.id] = {
+            "type": port_type(o.type),
+            "glob": glob,
+            "outputEval": o.binding.output_eval if o.binding else None,
+            "loadContents": bool(o.binding and o.binding.load_contents),
+        }
+        if o.secondary_files:
+            outs[o.id]["secondaryFiles"] = ir.thaw(o.secondary_files)
+        if o.format is not None:
+            outs[o.id]["format"] = ir.thaw(o.format)
+    return outs
+
+
+def port_type(t: ir.CwlType) -> str:
+    return "File" if t in ("stdout", "stderr") else ir.type_str(t)
+
+
+def resources(run: ir.Process, chain: tuple[Any, ...]) -> dict[str, Any]:
+    """The stage's `resources`, `timeout` and `env` keys, from what is known at compile time."""
+    out: dict[str, Any] = {}
+    req = requirement(run, chain, "ResourceRequirement")
+    fields = req.fields if req else {}
+    cpu = _static_number(fields.get("coresMin", fields.get("coresMax", 1)))
+    mem = _static_number(fields.get("ramMin", fields.get("ramMax", 256)))
+    out["resources"] = {"cpu": cpu if cpu > 0 else 1, "mem": mem}
+    limit = requirement(run, chain, "ToolTimeLimit")
+    seconds = _static_number(limit.fields.get("timelimit")) if limit else -1
+    if seconds > 0:
+        out["timeout"] = seconds
+    return out
+
+
+def _static_number(value: Any) -> float | int:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return -1  # an expression: unknown at compile time
+
+
+def _env(req: ir.Requirement) -> dict[str, str]:
+    defs = ir.thaw(req.fields.get("envDef", []))
+    pairs = defs.items() if isinstance(defs, dict) else ((d.get("envName"), d.get("envValue")) for d in defs)
+    return {str(key): str(value) for key, value in pairs}
+
+
+def unsupported_if_docker(run: ir.Process, chain: tuple[Any, ...]) -> None:
+    """DockerRequirement as a requirement needs a container engine this runner does not drive."""
+    found = run.requirement("DockerRequirement")
+    if found is not None and found in run.requirements:
+        raise UnsupportedError(f"{found.pos}: DockerRequirement as a requirement needs a container engine")
+    for holder in chain:
+        if any(r.cls == "DockerRequirement" for r in holder.requirements):
+            raise UnsupportedError(f"{holder.pos}: DockerRequirement as a requirement needs a container engine")

@@ -1,0 +1,123 @@
+"""Collecting a CommandLineTool's outputs from its output directory: glob, loadContents, outputEval,
+secondaryFiles, format and `cwl.output.json`, as CWL defines them.
+"""
+
+from __future__ import annotations
+
+import glob as globmod
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from cwlpilot.cwl import files
+from cwlpilot.cwl.expr import Evaluator
+
+
+class OutputError(ValueError):
+    """A declared output is missing or has the wrong shape."""
+
+
+def collect(
+    ports: Mapping[str, Any], outdir: str, job: Mapping[str, Any], runtime: Mapping[str, Any], ev: Evaluator
+) -> dict[str, Any]:
+    """The tool's CWL output object."""
+    custom = os.path.join(outdir, "cwl.output.json")
+    if os.path.exists(custom):
+        with open(custom, encoding="utf-8") as handle:
+            given = json.load(handle)
+        return {port: _located(given.get(port), outdir) for port in ports}
+    context = {"inputs": job, "runtime": runtime, "self": None}
+    out = {}
+    for port, spec in sorted(ports.items()):
+        value = _port(spec, outdir, context, ev)
+        if value is None and not optional(spec.get("type")):
+            raise OutputError(f"output '{port}': nothing was produced (glob {spec.get('glob')})")
+        out[port] = value
+    return out
+
+
+def optional(type_text: Any) -> bool:
+    text = str(type_text or "")
+    return text.endswith("?") or "null" in text or text in ("Any", "")
+
+
+def _port(spec: Mapping[str, Any], outdir: str, context: Mapping[str, Any], ev: Evaluator) -> Any:
+    globs = spec.get("glob") or []
+    found: list[dict[str, Any]] = []
+    if globs:
+        for path in _matches(globs, outdir, context, ev):
+            obj = files.describe(path, with_checksum=False)
+            if spec.get("loadContents") and obj["class"] == "File":
+                obj["contents"] = files.contents(path)
+            found.append(obj)
+    if spec.get("outputEval"):
+        value = ev(spec["outputEval"], {**context, "self": found})
+    elif not globs:
+        return None
+    elif str(spec.get("type", "")).rstrip("?") in ("File", "Directory"):
+        value = found[0] if found else None
+    else:
+        value = found
+    value = files.walk(value, lambda obj: _located(obj, outdir))
+    if spec.get("secondaryFiles"):
+        value = files.walk(value, lambda obj: with_secondary(obj, spec["secondaryFiles"], context, ev))
+    if spec.get("format"):
+        value = files.walk(value, lambda obj: {**obj, "format": ev(spec["format"], {**context, "self": obj})})
+    return value
+
+
+def _matches(globs: list[Any], outdir: str, context: Mapping[str, Any], ev: Evaluator) -> list[str]:
+    patterns: list[str] = []
+    for g in globs:
+        value = ev(g, context)
+        patterns.extend(value if isinstance(value, list) else [value])
+    seen: dict[str, None] = {}
+    for pattern in patterns:
+        if not isinstance(pattern, str):
+            continue
+        full = pattern if os.path.isabs(pattern) else os.path.join(globmod.escape(outdir), pattern)
+        for path in sorted(globmod.glob(full)):
+            seen[os.path.normpath(path)] = None
+    return list(seen)
+
+
+def _located(value: Any, outdir: str) -> Any:
+    """File objects whose location or path is relative to the output directory made absolute."""
+
+    def fix(obj: dict[str, Any]) -> dict[str, Any]:
+        path = files.path_of(obj, outdir)
+        if path is None:
+            return obj
+        fixed = files.named(obj, path)
+        if fixed["class"] == "File" and "size" not in fixed and os.path.isfile(path):
+            fixed["size"] = os.path.getsize(path)
+        if fixed["class"] == "Directory" and "listing" not in fixed and os.path.isdir(path):
+            fixed["listing"] = files.listing(path, with_checksum=False)
+        return fixed
+
+    return files.walk(value, fix)
+
+
+def with_secondary(obj: dict[str, Any], patterns: Any, context: Mapping[str, Any], ev: Evaluator) -> dict[str, Any]:
+    """`obj` with the secondary files its patterns name that exist next to it (required ones must)."""
+    if obj.get("class") != "File" or not obj.get("path"):
+        return obj
+    found = list(obj.get("secondaryFiles") or [])
+    known = {f.get("path") for f in found}
+    for entry in patterns if isinstance(patterns, list) else [patterns]:
+        pattern, required = (entry.get("pattern"), entry.get("required")) if isinstance(entry, Mapping) else (entry, None)
+        names = ev(pattern, {**context, "self": obj}) if "$(" in str(pattern) or "${" in str(pattern) else pattern
+        for name in names if isinstance(names, list) else [names]:
+            if isinstance(name, Mapping):
+                path = files.path_of(name, obj["dirname"])
+            elif name:
+                path = os.path.join(obj["dirname"], files.secondary_name(obj["basename"], str(name)))
+            else:
+                continue
+            if path and path not in known and os.path.exists(path):
+                found.append(files.describe(path, with_checksum=False))
+                known.add(path)
+            elif path not in known and required:
+                raise OutputError(f"secondary file {path} of {obj['path']} is missing")
+    return {**obj, "secondaryFiles": found} if found else obj

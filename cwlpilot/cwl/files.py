@@ -1,0 +1,104 @@
+"""CWL File and Directory objects on the local file system: derived fields, checksums, listings.
+
+Objects are plain dicts with an absolute `path`; `location` is the matching `file://` URI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+CONTENTS_LIMIT = 64 * 1024  # CWL: loadContents reads at most 64 KiB
+
+
+def is_file(value: Any) -> bool:
+    return isinstance(value, Mapping) and value.get("class") in ("File", "Directory")
+
+
+def uri(path: str) -> str:
+    return "file://" + quote(path, safe="/")
+
+
+def path_of(obj: Mapping[str, Any], base: str = "") -> str | None:
+    where = obj.get("path") or obj.get("location")
+    if not where:
+        return None
+    where = str(where)
+    if where.startswith("file://"):
+        where = unquote(where[len("file://") :])
+    return os.path.normpath(os.path.join(base, where))
+
+
+def named(obj: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """`obj` at `path`, with location, basename, dirname, nameroot and nameext set from it."""
+    out = dict(obj)
+    out.update(path=path, location=uri(path), basename=posixpath.basename(path), dirname=posixpath.dirname(path))
+    if out.get("class") == "File":
+        root, ext = posixpath.splitext(out["basename"])
+        out.update(nameroot=root, nameext=ext)
+    return out
+
+
+def describe(path: str, with_checksum: bool = True) -> dict[str, Any]:
+    """A File or Directory object for an existing path (a Directory with its full listing)."""
+    if os.path.isdir(path):
+        return named({"class": "Directory", "listing": listing(path, with_checksum)}, path)
+    obj = named({"class": "File", "size": os.path.getsize(path)}, path)
+    if with_checksum:
+        obj["checksum"] = checksum(path)
+    return obj
+
+
+def listing(path: str, with_checksum: bool = True) -> list[dict[str, Any]]:
+    return [describe(os.path.join(path, name), with_checksum) for name in sorted(os.listdir(path))]
+
+
+def checksum(path: str) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return "sha1$" + digest.hexdigest()
+
+
+def contents(path: str) -> str:
+    with open(path, "rb") as handle:
+        return handle.read(CONTENTS_LIMIT).decode("utf-8", errors="replace")
+
+
+def secondary_name(primary: str, pattern: str) -> str:
+    """CWL's secondaryFiles pattern: each leading `^` strips one extension, the rest is appended."""
+    while pattern.startswith("^"):
+        root, ext = posixpath.splitext(primary)
+        primary = root if ext else primary
+        pattern = pattern[1:]
+    return primary + pattern
+
+
+def walk(value: Any, fn: Callable[[dict[str, Any]], Any]) -> Any:
+    """`value` with every File/Directory object replaced by `fn(obj)` (objects nested in listings too)."""
+    if isinstance(value, list):
+        return [walk(v, fn) for v in value]
+    if not isinstance(value, Mapping):
+        return value
+    if is_file(value):
+        obj = dict(value)
+        for key in ("secondaryFiles", "listing"):
+            if isinstance(obj.get(key), list):
+                obj[key] = [walk(v, fn) for v in obj[key]]
+        return fn(obj)
+    return {k: walk(v, fn) for k, v in value.items()}
+
+
+def write_literal(obj: Mapping[str, Any], where: Path) -> dict[str, Any]:
+    """A File given by `contents` only, written under `where` so a command can read it."""
+    where.mkdir(parents=True, exist_ok=True)
+    name = str(obj.get("basename") or "file")
+    target = where / name
+    target.write_text(str(obj.get("contents", "")), encoding="utf-8")
+    return named({**obj}, str(target))

@@ -1,0 +1,165 @@
+"""Preparing a tool's job on disk before it runs: File fields, literal files, secondaryFiles, loadContents,
+and the InitialWorkDirRequirement listing staged into the output directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cwlpilot.cwl import files
+from cwlpilot.cwl.collect import with_secondary
+from cwlpilot.cwl.expr import Evaluator
+
+
+class StagingError(ValueError):
+    """An input or InitialWorkDir entry cannot be put in place."""
+
+
+def prepare_job(job: Mapping[str, Any], inputs: Mapping[str, Any], scratch: Path, ev: Evaluator) -> dict[str, Any]:
+    """`job` with File/Directory fields filled in, literal files written under `scratch`, and each
+    input's secondaryFiles and loadContents applied as the tool declares them in `inputs`."""
+
+    def fill(obj: dict[str, Any]) -> dict[str, Any]:
+        if obj.get("class") == "File" and "contents" in obj and not (obj.get("path") or obj.get("location")):
+            return files.write_literal(obj, scratch / f"literal{len(list(scratch.glob('literal*')))}")
+        path = files.path_of(obj)
+        if path is None:
+            if obj.get("class") == "Directory" and "listing" in obj:
+                return _literal_dir(obj, scratch)
+            return obj
+        out = files.named(obj, path)
+        if out["class"] == "File" and "size" not in out and os.path.isfile(path):
+            out["size"] = os.path.getsize(path)
+        if out["class"] == "Directory" and "listing" not in out and os.path.isdir(path):
+            out["listing"] = files.listing(path, with_checksum=False)
+        return out
+
+    ready = {k: files.walk(v, fill) for k, v in job.items()}
+    for name, spec in inputs.items():
+        value = ready.get(name)
+        if value is None:
+            continue
+        context = {"inputs": ready, "self": None, "runtime": {}}
+        if spec.get("secondaryFiles"):
+            value = files.walk(value, lambda obj: with_secondary(obj, spec["secondaryFiles"], context, ev))
+        if spec.get("loadContents"):
+            value = files.walk(value, _load)
+        ready[name] = value
+    return ready
+
+
+def _load(obj: dict[str, Any]) -> dict[str, Any]:
+    if obj.get("class") == "File" and "contents" not in obj and obj.get("path"):
+        return {**obj, "contents": files.contents(obj["path"])}
+    return obj
+
+
+def _literal_dir(obj: dict[str, Any], scratch: Path) -> dict[str, Any]:
+    target = scratch / str(obj.get("basename") or "dir")
+    target.mkdir(parents=True, exist_ok=True)
+    for item in obj.get("listing") or []:
+        path = files.path_of(item)
+        if path:
+            _place(path, str(target / str(item.get("basename") or os.path.basename(path))), True)
+        elif "contents" in item:
+            (target / str(item.get("basename"))).write_text(str(item["contents"]), encoding="utf-8")
+    return files.describe(str(target), with_checksum=False)
+
+
+def stage_initial_workdir(
+    listing: Any, job: dict[str, Any], outdir: Path, context: Mapping[str, Any], ev: Evaluator
+) -> dict[str, Any]:
+    """Put the listing's entries in `outdir`; return `job` with staged inputs pointing at their copies."""
+    moved: dict[str, str] = {}
+    entries = ev(listing, context) if isinstance(listing, str) else listing
+    for entry in _flat(entries):
+        if isinstance(entry, str):
+            entry = ev(entry, context)
+        for item in _flat(entry):
+            _stage_entry(item, outdir, context, ev, moved)
+    if not moved:
+        return job
+
+    def repoint(obj: dict[str, Any]) -> dict[str, Any]:
+        path = obj.get("path")
+        return files.named(obj, moved[path]) if path in moved else obj
+
+    return {k: files.walk(v, repoint) for k, v in job.items()}
+
+
+def _flat(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [x for v in value for x in _flat(v)]
+    return [value]
+
+
+def _stage_entry(item: Any, outdir: Path, context: Mapping[str, Any], ev: Evaluator, moved: dict[str, str]) -> None:
+    if not isinstance(item, Mapping):
+        raise StagingError(f"InitialWorkDir entry {item!r} is not a File, Directory or Dirent")
+    if files.is_file(item):
+        _stage_object(item, outdir / str(item.get("basename") or ""), False, moved)
+        return
+    name = ev(item.get("entryname"), context) if item.get("entryname") else None
+    value = ev(item.get("entry"), context)
+    writable = bool(item.get("writable"))
+    if isinstance(value, Mapping) and files.is_file(value) or isinstance(value, list) and value and all(
+        isinstance(v, Mapping) and files.is_file(v) for v in value
+    ):
+        for obj in _flat(value):
+            target = outdir / str(name or obj.get("basename"))
+            _stage_object(obj, target, writable, moved)
+        return
+    if name is None:
+        raise StagingError("InitialWorkDir entry without `entryname` must be a File or Directory")
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    target = _inside(outdir, str(name))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+
+
+def _inside(outdir: Path, name: str) -> Path:
+    target = (outdir / name).resolve() if not os.path.isabs(name) else Path(name)
+    return target
+
+
+def _stage_object(obj: Mapping[str, Any], target: Path, writable: bool, moved: dict[str, str]) -> None:
+    path = files.path_of(obj)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if path is None:
+        if "contents" in obj:
+            target.write_text(str(obj["contents"]), encoding="utf-8")
+        elif obj.get("class") == "Directory":
+            target.mkdir(parents=True, exist_ok=True)
+            for child in obj.get("listing") or []:
+                _stage_object(child, target / str(child.get("basename")), writable, moved)
+        return
+    _place(path, str(target), writable)
+    moved[path] = str(target)
+    for sec in obj.get("secondaryFiles") or []:
+        sec_path = files.path_of(sec)
+        if sec_path:
+            _place(sec_path, str(target.parent / os.path.basename(sec_path)), writable)
+            moved[sec_path] = str(target.parent / os.path.basename(sec_path))
+
+
+def _place(source: str, target: str, writable: bool) -> None:
+    if os.path.lexists(target):
+        if os.path.realpath(target) == os.path.realpath(source):
+            return
+        if os.path.isdir(target) and not os.path.islink(target):
+            shutil.rmtree(target)
+        else:
+            os.unlink(target)
+    if os.path.isdir(source):
+        shutil.copytree(source, target, symlinks=False) if writable else os.symlink(source, target)
+    elif writable:
+        shutil.copy2(source, target)
+    else:
+        os.symlink(source, target)

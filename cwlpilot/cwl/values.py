@@ -1,0 +1,90 @@
+"""Values flowing between steps: `$ref`s to upstream outputs, merges of several sources, pickValue.
+
+A value in a plan is plain JSON, except for two objects resolved once upstream stages have run:
+`{"$ref": "STAGE/PORT"}` (the PORT of STAGE's output object) and
+`{"$merge": [v, ...], "linkMerge": M, "pickValue": P}` (several sources joined as CWL says).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Reader = Callable[[str], Mapping[str, Any]]  # stage name -> its CWL output object
+
+
+class PickValueError(ValueError):
+    """pickValue found no value, or several where exactly one is allowed."""
+
+
+def is_pending(value: Any) -> bool:
+    """True when `value` holds a `$ref` or `$merge` anywhere (so it is not known yet)."""
+    if isinstance(value, Mapping):
+        return "$ref" in value or "$merge" in value or any(is_pending(v) for v in value.values())
+    if isinstance(value, list):
+        return any(is_pending(v) for v in value)
+    return False
+
+
+def merge(values: list[Any], link_merge: str | None, pick_value: str | None, many: bool | None = None) -> Any:
+    """Sources joined by linkMerge then filtered by pickValue; a `$merge` object when some are pending.
+
+    `many` says whether there were several sources (or a list of one): then the default merge is nested.
+    """
+    many = len(values) > 1 if many is None else many
+    if any(is_pending(v) for v in values) and (pick_value or link_merge == "merge_flattened"):
+        return {"$merge": values, "linkMerge": link_merge, "pickValue": pick_value, "many": many}
+    if not many and link_merge is None:
+        merged: Any = values[0] if values else None
+    elif link_merge == "merge_flattened":
+        merged = [x for v in values for x in (v if isinstance(v, list) else [v])]
+    else:
+        merged = list(values)
+    return pick(merged, pick_value) if pick_value else merged
+
+
+def pick(merged: Any, pick_value: str) -> Any:
+    candidates = merged if isinstance(merged, list) else [merged]
+    present = [v for v in candidates if v is not None]
+    if pick_value == "all_non_null":
+        return present
+    if pick_value == "first_non_null":
+        if not present:
+            raise PickValueError("pickValue first_non_null: every source is null")
+        return present[0]
+    if len(present) != 1:
+        raise PickValueError(f"pickValue the_only_non_null: {len(present)} sources are not null")
+    return present[0]
+
+
+def resolve(value: Any, read: Reader) -> Any:
+    """`value` with every `$ref` and `$merge` replaced by what upstream stages produced."""
+    if isinstance(value, list):
+        return [resolve(v, read) for v in value]
+    if not isinstance(value, Mapping):
+        return value
+    if "$ref" in value and len(value) == 1:
+        stage, _, port = str(value["$ref"]).rpartition("/")
+        return read(stage).get(port)
+    if "$merge" in value:
+        parts = [resolve(v, read) for v in value["$merge"]]
+        return merge(parts, value.get("linkMerge"), value.get("pickValue"), value.get("many"))
+    return {k: resolve(v, read) for k, v in value.items()}
+
+
+def refs(value: Any) -> list[str]:
+    """The stages whose outputs `value` refers to, in first-seen order."""
+    found: dict[str, None] = {}
+
+    def walk(v: Any) -> None:
+        if isinstance(v, Mapping):
+            if "$ref" in v:
+                found[str(v["$ref"]).rpartition("/")[0]] = None
+            for item in v.values():
+                walk(item)
+        elif isinstance(v, list):
+            for item in v:
+                walk(item)
+
+    walk(value)
+    return list(found)

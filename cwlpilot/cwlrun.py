@@ -1,0 +1,162 @@
+"""`cwlpilot run WF.cwl [INPUTS]` and `cwlpilot cwl-runner [--outdir DIR] TOOL.cwl [JOB]`: compile, run, report.
+
+The one module that uses both the compiler and the executor: it compiles the document into
+`<workdir>/plan.json`, runs that plan with `executor.runner.run`, then resolves the plan's `outputs`
+from the stages' output files into the workflow's CWL output object. `run` writes that object to
+`<workdir>/outputs.json`; `cwl-runner` copies the output files into --outdir and prints the object on
+stdout (progress and reports go to stderr), as cwltest and other CWL tooling expect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from cwlpilot.cwl import files
+from cwlpilot.cwl.values import PickValueError, resolve
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Usage(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _Usage(f"{self.prog}: {message}")
+
+
+def _parser(command: str) -> argparse.ArgumentParser:
+    p = _Parser(prog=f"cwlpilot {command}", description="Compile a CWL document and run it.")
+    p.add_argument("workflow", help="the CWL document (FILE or FILE#ID for a $graph entry)")
+    p.add_argument("inputs", nargs="?", help="the inputs (job) file, YAML or JSON")
+    if command == "cwl-runner":
+        p.add_argument("--outdir", default=".", help="where the output files go (default: .)")
+        p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+        p.add_argument("--workdir", help="where stages run (default: a new temporary directory)")
+    else:
+        p.add_argument("--workdir", default=".", help="where the plan, the stages and outputs.json go")
+        p.add_argument("-q", "--quiet", action="store_true", help="only failures and the final table")
+    p.add_argument("-j", "--max-jobs", type=int, default=100, help="at most this many stages at once")
+    p.add_argument("--cpu-limit", type=float, help="CPU cores to book (default: this machine's)")
+    p.add_argument("--mem-limit", type=float, help="memory to book, MB (default: 90%% of this machine's)")
+    return p
+
+
+def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    command = argv[0]
+    try:
+        args = _parser(command).parse_args(argv[1:])
+    except _Usage as exc:
+        err.write(f"{exc}\n")
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    from compiler.cli import build_plan, plan_json
+
+    prog = f"cwlpilot {command}"
+    plan, code = build_plan(args.workflow, args.inputs, err, prog)
+    if plan is None:
+        return code
+    runner = command == "cwl-runner"
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="cwlpilot-")).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    plan_path = workdir / "plan.json"
+    plan_path.write_text(plan_json(plan), encoding="utf-8")
+    code = _execute(plan_path, workdir, args, err, quiet=runner or args.quiet)
+    if code != 0:
+        err.write(f"{prog}: the run failed (plan and logs in {workdir})\n")
+        return EXIT_FAILED
+    try:
+        result = {k: resolve(v.get("value"), _reader(workdir)) for k, v in sorted(plan["outputs"].items())}
+    except (PickValueError, OSError) as exc:
+        err.write(f"{prog}: the workflow's outputs cannot be collected: {exc}\n")
+        return EXIT_FAILED
+    if runner:
+        result = deliver(result, Path(args.outdir).resolve())
+        out.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    else:
+        result = files.walk(result, _with_checksum)
+        (workdir / "outputs.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        err.write(f"{prog}: outputs in {workdir / 'outputs.json'}\n")
+    return EXIT_OK
+
+
+def _execute(plan_path: Path, workdir: Path, args: argparse.Namespace, err: TextIO, quiet: bool) -> int:
+    from executor.booking import Limits
+    from executor.config import PilotConfig, RunConfig
+    from executor.errors import ExecutorError, PlanError
+    from executor.monitor import cpu_count, total_memory_mb
+    from executor.runner import run
+
+    limits = Limits(
+        cpu=args.cpu_limit or float(cpu_count()), mem=args.mem_limit or 0.9 * total_memory_mb(),
+        max_jobs=args.max_jobs, n_backfill=1, backfill_factor=1.5, optimistic=True,
+    )
+    cfg = RunConfig(plan=plan_path, workdir=workdir, store_url=f"sqlite:///{workdir / 'cwlpilot.db'}",
+                    pilot=PilotConfig(limits=limits), progress="quiet" if quiet else "auto")
+    try:
+        return run(cfg, out=err, err=err)
+    except PlanError as exc:
+        err.writelines(f"{p}\n" for p in exc.problems)
+    except ExecutorError as exc:
+        err.write(f"cwlpilot: {exc}\n")
+    return EXIT_FAILED
+
+
+def _reader(workdir: Path):  # noqa: ANN202 - a small closure
+    def read(name: str) -> Mapping[str, Any]:
+        with open(workdir / name / ".cwlpilot" / "outputs.json", encoding="utf-8") as handle:
+            data: Mapping[str, Any] = json.load(handle)
+            return data
+
+    return read
+
+
+def _with_checksum(obj: dict[str, Any]) -> dict[str, Any]:
+    path = files.path_of(obj)
+    if obj.get("class") == "File" and path and os.path.isfile(path):
+        return {**obj, "checksum": files.checksum(path), "size": os.path.getsize(path)}
+    return obj
+
+
+def deliver(result: Any, outdir: Path) -> Any:
+    """The output object with every File and Directory copied into `outdir` (names kept, made unique)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    taken: set[str] = set()
+
+    def copy(obj: dict[str, Any]) -> dict[str, Any]:
+        source = files.path_of(obj)
+        if source is None or not os.path.exists(source):
+            return obj
+        name = str(obj.get("basename") or os.path.basename(source))
+        target = outdir / name
+        n = 2
+        while str(target) in taken or target.exists() and not _same(source, target):
+            target, n = outdir / f"{name}_{n}", n + 1
+        taken.add(str(target))
+        if not target.exists():
+            if os.path.isdir(source):
+                shutil.copytree(source, target, symlinks=False)
+            else:
+                shutil.copyfile(source, target)
+        described = files.describe(str(target))
+        keep = {k: v for k, v in obj.items() if k in ("format", "contents")}
+        if obj.get("secondaryFiles"):
+            keep["secondaryFiles"] = obj["secondaryFiles"]  # already copied by walk, children first
+        return {**described, **keep}
+
+    return files.walk(result, copy)
+
+
+def _same(source: str, target: Path) -> bool:
+    return os.path.realpath(source) == os.path.realpath(target)

@@ -1,0 +1,246 @@
+"""The CWL stage kinds: `cwl_tool` (a CommandLineTool, or a step of one expanded at run time) and
+`cwl_expression` (an ExpressionTool, evaluated in this process).
+
+`prepare` resolves the stage's `$ref`s from the upstream stages' `.cwlpilot/outputs.json`, expands the
+step when the plan left that to run time (scatter, valueFrom, `when`), stages files and writes one bash
+script that runs each instance in its own output directory; `finish` collects the outputs and writes
+this stage's `.cwlpilot/outputs.json`. The data contract is documented in `compiler/emit.py`; the CWL
+semantics live in the shared `cwlpilot.cwl` package. JavaScript runs in cwl-utils' sandbox, in one
+node process kept by this executor, never in an interpreter started per stage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cwlpilot.cwl import scatter as sc
+from cwlpilot.cwl import step as stepmod
+from cwlpilot.cwl.cmdline import command_line
+from cwlpilot.cwl.collect import OutputError, collect
+from cwlpilot.cwl.expr import Evaluator, ExpressionError
+from cwlpilot.cwl.params import NotStatic
+from cwlpilot.cwl.staging import StagingError, prepare_job, stage_initial_workdir
+from cwlpilot.cwl.values import PickValueError, resolve
+from executor.kinds import KindError, Prepared, StageContext
+from executor.plan import Stage
+
+META = ".cwlpilot"
+_USER_ERRORS = (ExpressionError, NotStatic, PickValueError, StagingError, OutputError, stepmod.WhenError,
+                sc.ScatterError, OSError, ValueError)
+
+
+def _data(stage: Stage) -> dict[str, Any]:
+    extra = json.loads(stage.extra) if stage.extra else {}
+    return {"data": extra.get("data") or {}, "when": extra.get("when")}
+
+
+def _reader(workdir: Path):  # noqa: ANN202 - a small closure
+    def read(name: str) -> Mapping[str, Any]:
+        path = workdir / name / META / "outputs.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise KindError(f"the outputs of stage '{name}' cannot be read: {exc.strerror}") from None
+
+    return read
+
+
+def _evaluator(data: Mapping[str, Any]) -> Evaluator:
+    js = data.get("js")
+    return Evaluator(None if js is None else tuple(js), str(data.get("version") or "v1.2"), allow_js=True)
+
+
+def _write_outputs(ctx: StageContext, outputs: Mapping[str, Any]) -> None:
+    meta = ctx.cwd / META
+    meta.mkdir(exist_ok=True)
+    tmp = meta / "outputs.json.tmp"
+    tmp.write_text(json.dumps(outputs, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, meta / "outputs.json")
+
+
+def _guards_pass(when: Any, read: Any) -> bool:
+    for g in (when or {}).get("guards", []) if isinstance(when, Mapping) else []:
+        ev = Evaluator(None if g.get("js") is None else tuple(g["js"]), allow_js=True)
+        if not stepmod.guard(g.get("expression"), resolve(g.get("inputs") or {}, read), ev):
+            return False
+    return True
+
+
+def _instances(data: Mapping[str, Any], read: Any, ev: Evaluator) -> tuple[list[stepmod.Instance], list[int]]:
+    """The instances to run, each with its tool job (defaults applied)."""
+    defaults = data.get("toolDefaults") or {}
+    if "step" in data:
+        spec = data["step"]
+        found, shape = stepmod.instances(spec, resolve(spec.get("in") or {}, read), ev)
+        jobs = [stepmod.Instance(i.index, stepmod.tool_job(spec, i.values, defaults), i.runs) for i in found]
+        return jobs, shape
+    job = resolve(data.get("inputs") or {}, read)
+    job = {k: defaults[k] if v is None and k in defaults else v for k, v in job.items()}
+    return [stepmod.Instance((), job, True)], []
+
+
+def _outdir(ctx: StageContext, index: tuple[int, ...], scattered: bool) -> Path:
+    return ctx.cwd / ("out" if not scattered else "out-" + "-".join(map(str, index)))
+
+
+class _CwlKind:
+    def _start(self, stage: Stage, ctx: StageContext) -> tuple[dict[str, Any], Any, Evaluator, bool]:
+        spec = _data(stage)
+        data = spec["data"]
+        read = _reader(ctx.workdir)
+        meta = ctx.cwd / META
+        if meta.exists():
+            shutil.rmtree(meta)
+        meta.mkdir(parents=True)
+        try:
+            runs = _guards_pass(spec["when"], read)
+        except _USER_ERRORS as exc:
+            raise KindError(f"stage '{stage.name}': {exc}") from None
+        return data, read, _evaluator(data), runs
+
+    def _skip(self, data: Mapping[str, Any], ctx: StageContext) -> Prepared:
+        _write_outputs(ctx, {port: None for port in data.get("outputs") or {}})
+        (ctx.cwd / META / "skipped").write_text("when\n")
+        return Prepared("true", {})
+
+
+class CwlExpression(_CwlKind):
+    """An ExpressionTool: evaluated here, at prepare time; the command is `true`."""
+
+    def prepare(self, stage: Stage, ctx: StageContext) -> Prepared:
+        data, read, ev, runs = self._start(stage, ctx)
+        if not runs:
+            return self._skip(data, ctx)
+        self.scratch = ctx.cwd / META / "literals"
+        try:
+            found, shape = _instances(data, read, ev)
+            results = [(i.index, self._evaluate(data, i, ev)) for i in found]
+        except _USER_ERRORS as exc:
+            raise KindError(f"stage '{stage.name}': {exc}") from None
+        _write_outputs(ctx, _gathered(data, results, shape))
+        return Prepared("true", {})
+
+    def _evaluate(self, data: Mapping[str, Any], inst: stepmod.Instance, ev: Evaluator) -> dict[str, Any] | None:
+        if not inst.runs:
+            return None
+        job = prepare_job(inst.values, data.get("params") or {}, self.scratch, ev)
+        result = ev(data.get("expression", ""), {"inputs": job, "self": None, "runtime": {}})
+        if not isinstance(result, Mapping):
+            raise ExpressionError(f"the expression gave {type(result).__name__}, not an object")
+        return {port: result.get(port) for port in data.get("outputs") or {}}
+
+    def finish(self, stage: Stage, ctx: StageContext) -> str | None:
+        return None
+
+
+def _gathered(data: Mapping[str, Any], results: list[tuple[tuple[int, ...], Any]], shape: list[int]) -> dict[str, Any]:
+    ports = list(data.get("outputs") or {})
+    if not shape and len(results) == 1 and results[0][0] == ():
+        outs = results[0][1]
+        return {p: None if outs is None else outs.get(p) for p in ports}
+    return {p: sc.gather([(i, None if o is None else o.get(p)) for i, o in results], shape) for p in ports}
+
+
+class CwlTool(_CwlKind):
+    """A CommandLineTool stage: builds the command(s) now, collects the outputs after."""
+
+    def prepare(self, stage: Stage, ctx: StageContext) -> Prepared:
+        data, read, ev, runs = self._start(stage, ctx)
+        if not runs:
+            return self._skip(data, ctx)
+        try:
+            found, shape = _instances(data, read, ev)
+            scattered = "step" in data and bool(data["step"].get("scatter"))
+            plans = [self._instance(stage, data, i, _outdir(ctx, i.index, scattered), ev) for i in found]
+        except _USER_ERRORS as exc:
+            raise KindError(f"stage '{stage.name}': {exc}") from None
+        state = {"shape": shape, "instances": plans}
+        (ctx.cwd / META / "instances.json").write_text(json.dumps(state), encoding="utf-8")
+        script = ctx.cwd / META / "run.sh"
+        script.write_text(_script(plans, data.get("codes") or {}), encoding="utf-8")
+        return Prepared(f"/bin/bash {shlex.quote(str(script))}", {})
+
+    def _instance(self, stage: Stage, data: Mapping[str, Any], inst: stepmod.Instance, outdir: Path,
+                  ev: Evaluator) -> dict[str, Any]:
+        if not inst.runs:
+            return {"index": list(inst.index), "runs": False}
+        if outdir.exists():
+            shutil.rmtree(outdir)
+        tmpdir = outdir.parent / (outdir.name + ".tmp")
+        outdir.mkdir(parents=True)
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        desc = data.get("command")
+        job = prepare_job(inst.values, (desc or {}).get("inputs") or {}, tmpdir, ev)
+        runtime = _runtime(data, stage, job, outdir, tmpdir, ev)
+        context = {"inputs": job, "self": None, "runtime": runtime}
+        if data.get("initialWorkDir") is not None:
+            job = stage_initial_workdir(data["initialWorkDir"], job, outdir, context, ev)
+            context = {**context, "inputs": job}
+        cmd = command_line(desc, job, runtime, ev) if desc is not None else stage.cmd
+        env = {str(k): str(ev(v, context)) for k, v in (data.get("env") or {}).items()}
+        env.update(HOME=str(outdir), TMPDIR=str(tmpdir))
+        limit = ev(data.get("timelimit"), context)
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+            cmd = f"timeout {limit} /bin/bash -c {shlex.quote(cmd)}"
+        return {"index": list(inst.index), "runs": True, "outdir": str(outdir), "job": job, "runtime": runtime,
+                "cmd": cmd, "env": env}
+
+    def finish(self, stage: Stage, ctx: StageContext) -> str | None:
+        meta = ctx.cwd / META
+        if (meta / "skipped").exists():
+            return None
+        data = _data(stage)["data"]
+        ev = _evaluator(data)
+        try:
+            state = json.loads((meta / "instances.json").read_text(encoding="utf-8"))
+            results = []
+            for inst in state["instances"]:
+                outs = None
+                if inst["runs"]:
+                    outs = collect(data.get("outputs") or {}, inst["outdir"], inst["job"], inst["runtime"], ev)
+                results.append((tuple(inst["index"]), outs))
+        except _USER_ERRORS as exc:
+            return str(exc)
+        _write_outputs(ctx, _gathered(data, results, state["shape"]))
+        return None
+
+
+def _runtime(data: Mapping[str, Any], stage: Stage, job: Mapping[str, Any], outdir: Path, tmpdir: Path,
+             ev: Evaluator) -> dict[str, Any]:
+    wanted = data.get("resources") or {}
+    context = {"inputs": job, "self": None, "runtime": {}}
+    cores = ev(wanted.get("coresMin", wanted.get("coresMax")), context)
+    ram = ev(wanted.get("ramMin", wanted.get("ramMax")), context)
+    return {
+        "outdir": str(outdir), "tmpdir": str(tmpdir),
+        "cores": _ceil(cores) if cores is not None else max(1, int(stage.cpu)),
+        "ram": _ceil(ram) if ram is not None else int(stage.mem if stage.mem > 0 else 256),
+        "outdirSize": _ceil(ev(wanted.get("outdirMin"), context) or 1024),
+        "tmpdirSize": _ceil(ev(wanted.get("tmpdirMin"), context) or 1024),
+    }
+
+
+def _ceil(value: Any) -> int:
+    import math
+
+    return int(math.ceil(float(value)))
+
+
+def _script(plans: list[dict[str, Any]], codes: Mapping[str, Any]) -> str:
+    """One bash script running every instance in its output directory; success codes mapped to 0."""
+    ok = " ".join(str(c) for c in [0, *codes.get("success", [])])
+    lines = ["set -u"]
+    for p in plans:
+        if not p["runs"]:
+            continue
+        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(p["env"].items()))
+        lines.append(f"( cd {shlex.quote(p['outdir'])} && export {exports} && {p['cmd']} )")
+        lines.append(f'rc=$?; case " {ok} " in *" $rc "*) ;; *) exit $rc ;; esac')
+    lines.append("exit 0")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,95 @@
+"""End to end: `cwlpilot cwl-runner` and `cwlpilot run` compile a CWL workflow and run it with real processes."""
+
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from cwlpilot.cwlrun import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cwl"
+pytestmark = pytest.mark.e2e
+
+
+def _runner(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["cwl-runner", "--outdir", str(tmp_path / "out"), "--workdir", str(tmp_path / "work"), *args],
+                out, err)
+    return code, json.loads(out.getvalue() or "null"), err.getvalue()
+
+
+def test_static_scatter_then_gather_delivers_the_file_into_outdir(tmp_path: Path) -> None:
+    code, result, err = _runner(tmp_path, str(EXAMPLES / "greet.cwl"), str(EXAMPLES / "greet-job.yml"))
+    assert code == 0, err
+    greeting = result["greetings"]
+    assert greeting["location"].startswith("file://" + str(tmp_path / "out"))
+    assert Path(greeting["path"]).read_text().splitlines()[0].startswith("hello")
+    assert greeting["checksum"].startswith("sha1$") and greeting["size"] > 0
+
+
+def _write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def test_scatter_over_an_upstream_array_is_expanded_at_run_time(tmp_path: Path) -> None:
+    wf = _write(tmp_path, "wf.cwl", """\
+        cwlVersion: v1.2
+        class: Workflow
+        requirements: {ScatterFeatureRequirement: {}, InlineJavascriptRequirement: {}}
+        inputs: {n: int}
+        outputs:
+          lines: {type: "string[]", outputSource: show/line}
+        steps:
+          make:
+            in: {n: n}
+            out: [items]
+            run:
+              class: ExpressionTool
+              inputs: {n: int}
+              outputs: {items: "string[]"}
+              expression: "${ var a = []; for (var i = 0; i < inputs.n; i++) a.push('x' + i); return {items: a}; }"
+          show:
+            in: {word: make/items}
+            scatter: word
+            out: [line]
+            run:
+              class: CommandLineTool
+              baseCommand: echo
+              inputs: {word: {type: string, inputBinding: {}}}
+              stdout: o.txt
+              outputs:
+                line: {type: string, outputBinding: {glob: o.txt, loadContents: true, outputEval: "$(self[0].contents.trim())"}}
+        """)
+    job = _write(tmp_path, "job.yml", "n: 3\n")
+    code, result, err = _runner(tmp_path, wf, job)
+    assert code == 0, err
+    assert result == {"lines": ["x0", "x1", "x2"]}
+
+
+def test_a_failing_tool_fails_the_run_without_output(tmp_path: Path) -> None:
+    tool = _write(tmp_path, "fail.cwl", """\
+        cwlVersion: v1.2
+        class: CommandLineTool
+        baseCommand: ["false"]
+        inputs: []
+        outputs: []
+        """)
+    code, result, err = _runner(tmp_path, tool)
+    assert code == 1 and result is None
+    assert "the run failed" in err
+
+
+def test_run_writes_the_output_object_into_the_workdir(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["run", "--workdir", str(tmp_path / "w"), "-q", str(EXAMPLES / "greet.cwl"),
+                 str(EXAMPLES / "greet-job.yml")], out, err)
+    assert code == 0, err.getvalue()
+    written = json.loads((tmp_path / "w" / "outputs.json").read_text())
+    assert written["greetings"]["class"] == "File"
+    assert (tmp_path / "w" / "plan.json").exists()

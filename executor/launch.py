@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -49,28 +48,42 @@ def argv_for(cmd: str, search_path: str | None) -> tuple[str, ...]:
 class Process:
     """A running stage process: a session leader, so that the whole tree can be signalled at once."""
 
-    popen: subprocess.Popen[bytes]
+    pid: int
     pidfd: int | None
 
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
+
+_HOME_FD: list[int] = []  # a descriptor of the pilot's own working directory, opened on first use
+
+_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
 
 
-def start(cmd: str, cwd: Path, env: Mapping[bytes, bytes], log: Path, nice: bool = False) -> Process:
-    """Start `cmd` in `cwd` with `env`, stdout and stderr to `log`, in a new session. Raises OSError."""
+def start(cmd: str, cwd: str, env: Mapping[bytes, bytes], log: str, nice: bool = False) -> Process:
+    """Start `cmd` in `cwd` with `env`, stdout and stderr appended to `log`, in a new session.
+
+    os.posix_spawn (vfork + exec in glibc) instead of subprocess.Popen: Popen's own bookkeeping costs about
+    as much as the exec itself for a short stage. posix_spawn has no working-directory option, so the pilot
+    (single-threaded: nothing else can observe it) steps into `cwd` for the spawn and straight back out. The
+    child opens the log itself, so creating 10,000 log files is not serialised in the pilot.
+    Raises OSError (e.g. the log cannot be created)."""
     path = env.get(b"PATH")
     argv = argv_for(cmd, None if path is None else os.fsdecode(path))
     if nice:
-        argv = ("nice", "-n", "19", *argv)
-    with open(log, "ab", buffering=0) as out:
-        popen = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                 stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+        argv = ("/usr/bin/nice", "-n", "19", *argv)
+    if not _HOME_FD:
+        _HOME_FD.append(os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+    actions = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+               (os.POSIX_SPAWN_OPEN, 1, log, _LOG_FLAGS, 0o644),
+               (os.POSIX_SPAWN_DUP2, 1, 2)]
+    os.chdir(cwd)
     try:
-        pidfd: int | None = os.pidfd_open(popen.pid)
+        pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True)
+    finally:
+        os.fchdir(_HOME_FD[0])
+    try:
+        pidfd: int | None = os.pidfd_open(pid)
     except (AttributeError, OSError):  # kernels before 5.3: the pilot falls back to polling
         pidfd = None
-    return Process(popen, pidfd)
+    return Process(pid, pidfd)
 
 
 @dataclass(frozen=True)
@@ -88,7 +101,6 @@ def reap(proc: Process) -> Exit | None:
     if pid == 0:
         return None
     code = os.waitstatus_to_exitcode(status) if usage is not None else -signal.SIGKILL
-    proc.popen.returncode = code  # so that subprocess never tries to reap it again
     if usage is None:
         return Exit(code, 0.0)
     return Exit(code, usage.ru_utime + usage.ru_stime)

@@ -73,7 +73,7 @@ class Pilot:
     def __init__(self, store: Store, config: PilotConfig, reporter: Reporter,
                  stages: Mapping[int, Stage] | None = None) -> None:
         self.store, self.cfg, self.reporter = store, config, reporter
-        self.workdir = Path(store.get_meta("workdir") or ".")
+        self.workdir = Path(store.get_meta("workdir") or ".").resolve()
         self.run_id = store.get_meta("run_id") or "run"
         self.rules = parse_rules(json.loads(store.get_meta("retry_rules") or "[]"))
         keep_going = store.get_meta("keep_going")
@@ -217,7 +217,7 @@ class Pilot:
                 self.made_dirs.add(cwd)
             prepared = self.kinds[stage.kind].prepare(stage, ctx)
             env = self._env(stage, claim, prepared.env)
-            proc = launch.start(prepared.cmd, cwd, env, log, nice=claim.backfill)
+            proc = launch.start(prepared.cmd, str(cwd), env, str(log), nice=claim.backfill)
         except (OSError, KindError) as exc:
             return _Ended(claim, Ended(exit_code=None, error=f"cannot start: {exc}", end=time.time()), str(log),
                           start)

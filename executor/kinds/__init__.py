@@ -54,6 +54,8 @@ class Shell:
 # pays for the imports (cwl-utils, ...) that other kinds need.
 KINDS = {
     "shell": "executor.kinds:Shell",
+    "cwl_tool": "executor.kinds.cwl:CwlTool",
+    "cwl_expression": "executor.kinds.cwl:CwlExpression",
 }
 
 

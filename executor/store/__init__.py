@@ -19,4 +19,4 @@ def open_store(url: str) -> Store:
         raise StoreError(f"{url}: an sqlite:// URL needs an absolute path (sqlite:////abs/run.db) ")
     from executor.store.sqlite import SQLiteStore
 
-    return SQLiteStore(Path(path))
+    return SQLiteStore(Path(path).resolve())  # absolute: the pilot's working directory may change

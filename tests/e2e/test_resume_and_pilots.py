@@ -107,7 +107,10 @@ def test_a_dead_pilots_stages_are_taken_over_and_its_leftovers_killed(tmp_path):
     store = f"sqlite:///{work / 'cwlpilot.db'}"
     runner = start_cwlpilot("run", plan, "--workdir", work, "-j", 1, "--heartbeat-interval", 0.2,
                             log=tmp_path / "run.log")
-    time.sleep(0.5)  # the run's pilot holds 'blocker'; the next pilot takes 'held'
+    deadline = time.time() + 20
+    while time.time() < deadline and not (
+            (work / "cwlpilot.db").exists() and states(work).get("blocker") == "running"):
+        time.sleep(0.05)  # the run's pilot holds 'blocker'; the next pilot takes 'held'
     helper = start_cwlpilot("pilot", "--store", store, "-j", 1)
     deadline = time.time() + 20
     while "start held" not in ledger(work) and time.time() < deadline:

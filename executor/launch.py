@@ -54,7 +54,7 @@ class Process:
 
 _HOME_FD: list[int] = []  # a descriptor of the pilot's own working directory, opened on first use
 
-_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND  # no O_CLOEXEC: it becomes the stage's stdout
 
 
 def start(cmd: str, cwd: str, env: Mapping[bytes, bytes], log: str, nice: bool = False) -> Process:

@@ -55,9 +55,15 @@ def attempts(workdir):
 
 
 def states(workdir):
-    db = sqlite3.connect(Path(workdir) / "cwlpilot.db")
+    """{stage: state} from the run's store; {} while the store is not there or not yet set up."""
+    path = Path(workdir) / "cwlpilot.db"
+    if not path.exists():
+        return {}
+    db = sqlite3.connect(path)
     try:
         return dict(db.execute("SELECT name, state FROM stages").fetchall())
+    except sqlite3.OperationalError:
+        return {}
     finally:
         db.close()
 

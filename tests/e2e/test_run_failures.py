@@ -78,6 +78,17 @@ def test_timeout_kills_the_whole_tree_and_increase_walltime_helps(tmp_path):
     assert sorted(result) == [("slow", "done", None), ("slow", "retried", "timeout"), ("stuck", "failed", "timeout")]
     assert "killed: timeout" in proc.stdout
     assert (tmp_path / "w" / "slow.2.log").read_text() == "finished\n"
+    import sqlite3
+
     import psutil
-    left = [p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [])[:2] == ["sleep", "60"]]
+    db = sqlite3.connect(tmp_path / "w" / "cwlpilot.db")
+    (run_id,) = db.execute("SELECT value FROM meta WHERE key = 'run_id'").fetchone()
+    db.close()
+    left = []
+    for p in psutil.process_iter():
+        try:
+            if p.environ().get("CWLPILOT_ATTEMPT", "").startswith(run_id + "/"):
+                left.append(p)
+        except psutil.Error:
+            pass
     assert left == [], "the timed-out stage left processes behind"

@@ -144,3 +144,28 @@ def test_run_does_not_import_the_compiler(tmp_path):
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
     assert "executor.pilot" in imported or "executor.runner" in imported
     assert not {m for m in imported if m.split(".")[0] in ("compiler", "cwl_utils", "schema_salad")}
+
+
+def test_a_terminal_gets_a_live_progress_bar(tmp_path):
+    import os
+    import sys
+
+    from .helpers import env
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "cwlpilot", "run", str(EXAMPLE), "--workdir", str(tmp_path)],
+                            cwd=ROOT, env={**env(), "COLUMNS": "100", "TERM": "xterm"}, stdin=slave, stdout=slave,
+                            stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the terminal closes when the run ends
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=60) == 0
+    screen = b"".join(chunks).decode(errors="replace")
+    assert "26/26" in screen and "\x1b[" in screen  # a bar drawn with terminal control sequences
+    assert "26 stages: 26 done" in screen

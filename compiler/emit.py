@@ -42,8 +42,6 @@ Plan `outputs` — {id: {"type", "value"}} where value may hold `$ref`s and `$me
 
 from __future__ import annotations
 
-import os
-import posixpath
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,11 +49,14 @@ from compiler import ir
 from compiler.emit_tool import port_type, resources, static_command, tool_data, unsupported_if_docker
 from compiler.errors import UnsupportedError
 from compiler.graph import topological
+from cwlpilot.cwl import files
 from cwlpilot.cwl import scatter as sc
 from cwlpilot.cwl import step as stepmod
 from cwlpilot.cwl.expr import PYTHON_ONLY
 from cwlpilot.cwl.params import NotStatic
 from cwlpilot.cwl.values import PickValueError, merge, refs
+
+files_resolved = files.resolved
 
 SCHEMA_VERSION = "1.0"
 Guards = tuple[dict[str, Any], ...]
@@ -76,30 +77,9 @@ def compile_plan(process: ir.Process, job: Mapping[str, Any], job_dir: str) -> d
 
 
 def _input_value(param: ir.InputParam, job: Mapping[str, Any], job_dir: str) -> Any:
-    value = job[param.id] if param.id in job else ir.thaw(param.default)
-    return files_resolved(value, job_dir)
-
-
-def files_resolved(value: Any, base: str) -> Any:
-    """File and Directory objects with absolute `path` and the derived name fields CWL defines."""
-    if isinstance(value, list):
-        return [files_resolved(v, base) for v in value]
-    if not isinstance(value, Mapping):
-        return value
-    if value.get("class") not in ("File", "Directory") or not (value.get("path") or value.get("location")):
-        return {k: files_resolved(v, base) for k, v in value.items()}
-    where = str(value.get("path") or value.get("location") or "")
-    path = os.path.normpath(os.path.join(base, where.removeprefix("file://")))
-    resolved = {**value, "path": path, "basename": posixpath.basename(path)}
-    resolved["dirname"] = posixpath.dirname(path)
-    resolved.pop("location", None)
-    for key in ("secondaryFiles", "listing"):
-        if isinstance(value.get(key), list):
-            resolved[key] = files_resolved(value[key], base)
-    if value["class"] == "File":
-        root, ext = posixpath.splitext(resolved["basename"])
-        resolved.update(nameroot=root, nameext=ext)
-    return resolved
+    if param.id in job:
+        return files_resolved(job[param.id], job_dir)
+    return files_resolved(ir.thaw(param.default), "")
 
 
 def _workflow(
@@ -151,7 +131,7 @@ def _step_values(wf: ir.Workflow, step: ir.Step, scope: Mapping[str, Any]) -> di
 
 def _step_spec(wf: ir.Workflow, step: ir.Step, run: ir.Process, chain: tuple[Any, ...]) -> dict[str, Any]:
     spec: dict[str, Any] = {
-        "defaults": {i.id: ir.thaw(i.default) for i in step.inputs if i.has_default},
+        "defaults": {i.id: files_resolved(ir.thaw(i.default), "") for i in step.inputs if i.has_default},
         "valueFrom": {i.id: i.value_from for i in step.inputs if i.value_from is not None},
         "scatter": list(step.scatter),
         "scatterMethod": step.scatter_method,
@@ -234,7 +214,7 @@ def _step_stages(
 
 
 def _tool_defaults(run: ir.Process) -> dict[str, Any]:
-    return {p.id: ir.thaw(p.default) for p in run.inputs if p.has_default}
+    return {p.id: files_resolved(ir.thaw(p.default), "") for p in run.inputs if p.has_default}
 
 
 def _base_stage(run: ir.Process, name: str, chain: tuple[Any, ...], pending: Any, guards: Guards) -> dict[str, Any]:

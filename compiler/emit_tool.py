@@ -12,6 +12,7 @@ from typing import Any
 
 from compiler import ir
 from compiler.errors import UnsupportedError
+from cwlpilot.cwl import files
 from cwlpilot.cwl.cmdline import command_line
 from cwlpilot.cwl.params import NotStatic
 
@@ -39,7 +40,7 @@ def js_lib(run: ir.Process, chain: tuple[Any, ...]) -> list[str] | None:
 def tool_data(run: ir.Process, chain: tuple[Any, ...]) -> dict[str, Any]:
     """What every stage of `run` carries besides its inputs: JavaScript library, version, defaults."""
     data: dict[str, Any] = {"js": js_lib(run, chain), "version": run.cwl_version or "v1.2"}
-    defaults = {p.id: ir.thaw(p.default) for p in run.inputs if p.has_default}
+    defaults = {p.id: files.resolved(ir.thaw(p.default), "") for p in run.inputs if p.has_default}
     if defaults:
         data["toolDefaults"] = defaults
     if isinstance(run, ir.ExpressionTool):

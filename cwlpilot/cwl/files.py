@@ -34,6 +34,27 @@ def path_of(obj: Mapping[str, Any], base: str = "") -> str | None:
     return os.path.normpath(os.path.join(base, where))
 
 
+def resolved(value: Any, base: str) -> Any:
+    """File and Directory objects with absolute `path` and the derived name fields CWL defines."""
+    if isinstance(value, list):
+        return [resolved(v, base) for v in value]
+    if not isinstance(value, Mapping):
+        return value
+    if value.get("class") not in ("File", "Directory") or not (value.get("path") or value.get("location")):
+        return {k: resolved(v, base) for k, v in value.items()}
+    path = path_of(value, base) or base
+    out = {**value, "path": path, "basename": posixpath.basename(path)}
+    out["dirname"] = posixpath.dirname(path)
+    out.pop("location", None)
+    for key in ("secondaryFiles", "listing"):
+        if isinstance(value.get(key), list):
+            out[key] = resolved(value[key], base)
+    if value["class"] == "File":
+        root, ext = posixpath.splitext(out["basename"])
+        out.update(nameroot=root, nameext=ext)
+    return out
+
+
 def named(obj: Mapping[str, Any], path: str) -> dict[str, Any]:
     """`obj` at `path`, with location, basename, dirname, nameroot and nameext set from it."""
     out = dict(obj)

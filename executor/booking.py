@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 EPS = 1e-9
 
@@ -29,8 +30,7 @@ class Limits:
     optimistic: bool = False  # clamp bookings that exceed a limit instead of refusing them
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """A ready stage asking to start, with its booking already computed by `booking`."""
 
     id: int
@@ -39,8 +39,7 @@ class Request:
     semaphore: str | None = None
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
     cpu: float = 0.0
     mem: float = 0.0
     jobs: int = 0
@@ -48,8 +47,7 @@ class Usage:
     semaphores: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):
     request: Request
     backfill: bool = False
 

@@ -8,6 +8,7 @@ the same shortcut).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -15,17 +16,18 @@ import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from typing import NamedTuple
 
 _PLAIN = re.compile(r"[A-Za-z0-9_@%+,./:=-]+(?:[ \t]+[A-Za-z0-9_@%+,./:=-]+)*")
 # Builtins that a direct exec would not reproduce (bash's behaviour differs from /usr/bin's, or there is
 # no binary at all). `true`, `false`, `echo`, `printf`, `test`, `kill`, `sleep` behave the same.
-_BUILTINS = frozenset(
-    "alias bg bind break builtin caller cd command compgen complete continue declare dirs disown enable "
-    "eval exec exit export fc fg getopts hash help history jobs let local logout mapfile popd pushd pwd "
-    "read readarray readonly return set shift shopt source suspend times trap type typeset ulimit umask "
-    "unalias unset wait".split()
-)
+_BUILTINS = frozenset({
+    "alias", "bg", "bind", "break", "builtin", "caller", "cd", "command", "compgen", "complete", "continue",
+    "declare", "dirs", "disown", "enable", "eval", "exec", "exit", "export", "fc", "fg", "getopts", "hash",
+    "help", "history", "jobs", "let", "local", "logout", "mapfile", "popd", "pushd", "pwd", "read",
+    "readarray", "readonly", "return", "set", "shift", "shopt", "source", "suspend", "times", "trap",
+    "type", "typeset", "ulimit", "umask", "unalias", "unset", "wait",
+})
 
 
 @lru_cache(maxsize=4096)
@@ -86,8 +88,7 @@ def start(cmd: str, cwd: str, env: Mapping[bytes, bytes], log: str, nice: bool =
     return Process(pid, pidfd)
 
 
-@dataclass(frozen=True)
-class Exit:
+class Exit(NamedTuple):
     code: int  # negative: killed by that signal
     cpu_time: float  # user + system seconds of the process and the descendants it waited for
 
@@ -115,7 +116,5 @@ def release(proc: Process) -> None:
 
 def signal_tree(proc: Process, sig: int) -> None:
     """Send `sig` to the stage's whole process group (it is a session leader)."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from executor.retry import Decision, FailedAttempt, Failure, RetryRule, decide
 from executor.store.base import Claim, Finish
 
 
-@dataclass(frozen=True)
-class Ended:
+class Ended(NamedTuple):
     """How an attempt ended, as the pilot observed it."""
 
     exit_code: int | None  # None: the command never started

@@ -24,10 +24,10 @@ NO_COMMAND = "NO-COMMAND"
 # O2DPG's createTask defaults, so a stage that omits a key books what O2DPG would book.
 DEFAULT_CPU = 1.0
 DEFAULT_MEM = 500.0
-KNOWN_KEYS = frozenset(
-    "name cmd needs resources timeframe labels cwd env retry_count semaphore alternative_alienv_package "
-    "timeout retry_rules kind when outputs loop data".split()
-)
+KNOWN_KEYS = frozenset({
+    "name", "cmd", "needs", "resources", "timeframe", "labels", "cwd", "env", "retry_count", "semaphore",
+    "alternative_alienv_package", "timeout", "retry_rules", "kind", "when", "outputs", "loop", "data",
+})
 
 
 @dataclass(frozen=True)

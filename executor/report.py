@@ -44,7 +44,8 @@ def render(statuses: Sequence[StageStatus], attempts: Sequence[Attempt], summary
         shown = [s for s in wanted if s.state in (State.FAILED, State.SKIPPED) or s.attempts > 1][:DETAIL_LIMIT]
     if shown:
         width = max(12, *(len(s.name) for s in shown))
-        lines.append(f"{'stage':<{width}}  {'status':<8} {'tries':>5} {'wall s':>8} {'cpu eff':>7} {'peak MB':>8}  note")
+        header = f"{'stage':<{width}}  {'status':<8} {'tries':>5} {'wall s':>8} {'cpu eff':>7} {'peak MB':>8}  note"
+        lines.append(header)
         for s in shown:
             a = last.get(s.name)
             lines.append(f"{s.name:<{width}}  {s.state.value:<8} {_tries(s, a):>5} {_wall(a):>8} "

@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from executor.plan import Stage
 
 
-@dataclass(frozen=True)
-class StageContext:
+class StageContext(NamedTuple):
     workdir: Path  # the run's working directory
     cwd: Path  # the stage's working directory (created)
     attempt: int  # 1-based attempt number
 
 
-@dataclass(frozen=True)
-class Prepared:
+class Prepared(NamedTuple):
     cmd: str
     env: Mapping[str, str]  # added to the stage's environment
 

@@ -15,6 +15,7 @@ import abc
 import enum
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class State(str, enum.Enum):
@@ -46,8 +47,7 @@ class StageRow:
     retry_count: int
 
 
-@dataclass(frozen=True)
-class ReadyStage:
+class ReadyStage(NamedTuple):
     id: int
     name: str
     cpu: float
@@ -57,8 +57,7 @@ class ReadyStage:
     mem_factor: float
 
 
-@dataclass(frozen=True)
-class ClaimRequest:
+class ClaimRequest(NamedTuple):
     stage_id: int
     cpu: float  # booked cores
     mem: float  # booked MB
@@ -66,8 +65,7 @@ class ClaimRequest:
     semaphore: str | None = None
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     """A stage this pilot now holds: attempt `number` (1-based, every attempt) of it."""
 
     attempt_id: int
@@ -83,8 +81,7 @@ class Claim:
     retry_limit: int | None
 
 
-@dataclass(frozen=True)
-class Finish:
+class Finish(NamedTuple):
     """The end of an attempt, and what happens to its stage next (decided by the pilot)."""
 
     attempt_id: int
@@ -104,8 +101,7 @@ class Finish:
     reason: str = ""  # one line for the status table
 
 
-@dataclass(frozen=True)
-class Attempt:
+class Attempt(NamedTuple):
     """One attempt, as reports and the timeline need it."""
 
     stage: str
@@ -126,8 +122,7 @@ class Attempt:
     rule: str
 
 
-@dataclass(frozen=True)
-class StageStatus:
+class StageStatus(NamedTuple):
     name: str
     state: State
     attempts: int

@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from executor.errors import StoreError
 from executor.graph import downstream
 from executor.store.base import (
-    Attempt, Claim, ClaimRequest, Finish, Picker, PilotRecord, Progress, ReadyStage, StageRow, StageStatus,
-    State, Store, SyncReport,
+    Attempt,
+    Claim,
+    ClaimRequest,
+    Finish,
+    Picker,
+    PilotRecord,
+    Progress,
+    ReadyStage,
+    StageRow,
+    StageStatus,
+    State,
+    Store,
+    SyncReport,
 )
 
 SCHEMA = """

@@ -32,6 +32,7 @@ from compiler.render import (
     to_json,
 )
 from compiler.yamlsrc import display_path
+from cwlpilot.cwl.errors import CwlError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_UNSUPPORTED = 0, 1, 2, 33
 
@@ -171,6 +172,9 @@ def build_plan(workflow: str, inputs: str | None, err: TextIO, prog: str) -> tup
     except UnsupportedError as exc:
         err.write(f"{prog}: unsupported: {exc}\n")
         return None, EXIT_UNSUPPORTED
+    except (CompilerError, CwlError) as exc:
+        err.write(f"{prog}: {exc}\n")
+        return None, EXIT_INVALID
     problems = plan_problems(plan)
     if problems:  # a compiler bug, not the user's: say so plainly
         err.write(f"{prog}: internal error, the plan does not match the schema:\n")

@@ -47,7 +47,8 @@ from typing import Any
 
 from compiler import ir
 from compiler.emit_tool import port_type, resources, static_command, tool_data, unsupported_if_docker
-from compiler.errors import UnsupportedError
+from compiler.errors import CompilerError, UnsupportedError
+from cwlpilot.cwl.errors import CwlError
 from compiler.graph import topological
 from cwlpilot.cwl import files
 from cwlpilot.cwl import scatter as sc
@@ -77,9 +78,10 @@ def compile_plan(process: ir.Process, job: Mapping[str, Any], job_dir: str) -> d
 
 
 def _input_value(param: ir.InputParam, job: Mapping[str, Any], job_dir: str) -> Any:
-    if param.id in job:
-        return files_resolved(job[param.id], job_dir)
-    return files_resolved(ir.thaw(param.default), "")
+    value = files_resolved(job[param.id], job_dir) if param.id in job else files_resolved(ir.thaw(param.default), "")
+    if param.load_contents or (param.binding is not None and param.binding.load_contents):
+        value = stepmod.with_contents(value)  # reads the input files: they are known now
+    return value
 
 
 def _workflow(
@@ -109,7 +111,7 @@ def _workflow(
         try:
             out[o.id] = merge([scope.get(s) for s in o.sources], o.link_merge, o.pick_value, len(o.sources) > 1)
         except PickValueError as exc:
-            raise UnsupportedError(f"{o.pos}: output '{o.id}': {exc}") from None
+            raise CompilerError(f"{o.pos}: output '{o.id}': {exc}") from None
     return out
 
 
@@ -125,7 +127,7 @@ def _step_values(wf: ir.Workflow, step: ir.Step, scope: Mapping[str, Any]) -> di
                 [scope.get(s) for s in inp.sources], inp.link_merge, inp.pick_value, len(inp.sources) > 1
             )
         except PickValueError as exc:
-            raise UnsupportedError(f"{inp.pos}: step '{step.id}': input '{inp.id}': {exc}") from None
+            raise CompilerError(f"{inp.pos}: step '{step.id}': input '{inp.id}': {exc}") from None
     return values
 
 
@@ -133,6 +135,7 @@ def _step_spec(wf: ir.Workflow, step: ir.Step, run: ir.Process, chain: tuple[Any
     spec: dict[str, Any] = {
         "defaults": {i.id: files_resolved(ir.thaw(i.default), "") for i in step.inputs if i.has_default},
         "valueFrom": {i.id: i.value_from for i in step.inputs if i.value_from is not None},
+        "loadContents": [i.id for i in step.inputs if i.load_contents],
         "scatter": list(step.scatter),
         "scatterMethod": step.scatter_method,
         "when": step.when,
@@ -199,8 +202,8 @@ def _step_stages(
     except NotStatic:
         stage = _dynamic_stage(run, name, spec, values, chain, guards)
         return [stage], {o.id: {"$ref": f"{name}/{o.id}"} for o in step.outputs}
-    except (stepmod.WhenError, sc.ScatterError) as exc:
-        raise UnsupportedError(f"{step.pos}: step '{step.id}': {exc}") from None
+    except CwlError as exc:
+        raise CompilerError(f"{step.pos}: step '{step.id}': {exc}") from None
     stages, per_instance = [], []
     for inst in found:
         instance = sc.instance_name(name, inst.index)

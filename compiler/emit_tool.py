@@ -81,7 +81,13 @@ def static_command(data: dict[str, Any], job: Mapping[str, Any], stage: Mapping[
     """The command when it is known now (and `data.command` dropped); else a preview, command kept."""
     desc = data["command"]
     resources = stage.get("resources", {})
-    runtime = {"cores": resources.get("cpu"), "ram": resources.get("mem"), "outdir": _DYNAMIC, "tmpdir": _DYNAMIC}
+    wanted = data.get("resources") or {}
+    exprs = {k for k, v in wanted.items() if isinstance(v, str)}
+    runtime = {
+        "cores": _DYNAMIC if exprs & {"coresMin", "coresMax"} else resources.get("cpu"),
+        "ram": _DYNAMIC if exprs & {"ramMin", "ramMax"} else resources.get("mem"),
+        "outdir": _DYNAMIC, "tmpdir": _DYNAMIC, "outdirSize": _DYNAMIC, "tmpdirSize": _DYNAMIC,
+    }
     if "initialWorkDir" not in data:  # staged inputs change paths on the command line
         try:
             cmd = command_line(desc, job, runtime)

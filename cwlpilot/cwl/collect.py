@@ -4,6 +4,8 @@ secondaryFiles, format and `cwl.output.json`, as CWL defines them.
 
 from __future__ import annotations
 
+from cwlpilot.cwl.errors import CwlError
+
 import glob as globmod
 import json
 import os
@@ -14,7 +16,7 @@ from cwlpilot.cwl import files
 from cwlpilot.cwl.expr import Evaluator
 
 
-class OutputError(ValueError):
+class OutputError(CwlError):
     """A declared output is missing or has the wrong shape."""
 
 

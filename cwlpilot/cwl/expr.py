@@ -8,6 +8,8 @@ kept for the life of the executor, so no interpreter is started per stage.
 
 from __future__ import annotations
 
+from cwlpilot.cwl.errors import CwlError
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +20,7 @@ from cwlpilot.cwl.params import NotStatic, evaluate as evaluate_refs, has_expres
 _OLD_ESCAPES = ("v1.0", "v1.1.0-dev1", "v1.1")
 
 
-class ExpressionError(Exception):
+class ExpressionError(CwlError):
     """A JavaScript expression failed; the message is the engine's."""
 
 

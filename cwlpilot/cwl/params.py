@@ -6,6 +6,8 @@ bodies) raises `NotStatic`, and the caller leaves that expression for run time.
 
 from __future__ import annotations
 
+from cwlpilot.cwl.errors import CwlError
+
 import json
 import re
 from collections.abc import Mapping
@@ -17,6 +19,10 @@ _SYMBOL = re.compile(r"(inputs|self|runtime)")
 
 class NotStatic(Exception):
     """The text needs JavaScript or a value only known at run time."""
+
+
+class UnknownInput(CwlError):
+    """`inputs.X` names an input the process does not have."""
 
 
 def has_expression(text: str) -> bool:
@@ -77,6 +83,8 @@ def _resolve(ref: str, context: Mapping[str, Any]) -> Any:
         if seg is None:
             raise NotStatic(ref)  # not a plain reference: JavaScript
         key = next(g for g in seg.groups() if g is not None)
+        if pos == head.end() and head.group(1) == "inputs" and isinstance(value, Mapping) and key not in value:
+            raise UnknownInput(f"`{ref}`: there is no input '{key}'")
         value = _step_into(value, key, seg.group(4) is not None, ref)
         pos = seg.end()
     if isinstance(value, Mapping) and "$ref" in value:

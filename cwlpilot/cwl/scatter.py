@@ -6,6 +6,8 @@ and its values, plus how to gather their outputs back into (nested) arrays.
 
 from __future__ import annotations
 
+from cwlpilot.cwl.errors import CwlError
+
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,7 +16,7 @@ from cwlpilot.cwl.params import NotStatic
 from cwlpilot.cwl.values import is_pending
 
 
-class ScatterError(ValueError):
+class ScatterError(CwlError):
     """Scatter over values that are not arrays, or arrays of different lengths."""
 
 

@@ -4,6 +4,8 @@ and the InitialWorkDirRequirement listing staged into the output directory.
 
 from __future__ import annotations
 
+from cwlpilot.cwl.errors import CwlError
+
 import json
 import os
 import shutil
@@ -16,7 +18,7 @@ from cwlpilot.cwl.collect import with_secondary
 from cwlpilot.cwl.expr import Evaluator
 
 
-class StagingError(ValueError):
+class StagingError(CwlError):
     """An input or InitialWorkDir entry cannot be put in place."""
 
 
@@ -32,6 +34,13 @@ def prepare_job(job: Mapping[str, Any], inputs: Mapping[str, Any], scratch: Path
             if obj.get("class") == "Directory" and "listing" in obj:
                 return _literal_dir(obj, scratch)
             return obj
+        wanted = obj.get("basename")
+        if wanted and wanted != os.path.basename(path) and os.path.exists(path):
+            # renamed upstream (e.g. by an ExpressionTool): the tool must see the new name
+            target = scratch / f"renamed{len(list(scratch.glob('renamed*')))}" / str(wanted)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(path, target)
+            path = str(target)
         out = files.named(obj, path)
         if out["class"] == "File" and "size" not in out and os.path.isfile(path):
             out["size"] = os.path.getsize(path)

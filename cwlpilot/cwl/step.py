@@ -11,16 +11,20 @@ CWL kinds call it with resolved values and JavaScript enabled. Both read the sam
 
 from __future__ import annotations
 
+from cwlpilot.cwl.errors import CwlError
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cwlpilot.cwl import files
 from cwlpilot.cwl import scatter as sc
 from cwlpilot.cwl.expr import Evaluator
+from cwlpilot.cwl.params import NotStatic
 from cwlpilot.cwl.values import is_pending
 
 
-class WhenError(ValueError):
+class WhenError(CwlError):
     """A `when` expression gave something other than true or false."""
 
 
@@ -34,6 +38,8 @@ class Instance:
 def instances(spec: Mapping[str, Any], values: Mapping[str, Any], ev: Evaluator) -> tuple[list[Instance], list[int]]:
     """Every instance of the step, in order, and the gathered outputs' shape (empty without scatter)."""
     values = with_defaults(values, spec.get("defaults") or {})
+    for port in spec.get("loadContents") or []:
+        values[port] = with_contents(values.get(port))
     ports = list(spec.get("scatter") or [])
     method = spec.get("scatterMethod")
     if ports:
@@ -52,12 +58,23 @@ def with_defaults(values: Mapping[str, Any], defaults: Mapping[str, Any]) -> dic
     out = dict(values)
     for port, default in defaults.items():
         if is_pending(out.get(port)):
-            from cwlpilot.cwl.params import NotStatic
-
             raise NotStatic(port)  # the default applies only if the upstream value turns out null
         if out.get(port) is None:
             out[port] = default
     return out
+
+
+def with_contents(value: Any) -> Any:
+    """Files with their first 64 KiB in `contents` (CWL's loadContents), read now."""
+    if is_pending(value):
+        raise NotStatic("loadContents")
+
+    def load(obj: dict[str, Any]) -> dict[str, Any]:
+        if obj.get("class") == "File" and "contents" not in obj and obj.get("path"):
+            return {**obj, "contents": files.contents(obj["path"])}
+        return obj
+
+    return files.walk(value, load)
 
 
 def value_from(values: dict[str, Any], exprs: Mapping[str, str], ev: Evaluator) -> dict[str, Any]:

@@ -7,13 +7,15 @@ A value in a plan is plain JSON, except for two objects resolved once upstream s
 
 from __future__ import annotations
 
+from cwlpilot.cwl.errors import CwlError
+
 from collections.abc import Callable, Mapping
 from typing import Any
 
 Reader = Callable[[str], Mapping[str, Any]]  # stage name -> its CWL output object
 
 
-class PickValueError(ValueError):
+class PickValueError(CwlError):
     """pickValue found no value, or several where exactly one is allowed."""
 
 

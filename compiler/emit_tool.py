@@ -21,14 +21,15 @@ _RESOURCE_FIELDS = ("coresMin", "coresMax", "ramMin", "ramMax", "tmpdirMin", "ou
 
 
 def requirement(run: ir.Process, chain: tuple[Any, ...], cls: str) -> ir.Requirement | None:
-    """`cls` from the tool itself, else from the nearest enclosing step or workflow."""
-    found = run.requirement(cls)
-    for holder in reversed(chain):
-        if found is not None:
-            break
-        for group in (holder.requirements, holder.hints):
-            found = found or next((r for r in group if r.cls == cls), None)
-    return found
+    """`cls` as CWL ranks them: requirements (the tool's, then the nearest enclosing step's or workflow's
+    outwards) before hints (in the same order)."""
+    holders = (run, *reversed(chain))
+    for group in ("requirements", "hints"):
+        for holder in holders:
+            found = next((r for r in getattr(holder, group) if r.cls == cls), None)
+            if found is not None:
+                return found
+    return None
 
 
 def js_lib(run: ir.Process, chain: tuple[Any, ...]) -> list[str] | None:

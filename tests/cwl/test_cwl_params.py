@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cwlpilot.cwl.params import NotStatic, evaluate
+from cwlpilot.cwl.params import NotStatic, UnknownInput, evaluate
 
 CTX = {
     "inputs": {"x": {"path": "/d/a.txt", "basename": "a.txt"}, "n": 3, "xs": [1, 2], "up": {"$ref": "s/o"}},
@@ -25,7 +25,6 @@ CTX = {
         ("$(inputs.xs)-x", "[1,2]-x"),
         ("\\$(inputs.n)", "$(inputs.n)"),
         ("plain", "plain"),
-        ("$(inputs.missing)", None),
     ],
 )
 def test_references(text: str, value: object) -> None:
@@ -38,3 +37,12 @@ def test_references(text: str, value: object) -> None:
 def test_not_static(text: str) -> None:
     with pytest.raises(NotStatic):
         evaluate(text, CTX)
+
+
+def test_a_reference_to_an_undeclared_input_is_an_error() -> None:
+    with pytest.raises(UnknownInput, match="there is no input 'missing'"):
+        evaluate("$(inputs.missing)", {"inputs": {"x": 1}})
+
+
+def test_a_missing_record_field_is_null() -> None:
+    assert evaluate("$(inputs.rec.missing)", {"inputs": {"rec": {"a": 1}}}) is None

@@ -71,3 +71,17 @@ def states(workdir):
 def timeline(workdir):
     doc = json.loads((Path(workdir) / "timeline.json").read_text())
     return [e for e in doc["traceEvents"] if e["ph"] == "X"]
+
+
+def processes_of_stage(name):
+    """Live processes started for stage `name` (every stage process carries CWLPILOT_STAGE)."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE and proc.environ().get("CWLPILOT_STAGE") == name:
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found

@@ -7,7 +7,7 @@ import time
 import psutil
 import pytest
 
-from .helpers import attempts, cwlpilot, stage, start_cwlpilot, states, write_plan
+from .helpers import attempts, cwlpilot, processes_of_stage, stage, start_cwlpilot, states, write_plan
 
 # Each stage appends "start NAME" when it begins and "end NAME" when it is done to a ledger in the workdir.
 LEDGER = "echo start {n} >> ../ledger; sleep {s}; echo end {n} >> ../ledger"
@@ -122,3 +122,22 @@ def test_a_dead_pilots_stages_are_taken_over_and_its_leftovers_killed(tmp_path):
     assert ledger(work) == ["start held", "start held", "end held", "after"]
     held = [(a[2], a[5]) for a in attempts(work) if a[0] == "held"]
     assert [state for state, _ in held] == ["lost", "done"] and held[0][1] != held[1][1]
+
+
+def test_ctrl_c_stops_running_stages_and_they_run_again_next_time(tmp_path):
+    plan = write_plan(tmp_path / "p.json", [stage("long", "echo start >> ledger; sleep 30; echo end >> ledger"),
+                                            stage("next", "echo next >> ledger", ["long"])])
+    work = tmp_path / "w"
+    proc = start_cwlpilot("run", plan, "--workdir", work, log=tmp_path / "run.log")
+    deadline = time.time() + 20
+    while not ledger(work) and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=30) == 1
+    assert "interrupted: running stages were stopped and will run again next time" in (tmp_path / "run.log").read_text()
+    assert [a[2] for a in attempts(work)] == ["lost"]
+    assert processes_of_stage("long") == []
+    write_plan(tmp_path / "p.json", [stage("long", "echo start >> ledger; echo end >> ledger"),
+                                     stage("next", "echo next >> ledger", ["long"])])
+    cwlpilot("run", plan, "--workdir", work, check=0)
+    assert ledger(work) == ["start", "start", "end", "next"]

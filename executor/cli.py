@@ -132,11 +132,17 @@ def _pilot(a: argparse.Namespace) -> int:
 
     from executor.pilot import Pilot
     from executor.progress import LinesReporter
-    from executor.store import open_store
+    from executor.store import open_store, store_exists
 
+    # A pilot may start before the run (a batch system starts jobs in any order): wait for the run to appear,
+    # without creating a store file at a mistyped path.
+    deadline = time.monotonic() + a.wait
+    while not store_exists(a.store):
+        if time.monotonic() > deadline:
+            raise ExecutorError(f"{a.store}: no store there after {a.wait:g} s (start the run first, or check the path)")
+        time.sleep(0.2)
     store = open_store(a.store)
     try:
-        deadline = time.monotonic() + a.wait
         while store.get_meta("run_id") is None:
             if time.monotonic() > deadline:
                 raise ExecutorError(f"{a.store}: no run was loaded into this store within {a.wait:g} s")

@@ -29,7 +29,7 @@ from executor.plan import GLOBAL_INIT, Plan, load_plan
 from executor.progress import make_reporter
 from executor.report import render, summarize
 from executor.retry import rule_problems
-from executor.store import open_store
+from executor.store import open_store, store_exists
 from executor.store.base import Attempt, StageRow, StageStatus, State, Store
 from executor.takeover import live_pilots, requeue_dead_pilots
 from executor.timeline import write_timeline
@@ -183,8 +183,8 @@ def _load_rule_file(path: Path) -> list[dict[str, object]]:
 
 
 def _done_in_store(cfg: RunConfig) -> set[str]:
-    path = cfg.store_url.removeprefix("sqlite://").removeprefix("sqlite:")
-    if "://" in cfg.store_url and not cfg.store_url.startswith("sqlite") or not Path(path).exists():
+    """Stages already done in an existing store (a dry run never creates one)."""
+    if not store_exists(cfg.store_url):
         return set()
     store = open_store(cfg.store_url)
     try:

@@ -141,3 +141,9 @@ def test_ctrl_c_stops_running_stages_and_they_run_again_next_time(tmp_path):
                                      stage("next", "echo next >> ledger", ["long"])])
     cwlpilot("run", plan, "--workdir", work, check=0)
     assert ledger(work) == ["start", "start", "end", "next"]
+
+
+def test_a_pilot_without_a_run_says_so(tmp_path):
+    proc = cwlpilot("pilot", "--store", f"sqlite:///{tmp_path}/none.db", "--wait", 0.3)
+    assert proc.returncode == 1 and "no store there after 0.3 s" in proc.stderr
+    assert not (tmp_path / "none.db").exists()

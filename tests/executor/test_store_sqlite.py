@@ -118,3 +118,19 @@ def test_wanted_restricts_ready_stages_and_progress(store):
     store.set_wanted(["a", "b"])
     assert [r.name for r in store.ready(10)] == ["a"]
     assert store.progress().total == 2
+
+
+def test_store_urls(tmp_path):
+    from executor.errors import StoreError
+    from executor.store import open_store, store_exists
+
+    with pytest.raises(StoreError, match="PostgreSQL stores are not available"):
+        open_store("postgresql://localhost/run")
+    with pytest.raises(StoreError, match="unknown store URL"):
+        open_store("redis://localhost")
+    with pytest.raises(StoreError, match="needs an absolute path"):
+        open_store("sqlite://rel.db")
+    url = f"sqlite:///{tmp_path}/a/run.db"
+    assert not store_exists(url)
+    open_store(url).close()
+    assert store_exists(url) and store_exists(str(tmp_path / "a" / "run.db"))

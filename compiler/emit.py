@@ -208,7 +208,8 @@ def _step_stages(
     for inst in found:
         instance = sc.instance_name(name, inst.index)
         job = stepmod.tool_job(spec, inst.values, _tool_defaults(run))
-        new = _tool_stages(run, instance, job, chain, guards) if inst.runs else []
+        # needs follow every connected input, also those the tool ignores (CWL still orders the steps)
+        new = _tool_stages(run, instance, job, chain, guards, inst.values) if inst.runs else []
         stages.extend(new)
         per_instance.append((inst.index, {o.id: {"$ref": f"{instance}/{o.id}"} if new else None for o in step.outputs}))
     if not step.scatter:
@@ -230,10 +231,15 @@ def _base_stage(run: ir.Process, name: str, chain: tuple[Any, ...], pending: Any
 
 
 def _tool_stages(
-    run: ir.Process, name: str, job: Mapping[str, Any], chain: tuple[Any, ...], guards: Guards
+    run: ir.Process,
+    name: str,
+    job: Mapping[str, Any],
+    chain: tuple[Any, ...],
+    guards: Guards,
+    connected: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The stage running `run` on the tool job `job` (values may still hold `$ref`s)."""
-    stage = _base_stage(run, name, chain, job, guards)
+    stage = _base_stage(run, name, chain, [job, connected], guards)
     data = tool_data(run, chain)
     data["inputs"] = dict(job)
     if isinstance(run, ir.ExpressionTool):

@@ -133,17 +133,20 @@ def deliver(result: Any, outdir: Path) -> Any:
     """The output object with every File and Directory copied into `outdir` (names kept, made unique)."""
     outdir.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
+    delivered: dict[tuple[str, str], Path] = {}  # (real source, name) -> its copy: one copy per file
 
     def copy(obj: dict[str, Any]) -> dict[str, Any]:
         source = files.path_of(obj)
         if source is None or not os.path.exists(source):
             return obj
         name = str(obj.get("basename") or os.path.basename(source))
-        target = outdir / name
+        key = (os.path.realpath(source), name)
+        target = delivered.get(key) or outdir / name
         n = 2
-        while str(target) in taken or target.exists() and not _same(source, target):
+        while key not in delivered and (str(target) in taken or target.exists() and not _same(source, target)):
             target, n = outdir / f"{name}_{n}", n + 1
         taken.add(str(target))
+        delivered[key] = target
         if not target.exists():
             if os.path.isdir(source):
                 shutil.copytree(source, target, symlinks=False)

@@ -44,7 +44,8 @@ def prepare_job(job: Mapping[str, Any], inputs: Mapping[str, Any], scratch: Path
         out = files.named(obj, path)
         if out["class"] == "File" and "size" not in out and os.path.isfile(path):
             out["size"] = os.path.getsize(path)
-        if out["class"] == "Directory" and "listing" not in out and os.path.isdir(path):
+        if out["class"] == "Directory" and os.path.isdir(path):
+            # listed now, not when it was produced: an in-place update may have changed it since
             out["listing"] = files.listing(path, with_checksum=False)
         return out
 
@@ -81,10 +82,13 @@ def _literal_dir(obj: dict[str, Any], scratch: Path) -> dict[str, Any]:
 
 
 def stage_initial_workdir(
-    listing: Any, job: dict[str, Any], outdir: Path, context: Mapping[str, Any], ev: Evaluator
+    listing: Any, job: dict[str, Any], outdir: Path, context: Mapping[str, Any], ev: Evaluator, inplace: bool = False
 ) -> dict[str, Any]:
-    """Put the listing's entries in `outdir`; return `job` with staged inputs pointing at their copies."""
+    """Put the listing's entries in `outdir`; return `job` with staged inputs pointing at their copies.
+
+    With `inplace` (InplaceUpdateRequirement) writable entries are links, so the tool changes the originals."""
     moved: dict[str, str] = {}
+    context = {**context, "inplace": inplace}
     entries = ev(listing, context) if isinstance(listing, str) else listing
     for entry in _flat(entries):
         if isinstance(entry, str):
@@ -113,11 +117,12 @@ def _stage_entry(item: Any, outdir: Path, context: Mapping[str, Any], ev: Evalua
     if not isinstance(item, Mapping):
         raise StagingError(f"InitialWorkDir entry {item!r} is not a File, Directory or Dirent")
     if files.is_file(item):
-        _stage_object(item, outdir / str(item.get("basename") or ""), False, moved)
+        _stage_object(item, outdir / str(item.get("basename") or ""), bool(item.get("writable")) and not
+                      context.get("inplace"), moved)
         return
     name = ev(item.get("entryname"), context) if item.get("entryname") else None
     value = ev(item.get("entry"), context)
-    writable = bool(item.get("writable"))
+    writable = bool(item.get("writable")) and not context.get("inplace")
     if isinstance(value, Mapping) and files.is_file(value) or isinstance(value, list) and value and all(
         isinstance(v, Mapping) and files.is_file(v) for v in value
     ):

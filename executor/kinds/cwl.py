@@ -180,7 +180,8 @@ class CwlTool(_CwlKind):
         runtime = _runtime(data, stage, job, outdir, tmpdir, ev)
         context = {"inputs": job, "self": None, "runtime": runtime}
         if data.get("initialWorkDir") is not None:
-            job = stage_initial_workdir(data["initialWorkDir"], job, outdir, context, ev)
+            inplace = ((data.get("requirements") or {}).get("InplaceUpdateRequirement") or {}).get("inplaceUpdate")
+            job = stage_initial_workdir(data["initialWorkDir"], job, outdir, context, ev, bool(inplace))
             context = {**context, "inputs": job}
         cmd = command_line(desc, job, runtime, ev) if desc is not None else stage.cmd
         env = {str(k): str(ev(v, context)) for k, v in (data.get("env") or {}).items()}

@@ -10,10 +10,14 @@ from typing import Protocol
 
 
 class _StageLike(Protocol):
-    name: str
-    needs: tuple[str, ...]
-    timeframe: int
-    index: int
+    @property
+    def name(self) -> str: ...
+    @property
+    def needs(self) -> tuple[str, ...]: ...
+    @property
+    def timeframe(self) -> int: ...
+    @property
+    def index(self) -> int: ...
 
 
 def find_cycles(needs: Mapping[str, Sequence[str]]) -> list[list[str]]:

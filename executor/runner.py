@@ -179,7 +179,7 @@ def _load_rule_file(path: Path) -> list[dict[str, object]]:
     errors += rule_problems(rules if isinstance(rules, list) else [], str(path))
     if errors:
         raise PlanError(errors)
-    return list(rules)
+    return list(rules or [])
 
 
 def _done_in_store(cfg: RunConfig) -> set[str]:

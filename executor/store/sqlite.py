@@ -299,7 +299,7 @@ class SQLiteStore(Store):
             "SELECT a.stage, a.number, a.pilot, coalesce(p.host, ''), a.state, a.start, a.end, a.exit_code, "
             "a.failure, a.cpu, a.mem, a.peak_mem, a.cpu_time, a.log, a.backfill, a.rule "
             "FROM attempts a LEFT JOIN pilots p ON p.id = a.pilot ORDER BY a.id")
-        return [Attempt(*row[:14], bool(row[14]), row[15]) for row in rows]
+        return [Attempt._make((*row[:14], bool(row[14]), row[15])) for row in rows]
 
     def statuses(self) -> list[StageStatus]:
         rows = self.db.execute("SELECT name, state, counted, reason, wanted FROM stages ORDER BY id")

@@ -109,10 +109,13 @@ def with_secondary(obj: dict[str, Any], patterns: Any, context: Mapping[str, Any
     known = {f.get("path") for f in found}
     for entry in patterns if isinstance(patterns, list) else [patterns]:
         pattern, required = (entry.get("pattern"), entry.get("required")) if isinstance(entry, Mapping) else (entry, None)
-        names = ev(pattern, {**context, "self": obj}) if "$(" in str(pattern) or "${" in str(pattern) else pattern
+        computed = "$(" in str(pattern) or "${" in str(pattern)
+        names = ev(pattern, {**context, "self": obj}) if computed else pattern
         for name in names if isinstance(names, list) else [names]:
             if isinstance(name, Mapping):
                 path = files.path_of(name, obj["dirname"])
+            elif name and computed:  # an expression gives the file name itself, not a pattern
+                path = os.path.join(obj["dirname"], str(name))
             elif name:
                 path = os.path.join(obj["dirname"], files.secondary_name(obj["basename"], str(name)))
             else:

@@ -46,14 +46,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from compiler import ir
-from compiler.emit_tool import port_type, resources, static_command, tool_data, unsupported_if_docker
+from compiler.emit_tool import (
+    js_lib,
+    port_type,
+    resources,
+    schema_json,
+    static_command,
+    tool_data,
+    unsupported_if_docker,
+)
 from compiler.errors import CompilerError, UnsupportedError
 from cwlpilot.cwl.errors import CwlError
 from compiler.graph import topological
 from cwlpilot.cwl import files
 from cwlpilot.cwl import scatter as sc
 from cwlpilot.cwl import step as stepmod
-from cwlpilot.cwl.expr import PYTHON_ONLY
+from cwlpilot.cwl.collect import with_secondary
+from cwlpilot.cwl.expr import PYTHON_ONLY, Evaluator
+from cwlpilot.cwl.staging import record_secondary
 from cwlpilot.cwl.params import NotStatic
 from cwlpilot.cwl.values import PickValueError, merge, refs
 
@@ -65,7 +75,8 @@ Guards = tuple[dict[str, Any], ...]
 
 def compile_plan(process: ir.Process, job: Mapping[str, Any], job_dir: str) -> dict[str, Any]:
     """The plan for `process` run on `job` (inputs relative to `job_dir`), as plain JSON data."""
-    values = {p.id: _input_value(p, job, job_dir) for p in process.inputs}
+    ev = Evaluator(js=tuple(js_lib(process, ()) or ()), version=process.cwl_version, allow_js=True)
+    values = {p.id: _input_value(p, job, job_dir, ev) for p in process.inputs}
     stages: list[dict[str, Any]] = []
     if isinstance(process, ir.Workflow):
         produced = _workflow(process, "", values, (), stages, ())
@@ -77,10 +88,17 @@ def compile_plan(process: ir.Process, job: Mapping[str, Any], job_dir: str) -> d
     return {"schema_version": SCHEMA_VERSION, "stages": stages, "outputs": outputs}
 
 
-def _input_value(param: ir.InputParam, job: Mapping[str, Any], job_dir: str) -> Any:
+def _input_value(param: ir.InputParam, job: Mapping[str, Any], job_dir: str, ev: Evaluator) -> Any:
     value = files_resolved(job[param.id], job_dir) if param.id in job else files_resolved(ir.thaw(param.default), "")
     if param.load_contents or (param.binding is not None and param.binding.load_contents):
         value = stepmod.with_contents(value)  # reads the input files: they are known now
+    # the run's own inputs are where secondaryFiles are looked for on disk; steps only check them
+    context = {"inputs": {}, "self": None, "runtime": {}}
+    if param.secondary_files:
+        patterns = ir.thaw(param.secondary_files)
+        value = files.walk_top(value, lambda obj: with_secondary(obj, patterns, context, ev, True, True))
+    if isinstance(param.type, ir.RecordType):
+        value = record_secondary(value, schema_json(param.type), context, ev, True)
     return value
 
 
@@ -182,8 +200,6 @@ def _subworkflow(
 
 
 def _guard(expr: str | None, values: Mapping[str, Any], run: ir.Process, chain: tuple[Any, ...]) -> dict[str, Any]:
-    from compiler.emit_tool import js_lib
-
     return {"expression": expr, "inputs": dict(values), "js": js_lib(run, chain)}
 
 

@@ -89,7 +89,9 @@ def static_command(data: dict[str, Any], job: Mapping[str, Any], stage: Mapping[
         "ram": _DYNAMIC if exprs & {"ramMin", "ramMax"} else resources.get("mem"),
         "outdir": _DYNAMIC, "tmpdir": _DYNAMIC, "outdirSize": _DYNAMIC, "tmpdirSize": _DYNAMIC,
     }
-    if "initialWorkDir" not in data:  # staged inputs change paths on the command line
+    # staged inputs change paths on the command line; secondaryFiles and loadContents are found at run time
+    needs_files = any({"secondaryFiles", "loadContents", "schema"} & set(p) for p in desc["inputs"].values())
+    if "initialWorkDir" not in data and not needs_files:
         try:
             cmd = command_line(desc, job, runtime)
         except NotStatic:
@@ -110,6 +112,7 @@ def tool_description(tool: ir.CommandLineTool) -> dict[str, Any]:
                 "type": ir.type_str(p.type),
                 "inputBinding": _binding(p.binding) if p.binding else None,
                 **({"secondaryFiles": ir.thaw(p.secondary_files)} if p.secondary_files else {}),
+                **({"schema": schema_json(p.type)} if _nested(p.type) else {}),
                 **({"loadContents": True} if p.load_contents or (p.binding and p.binding.load_contents) else {}),
             }
             for p in tool.inputs
@@ -152,9 +155,62 @@ def _outputs(tool: ir.CommandLineTool) -> dict[str, Any]:
         }
         if o.secondary_files:
             outs[o.id]["secondaryFiles"] = ir.thaw(o.secondary_files)
+        record = _record(o.type)
+        if record is not None and any(f.bindings and f.bindings.output for f in record.fields):
+            outs[o.id]["fields"] = {f.name: _field_output(f) for f in record.fields}
         if o.format is not None:
             outs[o.id]["format"] = ir.thaw(o.format)
     return outs
+
+
+def _record(t: ir.CwlType) -> ir.RecordType | None:
+    if isinstance(t, ir.UnionType):
+        return next((r for r in map(_record, t.options) if r is not None), None)
+    return t if isinstance(t, ir.RecordType) else None
+
+
+def _field_output(f: ir.RecordField) -> dict[str, Any]:
+    out = f.bindings.output if f.bindings and f.bindings.output else ir.OutputBinding()
+    spec: dict[str, Any] = {
+        "type": port_type(f.type), "glob": list(out.glob), "outputEval": out.output_eval,
+        "loadContents": out.load_contents,
+    }
+    if f.bindings and f.bindings.secondary_files:
+        spec["secondaryFiles"] = ir.thaw(f.bindings.secondary_files)
+    return spec
+
+
+def _nested(t: ir.CwlType) -> bool:
+    """Does `t` hold records or item bindings, which the command line must walk into?"""
+    if isinstance(t, ir.UnionType):
+        return any(_nested(o) for o in t.options)
+    if isinstance(t, ir.ArrayType):
+        return t.binding is not None or _nested(t.items)
+    return isinstance(t, ir.RecordType)
+
+
+def schema_json(t: ir.CwlType) -> Any:
+    """`t` as CWL's JSON type, with the bindings nested in it (what `cwlpilot.cwl.cmdline` walks)."""
+    if isinstance(t, str):
+        return t
+    if isinstance(t, ir.UnionType):
+        return [schema_json(o) for o in t.options]
+    if isinstance(t, ir.ArrayType):
+        out: dict[str, Any] = {"type": "array", "items": schema_json(t.items)}
+        if t.binding is not None:
+            out["inputBinding"] = _binding(t.binding)
+        return out
+    if isinstance(t, ir.EnumType):
+        return {"type": "enum", "symbols": list(t.symbols)}
+    fields = []
+    for f in t.fields:
+        field: dict[str, Any] = {"name": f.name, "type": schema_json(f.type)}
+        if f.bindings and f.bindings.binding is not None:
+            field["inputBinding"] = _binding(f.bindings.binding)
+        if f.bindings and f.bindings.secondary_files:
+            field["secondaryFiles"] = ir.thaw(f.bindings.secondary_files)
+        fields.append(field)
+    return {"type": "record", "fields": fields}
 
 
 def port_type(t: ir.CwlType) -> str:

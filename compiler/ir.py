@@ -23,6 +23,16 @@ PRIMITIVES = frozenset(
 @dataclass(frozen=True)
 class ArrayType:
     items: CwlType
+    binding: InputBinding | None = None  # how each item goes on the command line
+
+
+@dataclass(frozen=True)
+class FieldBindings:
+    """What a record field says about the command line and output collection."""
+
+    binding: InputBinding | None = None
+    output: OutputBinding | None = None
+    secondary_files: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,7 @@ class EnumType:
 class RecordField:
     name: str
     type: CwlType
+    bindings: FieldBindings | None = None
 
 
 @dataclass(frozen=True)

@@ -239,16 +239,33 @@ class Converter:
             return self._named_type(t, pos)
         kind = getattr(t, "type_", None)
         if kind == "array":
-            return ir.ArrayType(self.cwl_type(t.items, pos))
+            binding = getattr(t, "inputBinding", None)
+            return ir.ArrayType(self.cwl_type(t.items, pos), self.binding(binding) if binding is not None else None)
         if kind == "enum":
             return ir.EnumType(_type_name(t.name), tuple(last(str(s)) for s in t.symbols))
         if kind == "record":
             fields = tuple(
-                ir.RecordField(last(str(f.name)), self.cwl_type(f.type_, pos)) for f in t.fields or ()
+                ir.RecordField(last(str(f.name)), self.cwl_type(f.type_, pos), self._field_bindings(f))
+                for f in t.fields or ()
             )
             return ir.RecordType(_type_name(t.name), fields)
         self.diagnostics.append(Diagnostic(pos, f"unsupported type {t!r}"))
         return "Any"
+
+    def _field_bindings(self, f: Any) -> ir.FieldBindings | None:
+        binding = getattr(f, "inputBinding", None)
+        output = getattr(f, "outputBinding", None)
+        secondary = _plain(getattr(f, "secondaryFiles", None)) or []
+        if binding is None and output is None and not secondary:
+            return None
+        out_binding = None
+        if output is not None:
+            glob = output.glob
+            globs = (glob,) if isinstance(glob, str) else tuple(glob or ())
+            out_binding = ir.OutputBinding(globs, output.outputEval, bool(getattr(output, "loadContents", False)))
+        return ir.FieldBindings(
+            self.binding(binding) if binding is not None else None, out_binding, ir.freeze(secondary)
+        )
 
     def _named_type(self, name: str, pos: Pos) -> ir.CwlType:
         if name in ir.PRIMITIVES or name in ("stdin", "stdout", "stderr"):

@@ -1,9 +1,11 @@
 """Building a CommandLineTool's command line from plain data (the `data.command` of a plan stage).
 
-It reads only plain JSON — the tool description `emit` writes into the plan and a CWL job object —
-so the same function builds the command at compile time (values known) and in the executor's CWL
-kinds at run time. It raises `params.NotStatic` when a value or expression is
-not known yet.
+It reads only plain JSON — the tool description the compiler writes into the plan and a CWL job
+object — so the same function builds the command at compile time (values known) and in the executor's
+CWL kinds at run time. It raises `params.NotStatic` when a value or expression is not known yet.
+
+Bindings are sorted as CWL says: by position, then arguments before inputs, then by name; a record's
+fields and an array's items with their own binding are sorted within their parameter's place.
 """
 
 from __future__ import annotations
@@ -15,26 +17,27 @@ from typing import Any
 from cwlpilot.cwl.expr import PYTHON_ONLY, Evaluator
 from cwlpilot.cwl.params import NotStatic
 
+Words = list[tuple[str, bool]]  # each word with whether it must be shell-quoted
+Key = tuple[tuple[int, int, str], ...]
+
 
 def command_line(
     tool: Mapping[str, Any], job: Mapping[str, Any], runtime: Mapping[str, Any], ev: Evaluator = PYTHON_ONLY
 ) -> str:
     """The shell command for `tool` run on the inputs `job` (a CWL job object with File paths)."""
     context = {"inputs": job, "runtime": runtime, "self": None, "ev": ev}
-    keyed: list[tuple[tuple[int, int, Any], list[tuple[str, bool]]]] = []
+    keyed: list[tuple[Key, Words]] = []
     for index, arg in enumerate(tool.get("arguments", [])):
-        words = _binding_words(arg, None, context)
-        keyed.append(((_position(arg, context), 0, index), words))
+        keyed.append((((_position(arg, context), 0, f"{index:08d}"),), _binding_words(arg, None, context, None)))
     for name, spec in sorted(tool.get("inputs", {}).items()):
-        binding = spec.get("inputBinding")
-        if binding is None:
-            continue
         value = job.get(name)
-        if isinstance(value, Mapping) and "$ref" in value:
+        if isinstance(value, Mapping) and ("$ref" in value or "$merge" in value):
             raise NotStatic(name)
-        keyed.append(((_position(binding, context), 1, name), _binding_words(binding, value, context)))
+        binding = spec.get("inputBinding")
+        key: Key = ((_position(binding, context), 1, name),) if binding is not None else ()
+        keyed.extend(_bind(binding, spec.get("schema"), value, key, name, context))
     words = [(w, True) for w in tool.get("baseCommand", [])]
-    for _, group in sorted(keyed, key=lambda item: (item[0][0], item[0][1], str(item[0][2]))):
+    for _, group in sorted(keyed, key=lambda item: item[0]):
         words.extend(group)
     shell = bool(tool.get("shellCommand"))
     text = " ".join(shlex.quote(w) if quote or not shell else w for w, quote in words)
@@ -45,18 +48,55 @@ def command_line(
     return text
 
 
-def _position(binding: Mapping[str, Any], context: Mapping[str, Any]) -> int:
-    position = binding.get("position", 0)
+def _bind(
+    binding: Mapping[str, Any] | None, schema: Any, value: Any, key: Key, name: str, context: Mapping[str, Any]
+) -> list[tuple[Key, Words]]:
+    """The keyed words of one parameter, walking into records and item bindings of its schema."""
+    schema = _matching(schema, value)
+    nested = isinstance(schema, Mapping) and (
+        schema.get("type") == "record" or schema.get("type") == "array" and "inputBinding" in schema
+    )
+    out: list[tuple[Key, Words]] = []
+    if binding is not None:
+        out.append((key, _binding_words(binding, value, context, schema if nested else None)))
+    if not nested or value is None:
+        return out
+    assert isinstance(schema, Mapping)
+    if schema["type"] == "record" and isinstance(value, Mapping):
+        for field in schema.get("fields", []):
+            fb = field.get("inputBinding")
+            fkey = (*key, (_position(fb, context) if fb else 0, 1, field["name"]))
+            out.extend(_bind(fb, field.get("type"), value.get(field["name"]), fkey, field["name"], context))
+    elif schema["type"] == "array" and isinstance(value, list):
+        ib = schema["inputBinding"]
+        for n, item in enumerate(value):
+            ikey = (*key, (_position(ib, context), 1, f"{n:08d}"))
+            out.extend(_bind(ib, schema.get("items"), item, ikey, name, context))
+    return out
+
+
+def _matching(schema: Any, value: Any) -> Any:
+    """The option of a union schema that `value` has (records and arrays only matter here)."""
+    if not isinstance(schema, list):
+        return schema
+    for option in schema:
+        if isinstance(option, Mapping):
+            if option.get("type") == "array" and isinstance(value, list):
+                return option
+            if option.get("type") == "record" and isinstance(value, Mapping) and "class" not in value:
+                return option
+    return None
+
+
+def _position(binding: Mapping[str, Any] | None, context: Mapping[str, Any]) -> int:
+    position = (binding or {}).get("position", 0)
     if isinstance(position, str):
         position = context["ev"](position, context)
     return int(position or 0)
 
 
-Words = list[tuple[str, bool]]
-
-
-def _binding_words(binding: Mapping[str, Any], value: Any, context: Mapping[str, Any]) -> Words:
-    """The words one binding adds, each with whether it must be shell-quoted."""
+def _binding_words(binding: Mapping[str, Any], value: Any, context: Mapping[str, Any], nested: Any) -> Words:
+    """The words one binding adds; for a record or an item-bound array only its prefix (the rest is nested)."""
     if binding.get("valueFrom") is not None:
         value = context["ev"](str(binding["valueFrom"]), {**context, "self": value})
     quote = binding.get("shellQuote", True)
@@ -64,7 +104,7 @@ def _binding_words(binding: Mapping[str, Any], value: Any, context: Mapping[str,
     separate = binding.get("separate", True)
     if value is None or value is False:
         return []
-    if value is True:
+    if value is True or nested is not None:
         return [(prefix, quote)] if prefix else []
     if isinstance(value, list):
         if not value:

@@ -45,6 +45,8 @@ def optional(type_text: Any) -> bool:
 
 
 def _port(spec: Mapping[str, Any], outdir: str, context: Mapping[str, Any], ev: Evaluator) -> Any:
+    if spec.get("fields"):  # a record whose fields are collected one by one
+        return {name: _port(field, outdir, context, ev) for name, field in sorted(spec["fields"].items())}
     globs = spec.get("glob") or []
     found: list[dict[str, Any]] = []
     if globs:
@@ -63,9 +65,9 @@ def _port(spec: Mapping[str, Any], outdir: str, context: Mapping[str, Any], ev: 
         value = found
     value = files.walk(value, lambda obj: _located(obj, outdir))
     if spec.get("secondaryFiles"):
-        value = files.walk(value, lambda obj: with_secondary(obj, spec["secondaryFiles"], context, ev))
+        value = files.walk_top(value, lambda obj: with_secondary(obj, spec["secondaryFiles"], context, ev))
     if spec.get("format"):
-        value = files.walk(value, lambda obj: {**obj, "format": ev(spec["format"], {**context, "self": obj})})
+        value = files.walk_top(value, lambda obj: {**obj, "format": ev(spec["format"], {**context, "self": obj})})
     return value
 
 
@@ -101,14 +103,26 @@ def _located(value: Any, outdir: str) -> Any:
     return files.walk(value, fix)
 
 
-def with_secondary(obj: dict[str, Any], patterns: Any, context: Mapping[str, Any], ev: Evaluator) -> dict[str, Any]:
-    """`obj` with the secondary files its patterns name that exist next to it (required ones must)."""
+def with_secondary(
+    obj: dict[str, Any],
+    patterns: Any,
+    context: Mapping[str, Any],
+    ev: Evaluator,
+    required_default: bool = False,
+    discover: bool = True,
+) -> dict[str, Any]:
+    """`obj` with the secondary files its patterns name that exist next to it (required ones must:
+    CWL's default is required for inputs, optional for outputs). Without `discover`, only those `obj`
+    already lists count: a step's inputs carry what the workflow's inputs or upstream outputs found."""
     if obj.get("class") != "File" or not obj.get("path"):
         return obj
     found = list(obj.get("secondaryFiles") or [])
-    known = {f.get("path") for f in found}
+    known = {f.get("path") for f in found} | {
+        os.path.join(obj["dirname"], str(f.get("basename"))) for f in found if f.get("basename")
+    }
     for entry in patterns if isinstance(patterns, list) else [patterns]:
         pattern, required = (entry.get("pattern"), entry.get("required")) if isinstance(entry, Mapping) else (entry, None)
+        required = required_default if required is None else required
         computed = "$(" in str(pattern) or "${" in str(pattern)
         names = ev(pattern, {**context, "self": obj}) if computed else pattern
         for name in names if isinstance(names, list) else [names]:
@@ -120,9 +134,9 @@ def with_secondary(obj: dict[str, Any], patterns: Any, context: Mapping[str, Any
                 path = os.path.join(obj["dirname"], files.secondary_name(obj["basename"], str(name)))
             else:
                 continue
-            if path and path not in known and os.path.exists(path):
+            if path and path not in known and discover and os.path.exists(path):
                 found.append(files.describe(path, with_checksum=False))
                 known.add(path)
             elif path not in known and required:
-                raise OutputError(f"secondary file {path} of {obj['path']} is missing")
+                raise OutputError(f"the secondary file {os.path.basename(path)} of {obj['path']} is missing")
     return {**obj, "secondaryFiles": found} if found else obj

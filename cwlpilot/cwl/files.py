@@ -116,6 +116,17 @@ def walk(value: Any, fn: Callable[[dict[str, Any]], Any]) -> Any:
     return {k: walk(v, fn) for k, v in value.items()}
 
 
+def walk_top(value: Any, fn: Callable[[dict[str, Any]], Any]) -> Any:
+    """Like `walk`, but only the outermost File/Directory objects (not their secondaryFiles or listings)."""
+    if isinstance(value, list):
+        return [walk_top(v, fn) for v in value]
+    if not isinstance(value, Mapping):
+        return value
+    if is_file(value):
+        return fn(dict(value))
+    return {k: walk_top(v, fn) for k, v in value.items()}
+
+
 def write_literal(obj: Mapping[str, Any], where: Path) -> dict[str, Any]:
     """A File given by `contents` only, written under `where` so a command can read it."""
     where.mkdir(parents=True, exist_ok=True)

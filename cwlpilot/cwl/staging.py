@@ -22,9 +22,12 @@ class StagingError(CwlError):
     """An input or InitialWorkDir entry cannot be put in place."""
 
 
-def prepare_job(job: Mapping[str, Any], inputs: Mapping[str, Any], scratch: Path, ev: Evaluator) -> dict[str, Any]:
+def prepare_job(
+    job: Mapping[str, Any], inputs: Mapping[str, Any], scratch: Path, ev: Evaluator, discover: bool = False
+) -> dict[str, Any]:
     """`job` with File/Directory fields filled in, literal files written under `scratch`, and each
-    input's secondaryFiles and loadContents applied as the tool declares them in `inputs`."""
+    input's secondaryFiles (checked; looked for on disk with `discover`, for a run's own inputs) and
+    loadContents applied as the tool declares them in `inputs`."""
 
     def fill(obj: dict[str, Any]) -> dict[str, Any]:
         if obj.get("class") == "File" and "contents" in obj and not (obj.get("path") or obj.get("location")):
@@ -56,11 +59,28 @@ def prepare_job(job: Mapping[str, Any], inputs: Mapping[str, Any], scratch: Path
             continue
         context = {"inputs": ready, "self": None, "runtime": {}}
         if spec.get("secondaryFiles"):
-            value = files.walk(value, lambda obj: with_secondary(obj, spec["secondaryFiles"], context, ev))
+            value = files.walk_top(value, lambda obj: with_secondary(obj, spec["secondaryFiles"], context, ev, True, discover))
+        if isinstance(spec.get("schema"), Mapping) and spec["schema"].get("type") == "record":
+            value = record_secondary(value, spec["schema"], context, ev, discover)
         if spec.get("loadContents"):
             value = files.walk(value, _load)
         ready[name] = value
     return ready
+
+
+def record_secondary(
+    value: Any, schema: Mapping[str, Any], context: Mapping[str, Any], ev: Evaluator, discover: bool
+) -> Any:
+    if not isinstance(value, Mapping):
+        return value
+    out = dict(value)
+    for field in schema.get("fields", []):
+        patterns = field.get("secondaryFiles")
+        if patterns and out.get(field["name"]) is not None:
+            out[field["name"]] = files.walk_top(
+                out[field["name"]], lambda obj, p=patterns: with_secondary(obj, p, context, ev, True, discover)
+            )
+    return out
 
 
 def _load(obj: dict[str, Any]) -> dict[str, Any]:

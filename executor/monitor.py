@@ -79,7 +79,7 @@ def process_identity(pid: int) -> float | None:
         return None
 
 
-def kill_marked(marker: str, values: set[str]) -> list[int]:
+def kill_marked(marker: str, values: set[str]) -> set[int]:
     """SIGKILL the process groups of live processes whose environment has `marker` set to one of `values`.
 
     Used on resume: stages left running by a pilot that was SIGKILLed carry the attempt id in their
@@ -88,7 +88,7 @@ def kill_marked(marker: str, values: set[str]) -> list[int]:
     import os
     import signal
 
-    killed = []
+    killed: set[int] = set()  # process groups: one per stage attempt
     for proc in psutil.process_iter(["pid"]):
         try:
             env = proc.environ()
@@ -97,9 +97,9 @@ def kill_marked(marker: str, values: set[str]) -> list[int]:
         if env.get(marker) in values:
             try:
                 group = os.getpgid(proc.pid)
-                if group != os.getpgrp():  # never our own group, whatever its environment says
+                if group != os.getpgrp() and group not in killed:  # never our own group
                     os.killpg(group, signal.SIGKILL)
+                    killed.add(group)
             except (ProcessLookupError, PermissionError):
                 continue
-            killed.append(proc.pid)
     return killed

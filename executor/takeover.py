@@ -37,12 +37,12 @@ def requeue_dead_pilots(store: Store, run_id: str, host: str, timeout: float, ex
         if pilot.ended or pilot.id == exclude or not is_dead(pilot, host, timeout, now):
             continue
         attempts = store.running_attempts(pilot.id)
-        killed = []
+        killed: set[int] = set()
         if attempts and pilot.host == host:
             killed = kill_marked(MARKER, {f"{run_id}/{a}" for a in attempts})
         store.requeue_pilot(pilot.id, "lost: pilot died")
         if attempts:
-            leftover = f"; killed {len(killed)} process(es) it left behind" if killed else ""
+            leftover = f"; killed what {len(killed)} of them left running" if killed else ""
             messages.append(f"pilot {pilot.id} (pid {pilot.pid} on {pilot.host}) is gone: "
                             f"{len(attempts)} interrupted stage(s) will run again{leftover}")
     return messages

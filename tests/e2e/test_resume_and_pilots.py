@@ -76,7 +76,7 @@ def test_an_interrupted_stage_left_running_is_killed_before_it_runs_again(tmp_pa
     orphans = [p for p in psutil.process_iter(["cmdline"]) if "sleep 3" in " ".join(p.info["cmdline"] or [])]
     assert orphans
     result = cwlpilot("run", plan, "--workdir", work, check=0)
-    assert "interrupted stage(s) will run again; killed" in result.stderr
+    assert "1 interrupted stage(s) will run again; killed what 1 of them left running" in result.stderr
     assert (work / "ledger").read_text() == "start\nstart\nend\n"  # the orphan never finished
     assert [a[2] for a in attempts(work)] == ["lost", "done"]
 
@@ -118,7 +118,7 @@ def test_a_dead_pilots_stages_are_taken_over_and_its_leftovers_killed(tmp_path):
     helper.wait()
     assert runner.wait(timeout=60) == 0, (tmp_path / "run.log").read_text()
     log = (tmp_path / "run.log").read_text()
-    assert "is gone: 1 interrupted stage(s) will run again; killed 1 process(es) it left behind" in log
+    assert "is gone: 1 interrupted stage(s) will run again; killed what 1 of them left running" in log
     assert ledger(work) == ["start held", "start held", "end held", "after"]
     held = [(a[2], a[5]) for a in attempts(work) if a[0] == "held"]
     assert [state for state, _ in held] == ["lost", "done"] and held[0][1] != held[1][1]

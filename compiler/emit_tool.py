@@ -91,7 +91,7 @@ def static_command(data: dict[str, Any], job: Mapping[str, Any], stage: Mapping[
     }
     # staged inputs change paths on the command line; secondaryFiles and loadContents are found at run time
     needs_files = any({"secondaryFiles", "loadContents", "schema"} & set(p) for p in desc["inputs"].values())
-    if "initialWorkDir" not in data and not needs_files:
+    if "initialWorkDir" not in data and not needs_files and not _has_literal(job):
         try:
             cmd = command_line(desc, job, runtime)
         except NotStatic:
@@ -100,6 +100,17 @@ def static_command(data: dict[str, Any], job: Mapping[str, Any], stage: Mapping[
             del data["command"]
             return cmd
     return shlex.join(desc["baseCommand"]) + " ..."
+
+
+def _has_literal(value: Any) -> bool:
+    """A File or Directory given by its contents only: it is written out, and gets a path, at run time."""
+    if isinstance(value, list):
+        return any(_has_literal(v) for v in value)
+    if not isinstance(value, Mapping):
+        return False
+    if value.get("class") in ("File", "Directory") and not (value.get("path") or value.get("location")):
+        return True
+    return any(_has_literal(v) for v in value.values())
 
 
 def tool_description(tool: ir.CommandLineTool) -> dict[str, Any]:

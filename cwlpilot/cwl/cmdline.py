@@ -34,7 +34,7 @@ def command_line(
         if isinstance(value, Mapping) and ("$ref" in value or "$merge" in value):
             raise NotStatic(name)
         binding = spec.get("inputBinding")
-        key: Key = ((_position(binding, context), 1, name),) if binding is not None else ()
+        key: Key = ((_position(binding, {**context, "self": value}), 1, name),) if binding is not None else ()
         keyed.extend(_bind(binding, spec.get("schema"), value, key, name, context))
     words = [(w, True) for w in tool.get("baseCommand", [])]
     for _, group in sorted(keyed, key=lambda item: item[0]):
@@ -65,12 +65,13 @@ def _bind(
     if schema["type"] == "record" and isinstance(value, Mapping):
         for field in schema.get("fields", []):
             fb = field.get("inputBinding")
-            fkey = (*key, (_position(fb, context) if fb else 0, 1, field["name"]))
+            fvalue = value.get(field["name"])
+            fkey = (*key, (_position(fb, {**context, "self": fvalue}) if fb else 0, 1, field["name"]))
             out.extend(_bind(fb, field.get("type"), value.get(field["name"]), fkey, field["name"], context))
     elif schema["type"] == "array" and isinstance(value, list):
         ib = schema["inputBinding"]
         for n, item in enumerate(value):
-            ikey = (*key, (_position(ib, context), 1, f"{n:08d}"))
+            ikey = (*key, (_position(ib, {**context, "self": item}), 1, f"{n:08d}"))
             out.extend(_bind(ib, schema.get("items"), item, ikey, name, context))
     return out
 
@@ -109,7 +110,7 @@ def _binding_words(binding: Mapping[str, Any], value: Any, context: Mapping[str,
     if isinstance(value, list):
         if not value:
             return []
-        items = [_text(v) for v in value]
+        items = [_text(v) for v in _flat(value)]
         sep = binding.get("itemSeparator")
         parts = [sep.join(items)] if sep is not None else items
     else:
@@ -121,9 +122,15 @@ def _binding_words(binding: Mapping[str, Any], value: Any, context: Mapping[str,
     return [(prefix + parts[0], quote)] + [(p, quote) for p in parts[1:]]
 
 
+def _flat(value: list[Any]) -> list[Any]:
+    return [x for v in value for x in (_flat(v) if isinstance(v, list) else [v])]
+
+
 def _text(value: Any) -> str:
     if isinstance(value, Mapping):
         if value.get("class") in ("File", "Directory"):
+            if not (value.get("path") or value.get("location")):
+                raise NotStatic("a File literal is written at run time")
             return str(value.get("path") or value.get("location", ""))
         raise NotStatic("record values on the command line")
     if isinstance(value, bool):

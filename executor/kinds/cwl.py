@@ -163,7 +163,7 @@ class CwlTool(_CwlKind):
         state = {"shape": shape, "instances": plans}
         (ctx.cwd / META / "instances.json").write_text(json.dumps(state), encoding="utf-8")
         script = ctx.cwd / META / "run.sh"
-        script.write_text(_script(plans, data.get("codes") or {}), encoding="utf-8")
+        script.write_text(_script(plans, data.get("codes") or {}, ctx.cwd / META), encoding="utf-8")
         return Prepared(f"/bin/bash {shlex.quote(str(script))}", {})
 
     def _instance(self, stage: Stage, data: Mapping[str, Any], inst: stepmod.Instance, outdir: Path,
@@ -201,10 +201,11 @@ class CwlTool(_CwlKind):
         try:
             state = json.loads((meta / "instances.json").read_text(encoding="utf-8"))
             results = []
-            for inst in state["instances"]:
+            for n, inst in enumerate(state["instances"]):
                 outs = None
                 if inst["runs"]:
-                    outs = collect(data.get("outputs") or {}, inst["outdir"], inst["job"], inst["runtime"], ev)
+                    runtime = {**inst["runtime"], "exitCode": int((meta / f"exit-{n}").read_text())}
+                    outs = collect(data.get("outputs") or {}, inst["outdir"], inst["job"], runtime, ev)
                 results.append((tuple(inst["index"]), outs))
         except _USER_ERRORS as exc:
             return str(exc)
@@ -233,15 +234,18 @@ def _ceil(value: Any) -> int:
     return int(math.ceil(float(value)))
 
 
-def _script(plans: list[dict[str, Any]], codes: Mapping[str, Any]) -> str:
-    """One bash script running every instance in its output directory; success codes mapped to 0."""
+def _script(plans: list[dict[str, Any]], codes: Mapping[str, Any], meta: Path) -> str:
+    """One bash script running every instance in its output directory; success codes mapped to 0.
+
+    Each instance's exit code is kept in `<meta>/exit-<n>` for `runtime.exitCode` in outputEval."""
     ok = " ".join(str(c) for c in [0, *codes.get("success", [])])
     lines = ["set -u"]
-    for p in plans:
+    for n, p in enumerate(plans):
         if not p["runs"]:
             continue
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(p["env"].items()))
         lines.append(f"( cd {shlex.quote(p['outdir'])} && export {exports} && {p['cmd']} )")
-        lines.append(f'rc=$?; case " {ok} " in *" $rc "*) ;; *) exit $rc ;; esac')
+        lines.append(f"rc=$?; echo $rc > {shlex.quote(str(meta / f'exit-{n}'))}")
+        lines.append(f'case " {ok} " in *" $rc "*) ;; *) exit $rc ;; esac')
     lines.append("exit 0")
     return "\n".join(lines) + "\n"

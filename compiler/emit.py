@@ -47,6 +47,7 @@ from typing import Any
 
 from compiler import ir
 from compiler.emit_tool import (
+    expand,
     js_lib,
     port_type,
     resources,
@@ -76,7 +77,7 @@ Guards = tuple[dict[str, Any], ...]
 def compile_plan(process: ir.Process, job: Mapping[str, Any], job_dir: str) -> dict[str, Any]:
     """The plan for `process` run on `job` (inputs relative to `job_dir`), as plain JSON data."""
     ev = Evaluator(js=tuple(js_lib(process, ()) or ()), version=process.cwl_version, allow_js=True)
-    values = {p.id: _input_value(p, job, job_dir, ev) for p in process.inputs}
+    values = {p.id: _formats(_input_value(p, job, job_dir, ev), process.namespaces) for p in process.inputs}
     stages: list[dict[str, Any]] = []
     if isinstance(process, ir.Workflow):
         produced = _workflow(process, "", values, (), stages, ())
@@ -86,6 +87,11 @@ def compile_plan(process: ir.Process, job: Mapping[str, Any], job_dir: str) -> d
         produced = {o.id: {"$ref": f"{name}/{o.id}"} for o in process.outputs}
     outputs = {o.id: {"type": port_type(o.type), "value": produced.get(o.id)} for o in process.outputs}
     return {"schema_version": SCHEMA_VERSION, "stages": stages, "outputs": outputs}
+
+
+def _formats(value: Any, namespaces: Mapping[str, str]) -> Any:
+    """File formats written with a `$namespaces` prefix (`edam:format_1929`) as full IRIs."""
+    return files.walk(value, lambda obj: {**obj, "format": expand(obj["format"], namespaces)} if "format" in obj else obj)
 
 
 def _input_value(param: ir.InputParam, job: Mapping[str, Any], job_dir: str, ev: Evaluator) -> Any:

@@ -170,7 +170,7 @@ def _outputs(tool: ir.CommandLineTool) -> dict[str, Any]:
         if record is not None and any(f.bindings and f.bindings.output for f in record.fields):
             outs[o.id]["fields"] = {f.name: _field_output(f) for f in record.fields}
         if o.format is not None:
-            outs[o.id]["format"] = ir.thaw(o.format)
+            outs[o.id]["format"] = expand(ir.thaw(o.format), tool.namespaces)
     return outs
 
 
@@ -222,6 +222,15 @@ def schema_json(t: ir.CwlType) -> Any:
             field["secondaryFiles"] = ir.thaw(f.bindings.secondary_files)
         fields.append(field)
     return {"type": "record", "fields": fields}
+
+
+def expand(name: Any, namespaces: Mapping[str, str]) -> Any:
+    """`prefix:name` with a `$namespaces` prefix expanded to the full IRI."""
+    if isinstance(name, str) and ":" in name and not name.startswith(("$(", "${")):
+        prefix, _, rest = name.partition(":")
+        if prefix in namespaces:
+            return namespaces[prefix] + rest
+    return name
 
 
 def port_type(t: ir.CwlType) -> str:

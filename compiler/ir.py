@@ -175,6 +175,7 @@ class ProcessBase:
     requirements: tuple[Requirement, ...] = ()
     hints: tuple[Requirement, ...] = ()
     label: str | None = None
+    namespaces: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # `$namespaces`
 
     def requirement(self, cls: str) -> Requirement | None:
         """The requirement of class `cls`, else the hint of that class, else None."""

@@ -10,6 +10,7 @@ from compiler import cwltypes as T
 from compiler import ir
 from compiler.errors import Diagnostic, Pos
 from compiler.yamlsrc import YamlCache
+from cwlpilot.cwl import files
 
 
 def check_job(process: ir.Process, job_path: str, yaml: YamlCache) -> list[Diagnostic]:
@@ -102,7 +103,7 @@ def _file_problem(value: Any, t: str, base: str) -> str | None:
         return f"a {t} needs `path` or `location`"
     if "://" in where and not where.startswith("file://"):
         return None  # remote: cannot be checked here
-    path = os.path.join(base, where.removeprefix("file://"))
+    path = files.path_of(value, base) or base
     exists = os.path.isfile(path) if t == "File" else os.path.isdir(path)
     return None if exists else f"{t.lower()} '{where}' does not exist"
 

@@ -72,6 +72,7 @@ class Converter:
             "requirements": self.requirements(obj.requirements, node, "requirements"),
             "hints": self.requirements(obj.hints, node, "hints"),
             "label": obj.label,
+            "namespaces": ir.freeze(dict(getattr(getattr(obj, "loadingOptions", None), "namespaces", None) or {})),
         }
         if cls == "Workflow":
             prefix = self._workflow_scope(obj)

@@ -11,6 +11,7 @@ fields and an array's items with their own binding are sorted within their param
 from __future__ import annotations
 
 import shlex
+from decimal import Decimal
 from collections.abc import Mapping
 from typing import Any
 
@@ -135,4 +136,7 @@ def _text(value: Any) -> str:
         raise NotStatic("record values on the command line")
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float):
+        # decimals, never scientific notation, as CWL runners print numbers on command lines
+        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
     return str(value)

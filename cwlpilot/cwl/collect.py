@@ -55,6 +55,10 @@ def _port(spec: Mapping[str, Any], outdir: str, context: Mapping[str, Any], ev: 
             if spec.get("loadContents") and obj["class"] == "File":
                 obj["contents"] = files.contents(path)
             found.append(obj)
+    kind = str(spec.get("type", "")).rstrip("?").removesuffix("[]")
+    wrong = [f["basename"] for f in found if kind in ("File", "Directory") and f["class"] != kind]
+    if wrong and not spec.get("outputEval"):
+        raise OutputError(f"output of type {spec.get('type')}: glob matched {', '.join(wrong)}, not a {kind}")
     if spec.get("outputEval"):
         value = ev(spec["outputEval"], {**context, "self": found})
     elif not globs:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from cwlpilot.cwl.errors import CwlError
+
 CONTENTS_LIMIT = 64 * 1024  # CWL: loadContents reads at most 64 KiB
 
 
@@ -25,12 +27,13 @@ def uri(path: str) -> str:
 
 
 def path_of(obj: Mapping[str, Any], base: str = "") -> str | None:
-    where = obj.get("path") or obj.get("location")
-    if not where:
+    """The local path of a File/Directory object: its `path`, else its `location` (a URI, so unquoted)."""
+    if obj.get("path"):
+        where = str(obj["path"])
+    elif obj.get("location"):
+        where = unquote(str(obj["location"]).removeprefix("file://"))
+    else:
         return None
-    where = str(where)
-    if where.startswith("file://"):
-        where = unquote(where[len("file://") :])
     return os.path.normpath(os.path.join(base, where))
 
 
@@ -88,8 +91,12 @@ def checksum(path: str) -> str:
 
 
 def contents(path: str) -> str:
+    """loadContents: the file's text; CWL 1.2 makes a file over 64 KiB an error rather than cut it."""
     with open(path, "rb") as handle:
-        return handle.read(CONTENTS_LIMIT).decode("utf-8", errors="replace")
+        data = handle.read(CONTENTS_LIMIT + 1)
+    if len(data) > CONTENTS_LIMIT:
+        raise CwlError(f"{path}: loadContents reads at most 64 KiB and this file is larger")
+    return data.decode("utf-8", errors="replace")
 
 
 def secondary_name(primary: str, pattern: str) -> str:

@@ -97,8 +97,10 @@ def _step_into(value: Any, key: str, is_index: bool, ref: str) -> Any:
         raise NotStatic(ref)
     if is_index and isinstance(value, list):
         return value[int(key)] if int(key) < len(value) else None
-    if key == "length" and isinstance(value, list):
+    if key == "length" and isinstance(value, (list, str)):
         return len(value)
+    if key == "length" and not (isinstance(value, Mapping) and "length" in value):
+        raise UnknownInput(f"`{ref}`: `length` of a value that is not an array")
     if isinstance(value, Mapping):
         return value.get(key)
     return None

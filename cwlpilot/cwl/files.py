@@ -28,8 +28,10 @@ def uri(path: str) -> str:
 
 def path_of(obj: Mapping[str, Any], base: str = "") -> str | None:
     """The local path of a File/Directory object: its `path`, else its `location` (a URI, so unquoted)."""
-    if obj.get("path"):
+    if obj.get("path") and not str(obj["path"]).startswith("file://"):
         where = str(obj["path"])
+    elif obj.get("path"):  # the loader may have made a relative `path` a URI
+        where = unquote(str(obj["path"]).removeprefix("file://"))
     elif obj.get("location"):
         where = unquote(str(obj["location"]).removeprefix("file://"))
     else:

@@ -57,15 +57,15 @@ from compiler.emit_tool import (
     unsupported_if_docker,
 )
 from compiler.errors import CompilerError, UnsupportedError
-from cwlpilot.cwl.errors import CwlError
 from compiler.graph import topological
 from cwlpilot.cwl import files
 from cwlpilot.cwl import scatter as sc
 from cwlpilot.cwl import step as stepmod
 from cwlpilot.cwl.collect import with_secondary
+from cwlpilot.cwl.errors import CwlError
 from cwlpilot.cwl.expr import PYTHON_ONLY, Evaluator
-from cwlpilot.cwl.staging import record_secondary
 from cwlpilot.cwl.params import NotStatic
+from cwlpilot.cwl.staging import record_secondary
 from cwlpilot.cwl.values import PickValueError, merge, refs
 
 files_resolved = files.resolved
@@ -91,7 +91,9 @@ def compile_plan(process: ir.Process, job: Mapping[str, Any], job_dir: str) -> d
 
 def _formats(value: Any, namespaces: Mapping[str, str]) -> Any:
     """File formats written with a `$namespaces` prefix (`edam:format_1929`) as full IRIs."""
-    return files.walk(value, lambda obj: {**obj, "format": expand(obj["format"], namespaces)} if "format" in obj else obj)
+    return files.walk(
+        value, lambda obj: {**obj, "format": expand(obj["format"], namespaces)} if "format" in obj else obj
+    )
 
 
 def _input_value(param: ir.InputParam, job: Mapping[str, Any], job_dir: str, ev: Evaluator) -> Any:

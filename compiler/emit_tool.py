@@ -87,7 +87,10 @@ def static_command(data: dict[str, Any], job: Mapping[str, Any], stage: Mapping[
     runtime = {
         "cores": _DYNAMIC if exprs & {"coresMin", "coresMax"} else resources.get("cpu"),
         "ram": _DYNAMIC if exprs & {"ramMin", "ramMax"} else resources.get("mem"),
-        "outdir": _DYNAMIC, "tmpdir": _DYNAMIC, "outdirSize": _DYNAMIC, "tmpdirSize": _DYNAMIC,
+        "outdir": _DYNAMIC,
+        "tmpdir": _DYNAMIC,
+        "outdirSize": _DYNAMIC,
+        "tmpdirSize": _DYNAMIC,
     }
     # staged inputs change paths on the command line; secondaryFiles and loadContents are found at run time
     needs_files = any({"secondaryFiles", "loadContents", "schema"} & set(p) for p in desc["inputs"].values())
@@ -183,7 +186,9 @@ def _record(t: ir.CwlType) -> ir.RecordType | None:
 def _field_output(f: ir.RecordField) -> dict[str, Any]:
     out = f.bindings.output if f.bindings and f.bindings.output else ir.OutputBinding()
     spec: dict[str, Any] = {
-        "type": port_type(f.type), "glob": list(out.glob), "outputEval": out.output_eval,
+        "type": port_type(f.type),
+        "glob": list(out.glob),
+        "outputEval": out.output_eval,
         "loadContents": out.load_contents,
     }
     if f.bindings and f.bindings.secondary_files:

@@ -99,11 +99,20 @@ def _execute(plan_path: Path, workdir: Path, args: argparse.Namespace, err: Text
     from executor.runner import run
 
     limits = Limits(
-        cpu=args.cpu_limit or float(cpu_count()), mem=args.mem_limit or 0.9 * total_memory_mb(),
-        max_jobs=args.max_jobs, n_backfill=1, backfill_factor=1.5, optimistic=True,
+        cpu=args.cpu_limit or float(cpu_count()),
+        mem=args.mem_limit or 0.9 * total_memory_mb(),
+        max_jobs=args.max_jobs,
+        n_backfill=1,
+        backfill_factor=1.5,
+        optimistic=True,
     )
-    cfg = RunConfig(plan=plan_path, workdir=workdir, store_url=f"sqlite:///{workdir / 'cwlpilot.db'}",
-                    pilot=PilotConfig(limits=limits), progress="quiet" if quiet else "auto")
+    cfg = RunConfig(
+        plan=plan_path,
+        workdir=workdir,
+        store_url=f"sqlite:///{workdir / 'cwlpilot.db'}",
+        pilot=PilotConfig(limits=limits),
+        progress="quiet" if quiet else "auto",
+    )
     try:
         return run(cfg, out=err, err=err)
     except PlanError as exc:

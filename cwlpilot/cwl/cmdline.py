@@ -11,8 +11,8 @@ fields and an array's items with their own binding are sorted within their param
 from __future__ import annotations
 
 import shlex
-from decimal import Decimal
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from cwlpilot.cwl.expr import PYTHON_ONLY, Evaluator

@@ -4,8 +4,6 @@ secondaryFiles, format and `cwl.output.json`, as CWL defines them.
 
 from __future__ import annotations
 
-from cwlpilot.cwl.errors import CwlError
-
 import glob as globmod
 import json
 import os
@@ -13,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cwlpilot.cwl import files
+from cwlpilot.cwl.errors import CwlError
 from cwlpilot.cwl.expr import Evaluator
 
 
@@ -125,7 +124,9 @@ def with_secondary(
         os.path.join(obj["dirname"], str(f.get("basename"))) for f in found if f.get("basename")
     }
     for entry in patterns if isinstance(patterns, list) else [patterns]:
-        pattern, required = (entry.get("pattern"), entry.get("required")) if isinstance(entry, Mapping) else (entry, None)
+        pattern, required = (
+            (entry.get("pattern"), entry.get("required")) if isinstance(entry, Mapping) else (entry, None)
+        )
         required = required_default if required is None else required
         computed = "$(" in str(pattern) or "${" in str(pattern)
         names = ev(pattern, {**context, "self": obj}) if computed else pattern

@@ -8,13 +8,13 @@ kept for the life of the executor, so no interpreter is started per stage.
 
 from __future__ import annotations
 
-from cwlpilot.cwl.errors import CwlError
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cwlpilot.cwl.params import NotStatic, evaluate as evaluate_refs, has_expression
+from cwlpilot.cwl.errors import CwlError
+from cwlpilot.cwl.params import NotStatic, has_expression
+from cwlpilot.cwl.params import evaluate as evaluate_refs
 
 # CWL versions whose escaping rules differ (cwl-utils' escaping_behavior 1)
 _OLD_ESCAPES = ("v1.0", "v1.1.0-dev1", "v1.1")

@@ -6,12 +6,12 @@ bodies) raises `NotStatic`, and the caller leaves that expression for run time.
 
 from __future__ import annotations
 
-from cwlpilot.cwl.errors import CwlError
-
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from cwlpilot.cwl.errors import CwlError
 
 _SEGMENT = re.compile(r"""\.(\w+)|\['([^']*)'\]|\["([^"]*)"\]|\[(\d+)\]""")
 _SYMBOL = re.compile(r"(inputs|self|runtime)")

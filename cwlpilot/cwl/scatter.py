@@ -6,12 +6,11 @@ and its values, plus how to gather their outputs back into (nested) arrays.
 
 from __future__ import annotations
 
-from cwlpilot.cwl.errors import CwlError
-
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cwlpilot.cwl.errors import CwlError
 from cwlpilot.cwl.params import NotStatic
 from cwlpilot.cwl.values import is_pending
 

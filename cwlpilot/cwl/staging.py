@@ -4,8 +4,6 @@ and the InitialWorkDirRequirement listing staged into the output directory.
 
 from __future__ import annotations
 
-from cwlpilot.cwl.errors import CwlError
-
 import json
 import os
 import shutil
@@ -15,6 +13,7 @@ from typing import Any
 
 from cwlpilot.cwl import files
 from cwlpilot.cwl.collect import with_secondary
+from cwlpilot.cwl.errors import CwlError
 from cwlpilot.cwl.expr import Evaluator
 
 
@@ -59,7 +58,9 @@ def prepare_job(
             continue
         context = {"inputs": ready, "self": None, "runtime": {}}
         if spec.get("secondaryFiles"):
-            value = files.walk_top(value, lambda obj: with_secondary(obj, spec["secondaryFiles"], context, ev, True, discover))
+            value = files.walk_top(
+                value, lambda obj, p=spec["secondaryFiles"], c=context: with_secondary(obj, p, c, ev, True, discover)
+            )
         if isinstance(spec.get("schema"), Mapping) and spec["schema"].get("type") == "record":
             value = record_secondary(value, spec["schema"], context, ev, discover)
         if spec.get("loadContents"):
@@ -137,14 +138,22 @@ def _stage_entry(item: Any, outdir: Path, context: Mapping[str, Any], ev: Evalua
     if not isinstance(item, Mapping):
         raise StagingError(f"InitialWorkDir entry {item!r} is not a File, Directory or Dirent")
     if files.is_file(item):
-        _stage_object(item, outdir / str(item.get("basename") or ""), bool(item.get("writable")) and not
-                      context.get("inplace"), moved)
+        _stage_object(
+            item,
+            outdir / str(item.get("basename") or ""),
+            bool(item.get("writable")) and not context.get("inplace"),
+            moved,
+        )
         return
     name = ev(item.get("entryname"), context) if item.get("entryname") else None
     value = ev(item.get("entry"), context)
     writable = bool(item.get("writable")) and not context.get("inplace")
-    if isinstance(value, Mapping) and files.is_file(value) or isinstance(value, list) and value and all(
-        isinstance(v, Mapping) and files.is_file(v) for v in value
+    if (
+        isinstance(value, Mapping)
+        and files.is_file(value)
+        or isinstance(value, list)
+        and value
+        and all(isinstance(v, Mapping) and files.is_file(v) for v in value)
     ):
         for obj in _flat(value):
             target = outdir / str(name or obj.get("basename"))

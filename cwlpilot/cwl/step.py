@@ -11,14 +11,13 @@ CWL kinds call it with resolved values and JavaScript enabled. Both read the sam
 
 from __future__ import annotations
 
-from cwlpilot.cwl.errors import CwlError
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cwlpilot.cwl import files
 from cwlpilot.cwl import scatter as sc
+from cwlpilot.cwl.errors import CwlError
 from cwlpilot.cwl.expr import Evaluator
 from cwlpilot.cwl.params import NotStatic
 from cwlpilot.cwl.values import is_pending

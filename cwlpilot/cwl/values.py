@@ -7,10 +7,10 @@ A value in a plan is plain JSON, except for two objects resolved once upstream s
 
 from __future__ import annotations
 
-from cwlpilot.cwl.errors import CwlError
-
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from cwlpilot.cwl.errors import CwlError
 
 Reader = Callable[[str], Mapping[str, Any]]  # stage name -> its CWL output object
 

@@ -31,8 +31,17 @@ from executor.kinds import KindError, Prepared, StageContext
 from executor.plan import Stage
 
 META = ".cwlpilot"
-_USER_ERRORS = (ExpressionError, NotStatic, PickValueError, StagingError, OutputError, stepmod.WhenError,
-                sc.ScatterError, OSError, ValueError)
+_USER_ERRORS = (
+    ExpressionError,
+    NotStatic,
+    PickValueError,
+    StagingError,
+    OutputError,
+    stepmod.WhenError,
+    sc.ScatterError,
+    OSError,
+    ValueError,
+)
 
 
 def _data(stage: Stage) -> dict[str, Any]:
@@ -166,8 +175,9 @@ class CwlTool(_CwlKind):
         script.write_text(_script(plans, data.get("codes") or {}, ctx.cwd / META), encoding="utf-8")
         return Prepared(f"/bin/bash {shlex.quote(str(script))}", {})
 
-    def _instance(self, stage: Stage, data: Mapping[str, Any], inst: stepmod.Instance, outdir: Path,
-                  ev: Evaluator) -> dict[str, Any]:
+    def _instance(
+        self, stage: Stage, data: Mapping[str, Any], inst: stepmod.Instance, outdir: Path, ev: Evaluator
+    ) -> dict[str, Any]:
         if not inst.runs:
             return {"index": list(inst.index), "runs": False}
         if outdir.exists():
@@ -189,8 +199,15 @@ class CwlTool(_CwlKind):
         limit = ev(data.get("timelimit"), context)
         if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
             cmd = f"timeout {limit} /bin/bash -c {shlex.quote(cmd)}"
-        return {"index": list(inst.index), "runs": True, "outdir": str(outdir), "job": job, "runtime": runtime,
-                "cmd": cmd, "env": env}
+        return {
+            "index": list(inst.index),
+            "runs": True,
+            "outdir": str(outdir),
+            "job": job,
+            "runtime": runtime,
+            "cmd": cmd,
+            "env": env,
+        }
 
     def finish(self, stage: Stage, ctx: StageContext) -> str | None:
         meta = ctx.cwd / META
@@ -213,14 +230,16 @@ class CwlTool(_CwlKind):
         return None
 
 
-def _runtime(data: Mapping[str, Any], stage: Stage, job: Mapping[str, Any], outdir: Path, tmpdir: Path,
-             ev: Evaluator) -> dict[str, Any]:
+def _runtime(
+    data: Mapping[str, Any], stage: Stage, job: Mapping[str, Any], outdir: Path, tmpdir: Path, ev: Evaluator
+) -> dict[str, Any]:
     wanted = data.get("resources") or {}
     context = {"inputs": job, "self": None, "runtime": {}}
     cores = ev(wanted.get("coresMin", wanted.get("coresMax")), context)
     ram = ev(wanted.get("ramMin", wanted.get("ramMax")), context)
     return {
-        "outdir": str(outdir), "tmpdir": str(tmpdir),
+        "outdir": str(outdir),
+        "tmpdir": str(tmpdir),
         "cores": _ceil(cores) if cores is not None else max(1, int(stage.cpu)),
         "ram": _ceil(ram) if ram is not None else int(stage.mem if stage.mem > 0 else 256),
         "outdirSize": _ceil(ev(wanted.get("outdirMin"), context) or 1024),

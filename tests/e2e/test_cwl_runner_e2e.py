@@ -17,8 +17,7 @@ pytestmark = pytest.mark.e2e
 
 def _runner(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = main(["cwl-runner", "--outdir", str(tmp_path / "out"), "--workdir", str(tmp_path / "work"), *args],
-                out, err)
+    code = main(["cwl-runner", "--outdir", str(tmp_path / "out"), "--workdir", str(tmp_path / "work"), *args], out, err)
     return code, json.loads(out.getvalue() or "null"), err.getvalue()
 
 
@@ -38,7 +37,10 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
 
 
 def test_scatter_over_an_upstream_array_is_expanded_at_run_time(tmp_path: Path) -> None:
-    wf = _write(tmp_path, "wf.cwl", """\
+    wf = _write(
+        tmp_path,
+        "wf.cwl",
+        """\
         cwlVersion: v1.2
         class: Workflow
         requirements: {ScatterFeatureRequirement: {}, InlineJavascriptRequirement: {}}
@@ -64,8 +66,11 @@ def test_scatter_over_an_upstream_array_is_expanded_at_run_time(tmp_path: Path) 
               inputs: {word: {type: string, inputBinding: {}}}
               stdout: o.txt
               outputs:
-                line: {type: string, outputBinding: {glob: o.txt, loadContents: true, outputEval: "$(self[0].contents.trim())"}}
-        """)
+                line:
+                  type: string
+                  outputBinding: {glob: o.txt, loadContents: true, outputEval: "$(self[0].contents.trim())"}
+        """,
+    )
     job = _write(tmp_path, "job.yml", "n: 3\n")
     code, result, err = _runner(tmp_path, wf, job)
     assert code == 0, err
@@ -73,13 +78,17 @@ def test_scatter_over_an_upstream_array_is_expanded_at_run_time(tmp_path: Path) 
 
 
 def test_a_failing_tool_fails_the_run_without_output(tmp_path: Path) -> None:
-    tool = _write(tmp_path, "fail.cwl", """\
+    tool = _write(
+        tmp_path,
+        "fail.cwl",
+        """\
         cwlVersion: v1.2
         class: CommandLineTool
         baseCommand: ["false"]
         inputs: []
         outputs: []
-        """)
+        """,
+    )
     code, result, err = _runner(tmp_path, tool)
     assert code == 1 and result is None
     assert "the run failed" in err
@@ -87,8 +96,11 @@ def test_a_failing_tool_fails_the_run_without_output(tmp_path: Path) -> None:
 
 def test_run_writes_the_output_object_into_the_workdir(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
-    code = main(["run", "--workdir", str(tmp_path / "w"), "-q", str(EXAMPLES / "greet.cwl"),
-                 str(EXAMPLES / "greet-job.yml")], out, err)
+    code = main(
+        ["run", "--workdir", str(tmp_path / "w"), "-q", str(EXAMPLES / "greet.cwl"), str(EXAMPLES / "greet-job.yml")],
+        out,
+        err,
+    )
     assert code == 0, err.getvalue()
     written = json.loads((tmp_path / "w" / "outputs.json").read_text())
     assert written["greetings"]["class"] == "File"

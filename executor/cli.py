@@ -139,7 +139,8 @@ def _pilot(a: argparse.Namespace) -> int:
     deadline = time.monotonic() + a.wait
     while not store_exists(a.store):
         if time.monotonic() > deadline:
-            raise ExecutorError(f"{a.store}: no store there after {a.wait:g} s (start the run first, or check the path)")
+            raise ExecutorError(f"{a.store}: no store there after {a.wait:g} s "
+                                "(start the run first, or check the path)")
         time.sleep(0.2)
     store = open_store(a.store)
     try:

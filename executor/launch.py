@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
 import shutil
 import signal
+import threading
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -46,12 +48,10 @@ def argv_for(cmd: str, search_path: str | None) -> tuple[str, ...]:
     return ("/bin/bash", "-c", cmd)
 
 
-@dataclass
-class Process:
+class Process(NamedTuple):
     """A running stage process: a session leader, so that the whole tree can be signalled at once."""
 
     pid: int
-    pidfd: int | None
 
 
 _HOME_FD: list[int] = []  # a descriptor of the pilot's own working directory, opened on first use
@@ -81,11 +81,7 @@ def start(cmd: str, cwd: str, env: Mapping[bytes, bytes], log: str, nice: bool =
         pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True)
     finally:
         os.fchdir(_HOME_FD[0])
-    try:
-        pidfd: int | None = os.pidfd_open(pid)
-    except (AttributeError, OSError):  # kernels before 5.3: the pilot falls back to polling
-        pidfd = None
-    return Process(pid, pidfd)
+    return Process(pid)
 
 
 class Exit(NamedTuple):
@@ -107,11 +103,43 @@ def reap(proc: Process) -> Exit | None:
     return Exit(code, usage.ru_utime + usage.ru_stime)
 
 
-def release(proc: Process) -> None:
-    """Close the process's pidfd once it has been reaped (and unregistered from any selector)."""
-    if proc.pidfd is not None:
-        os.close(proc.pidfd)
-        proc.pidfd = None
+class ChildWatch:
+    """Wakes the pilot when any child process ends: SIGCHLD writes a byte into a pipe (Python's wake-up fd,
+    which works whichever thread the signal reaches), and `wait` sleeps on that pipe with a timeout.
+
+    One pipe for all stages instead of a pidfd and two epoll calls per stage. Usable in the main thread
+    only (a signal handler is installed there); elsewhere `wait` just sleeps a little.
+    """
+
+    def __init__(self) -> None:
+        self.enabled = threading.current_thread() is threading.main_thread()
+        if not self.enabled:
+            return
+        self.read_fd, self.write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.old_fd = signal.set_wakeup_fd(self.write_fd, warn_on_full_buffer=False)
+        self.old_handler = signal.signal(signal.SIGCHLD, _ignore)
+
+    def wait(self, timeout: float) -> None:
+        """Return when a child may have ended, or after `timeout` seconds."""
+        if not self.enabled:
+            time.sleep(min(max(timeout, 0.0), 0.005))
+            return
+        ready, _, _ = select.select([self.read_fd], [], [], max(timeout, 0.0))
+        if ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(self.read_fd, 4096)
+
+    def close(self) -> None:
+        if self.enabled:
+            signal.signal(signal.SIGCHLD, self.old_handler)
+            signal.set_wakeup_fd(self.old_fd)
+            os.close(self.read_fd)
+            os.close(self.write_fd)
+            self.enabled = False
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """The SIGCHLD handler: the wake-up byte is all that is needed."""
 
 
 def signal_tree(proc: Process, sig: int) -> None:

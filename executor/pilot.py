@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import signal
 import socket
 import time
@@ -91,7 +90,7 @@ class Pilot:
         self.stages: dict[int, Stage] = dict(stages or {})
         self.kinds = registry()
         self.running: dict[int, Running] = {}
-        self.selector = selectors.DefaultSelector()
+        self.watch: launch.ChildWatch | None = None
         self.stop_reason: str | None = None
         self.interrupted = False
         self.host = socket.gethostname()
@@ -102,7 +101,10 @@ class Pilot:
         """Work until the run has nothing left for this pilot. Returns why it stopped early, if it did."""
         self.id = self.store.register_pilot(self.host, os.getpid(), process_identity(os.getpid()) or 0.0,
                                             self.cfg.limits.cpu, self.cfg.limits.mem)
-        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        self.watch = launch.ChildWatch()
+        previous = {}
+        if self.watch.enabled:  # signal handlers can only be set in the main thread
+            previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self._loop()
         finally:
@@ -177,10 +179,8 @@ class Pilot:
         return [_claim_request(c) for c in select(requests, self._usage(), limits)]
 
     def _wait(self, timeout: float) -> None:
-        if any(r.proc.pidfd is None for r in self.running.values()):
-            time.sleep(min(max(timeout, 0.0), 0.005))
-            return
-        self.selector.select(max(timeout, 0.0))
+        assert self.watch is not None
+        self.watch.wait(timeout)
 
     def _kill_times(self) -> list[float]:
         out = [r.kill_at for r in self.running.values() if r.kill_at is not None]
@@ -223,8 +223,6 @@ class Pilot:
             return _Ended(claim, Ended(exit_code=None, error=f"cannot start: {exc}", end=time.time()), log, start)
         timeout = stage.timeout * claim.time_factor if stage.timeout else None
         self.running[claim.attempt_id] = Running(claim, stage, ctx, proc, log, start, time.monotonic(), timeout)
-        if proc.pidfd is not None:
-            self.selector.register(proc.pidfd, selectors.EVENT_READ, claim.attempt_id)
         self.reporter.started(stage.name, claim.number, claim.backfill)
         return None
 
@@ -254,9 +252,6 @@ class Pilot:
             if exit_ is None:
                 continue
             del self.running[attempt_id]
-            if r.proc.pidfd is not None:
-                self.selector.unregister(r.proc.pidfd)
-                launch.release(r.proc)
             error = ""
             if exit_.code == 0 and r.killed_for is None:
                 try:
@@ -348,13 +343,13 @@ class Pilot:
                 self._collect_quietly()
                 time.sleep(0.01)
         self.store.requeue_pilot(self.id, "interrupted")
-        self.selector.close()
+        if self.watch is not None:
+            self.watch.close()
 
     def _collect_quietly(self) -> None:
         for attempt_id, r in list(self.running.items()):
             if launch.reap(r.proc) is not None:
                 del self.running[attempt_id]
-                launch.release(r.proc)
 
 
 def _claim_request(choice: Choice) -> ClaimRequest:

@@ -101,7 +101,7 @@ def _input_value(param: ir.InputParam, job: Mapping[str, Any], job_dir: str, ev:
     if param.load_contents or (param.binding is not None and param.binding.load_contents):
         value = stepmod.with_contents(value)  # reads the input files: they are known now
     # the run's own inputs are where secondaryFiles are looked for on disk; steps only check them
-    context = {"inputs": {}, "self": None, "runtime": {}}
+    context: dict[str, Any] = {"inputs": {}, "self": None, "runtime": {}}
     if param.secondary_files:
         patterns = ir.thaw(param.secondary_files)
         value = files.walk_top(value, lambda obj: with_secondary(obj, patterns, context, ev, True, True))

@@ -161,19 +161,20 @@ def _outputs(tool: ir.CommandLineTool) -> dict[str, Any]:
         glob = list(o.binding.glob) if o.binding else []
         if o.type in ("stdout", "stderr"):
             glob = [getattr(tool, o.type) or f"{o.type}.txt"]
-        outs[o.id] = {
+        spec: dict[str, Any] = {
             "type": port_type(o.type),
             "glob": glob,
             "outputEval": o.binding.output_eval if o.binding else None,
             "loadContents": bool(o.binding and o.binding.load_contents),
         }
+        outs[o.id] = spec
         if o.secondary_files:
-            outs[o.id]["secondaryFiles"] = ir.thaw(o.secondary_files)
+            spec["secondaryFiles"] = ir.thaw(o.secondary_files)
         record = _record(o.type)
         if record is not None and any(f.bindings and f.bindings.output for f in record.fields):
-            outs[o.id]["fields"] = {f.name: _field_output(f) for f in record.fields}
+            spec["fields"] = {f.name: _field_output(f) for f in record.fields}
         if o.format is not None:
-            outs[o.id]["format"] = expand(ir.thaw(o.format), tool.namespaces)
+            spec["format"] = expand(ir.thaw(o.format), tool.namespaces)
     return outs
 
 

@@ -142,6 +142,6 @@ def with_secondary(
             if path and path not in known and discover and os.path.exists(path):
                 found.append(files.describe(path, with_checksum=False))
                 known.add(path)
-            elif path not in known and required:
+            elif path and path not in known and required:
                 raise OutputError(f"the secondary file {os.path.basename(path)} of {obj['path']} is missing")
     return {**obj, "secondaryFiles": found} if found else obj

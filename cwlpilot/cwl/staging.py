@@ -56,11 +56,9 @@ def prepare_job(
         value = ready.get(name)
         if value is None:
             continue
-        context = {"inputs": ready, "self": None, "runtime": {}}
+        context: dict[str, Any] = {"inputs": ready, "self": None, "runtime": {}}
         if spec.get("secondaryFiles"):
-            value = files.walk_top(
-                value, lambda obj, p=spec["secondaryFiles"], c=context: with_secondary(obj, p, c, ev, True, discover)
-            )
+            value = _secondary(value, spec["secondaryFiles"], context, ev, discover)
         if isinstance(spec.get("schema"), Mapping) and spec["schema"].get("type") == "record":
             value = record_secondary(value, spec["schema"], context, ev, discover)
         if spec.get("loadContents"):
@@ -78,10 +76,15 @@ def record_secondary(
     for field in schema.get("fields", []):
         patterns = field.get("secondaryFiles")
         if patterns and out.get(field["name"]) is not None:
-            out[field["name"]] = files.walk_top(
-                out[field["name"]], lambda obj, p=patterns: with_secondary(obj, p, context, ev, True, discover)
-            )
+            out[field["name"]] = _secondary(out[field["name"]], patterns, context, ev, discover)
     return out
+
+
+def _secondary(value: Any, patterns: Any, context: Mapping[str, Any], ev: Evaluator, discover: bool) -> Any:
+    def one(obj: dict[str, Any]) -> dict[str, Any]:
+        return with_secondary(obj, patterns, context, ev, True, discover)
+
+    return files.walk_top(value, one)
 
 
 def _load(obj: dict[str, Any]) -> dict[str, Any]:

@@ -101,6 +101,7 @@ def _binding_words(binding: Mapping[str, Any], value: Any, context: Mapping[str,
     """The words one binding adds; for a record or an item-bound array only its prefix (the rest is nested)."""
     if binding.get("valueFrom") is not None:
         value = context["ev"](str(binding["valueFrom"]), {**context, "self": value})
+        nested = None  # the computed value stands for the whole parameter
     quote = binding.get("shellQuote", True)
     prefix = binding.get("prefix")
     separate = binding.get("separate", True)

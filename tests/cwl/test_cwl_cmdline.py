@@ -53,3 +53,57 @@ def test_shell_command_requirement_leaves_unquoted_words() -> None:
 def test_values_from_upstream_are_not_static() -> None:
     with pytest.raises(NotStatic):
         command_line(TOOL, {**JOB, "file": {"$ref": "s/out"}}, {"cores": 1})
+
+
+def test_record_fields_without_a_parameter_binding_interleave_with_arguments() -> None:
+    tool = {
+        "baseCommand": [],
+        "arguments": [{"valueFrom": "cat", "position": 1}, {"valueFrom": "&&", "position": 4}],
+        "inputs": {
+            "rec": {
+                "type": "record",
+                "inputBinding": None,
+                "schema": {
+                    "type": "record",
+                    "fields": [
+                        {"name": "a", "type": "File", "inputBinding": {"position": 2}},
+                        {"name": "b", "type": "File", "inputBinding": {"position": 6}},
+                    ],
+                },
+            }
+        },
+    }
+    job = {"rec": {"a": {"class": "File", "path": "/a"}, "b": {"class": "File", "path": "/b"}}}
+    assert command_line(tool, job, {}) == "cat /a '&&' /b"
+
+
+def test_array_items_with_their_own_binding_each_get_the_prefix() -> None:
+    tool = {
+        "baseCommand": ["echo"],
+        "inputs": {
+            "xs": {
+                "type": "string[]",
+                "inputBinding": {"position": 1},
+                "schema": {"type": "array", "items": "string", "inputBinding": {"prefix": "-x"}},
+            }
+        },
+    }
+    assert command_line(tool, {"xs": ["a", "b"]}, {}) == "echo -x a -x b"
+
+
+def test_floats_are_decimals_and_nested_arrays_are_flattened() -> None:
+    tool = {
+        "baseCommand": ["echo"],
+        "inputs": {
+            "f": {"type": "float", "inputBinding": {"position": 1}},
+            "g": {"type": "float", "inputBinding": {"position": 2}},
+            "n": {"type": "string[][]", "inputBinding": {"position": 3}},
+        },
+    }
+    assert command_line(tool, {"f": 1.23e-05, "g": 1.23e5, "n": [["a"], ["b"]]}, {}) == "echo 0.0000123 123000 a b"
+
+
+def test_a_file_literal_is_left_for_run_time() -> None:
+    tool = {"baseCommand": ["cat"], "inputs": {"f": {"type": "File", "inputBinding": {}}}}
+    with pytest.raises(NotStatic):
+        command_line(tool, {"f": {"class": "File", "contents": "hi"}}, {})

@@ -26,12 +26,12 @@ from typing import NamedTuple, Protocol
 from executor import launch
 from executor.booking import Choice, Request, Usage, booking, select
 from executor.config import PilotConfig
-from executor.kinds import KindError, StageContext, registry
+from executor.kinds import KindError, StageContext, additions, registry
 from executor.monitor import TreeSampler, process_identity
 from executor.outcome import Ended, conclude
 from executor.plan import Stage, stage_from_spec
 from executor.retry import Failure, parse_rules
-from executor.store.base import Claim, ClaimRequest, Finish, ReadyStage, Store
+from executor.store.base import Additions, Claim, ClaimRequest, Finish, ReadyStage, Store
 from executor.takeover import MARKER, requeue_dead_pilots
 
 LOG_TAIL_BYTES = 65536
@@ -49,6 +49,7 @@ class _Ended(NamedTuple):
     ended: Ended
     log: str
     start: float  # wall clock
+    added: Additions | None = None
 
 
 @dataclass
@@ -75,6 +76,7 @@ class Pilot:
         self.workdir = Path(store.get_meta("workdir") or ".").resolve()
         self.run_id = store.get_meta("run_id") or "run"
         self.rules = parse_rules(json.loads(store.get_meta("retry_rules") or "[]"))
+        self.watched = set(json.loads(store.get_meta("watched") or "[]"))  # failures a condition handles
         keep_going = store.get_meta("keep_going")
         if keep_going is not None:  # the run's setting holds for every pilot that joins it
             self.cfg = config = replace(config, keep_going=keep_going == "1")
@@ -151,7 +153,8 @@ class Pilot:
         """Record what ended and claim what may start, in one store transaction."""
         finishes = [self._conclude(e) for e in ended]
         for e, finish in zip(ended, finishes, strict=True):
-            if not finish.ok and not finish.retry and not self.cfg.keep_going and self.stop_reason is None:
+            if not finish.ok and not finish.retry and not self.cfg.keep_going and self.stop_reason is None \
+                    and e.claim.name not in self.watched:
                 self.stop_reason = f"stage '{e.claim.name}' failed ({finish.reason})"
         free = 0 if self.stop_reason is not None else self.cfg.limits.max_jobs - len(self.running)
         if not finishes and free <= 0:
@@ -252,25 +255,33 @@ class Pilot:
             if exit_ is None:
                 continue
             del self.running[attempt_id]
-            error = ""
-            if exit_.code == 0 and r.killed_for is None:
-                try:
-                    error = self.kinds[r.stage.kind].finish(r.stage, r.ctx) or ""
-                except KindError as exc:
-                    error = str(exc)
+            error, added = self._after(r) if exit_.code == 0 and r.killed_for is None else ("", None)
             # Peak memory comes from the samples only: the kernel's ru_maxrss of a vfork'ed child includes the
             # pilot's own memory, so it would be wrong. A stage shorter than one sample has no figure.
             peak = r.peak_mem if r.sampler is not None else None
             end = Ended(exit_.code, r.killed_for, error, time.time(), peak, exit_.cpu_time)
-            ended.append(_Ended(r.claim, end, r.log, r.start))
+            ended.append(_Ended(r.claim, end, r.log, r.start, added))
         return ended
+
+    def _after(self, r: Running) -> tuple[str, Additions | None]:
+        """The kind's look at what a successful command left: an error, and stages it adds to the run."""
+        kind = self.kinds[r.stage.kind]
+        try:
+            error = kind.finish(r.stage, r.ctx) or ""
+            expand = getattr(kind, "expand", None)
+            if error or expand is None:
+                return error, None
+            return "", additions(expand(r.stage, r.ctx))
+        except KindError as exc:
+            return str(exc), None
 
     def _conclude(self, e: _Ended) -> Finish:
         stage = self._stage(e.claim.stage_id)
         rules = stage.retry_rules + self.rules
         tail = _tail(e.log) if any(rule.needs_log for rule in rules) else ""
         retry_count = stage.retry_count or self.cfg.retry_on_failure
-        return conclude(e.claim, e.ended, retry_count, rules, e.log, tail)[0]
+        finish = conclude(e.claim, e.ended, retry_count, rules, e.log, tail)[0]
+        return finish._replace(expansion=e.added) if finish.ok and e.added else finish
 
     # -- monitoring -------------------------------------------------------------------------------
     def _sample(self) -> None:

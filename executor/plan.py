@@ -18,6 +18,7 @@ from typing import Any
 from executor.errors import PlanError
 from executor.graph import find_cycles
 from executor.retry import RetryRule, parse_rules
+from executor.store.base import StageRow
 
 GLOBAL_INIT = "__global_init_task__"
 NO_COMMAND = "NO-COMMAND"
@@ -26,7 +27,7 @@ DEFAULT_CPU = 1.0
 DEFAULT_MEM = 500.0
 KNOWN_KEYS = frozenset({
     "name", "cmd", "needs", "resources", "timeframe", "labels", "cwd", "env", "retry_count", "semaphore",
-    "alternative_alienv_package", "timeout", "retry_rules", "kind", "when", "outputs", "loop", "data",
+    "alternative_alienv_package", "timeout", "retry_rules", "kind", "when", "outputs", "loop", "data", "condition",
 })
 
 
@@ -50,6 +51,7 @@ class Stage:
     timeout: float | None = None
     retry_rules: tuple[RetryRule, ...] = ()
     kind: str = "shell"
+    condition: str | None = None  # see executor.condition
     extra: str = ""  # canonical JSON of the kind-specific keys (when, outputs, loop, data)
 
     def spec(self) -> dict[str, Any]:
@@ -62,6 +64,8 @@ class Stage:
             "timeout": self.timeout, "kind": self.kind,
             "retry_rules": [r.spec() for r in self.retry_rules],
         }
+        if self.condition is not None:
+            out["condition"] = self.condition
         if self.extra:
             out.update(json.loads(self.extra))
         return out
@@ -72,7 +76,8 @@ class Stage:
         Resources, labels and retry settings are left out on purpose: changing a booking does not make a
         finished result stale.
         """
-        text = "\0".join((self.cmd, self.cwd, repr(self.env), repr(sorted(self.needs)), self.kind, self.extra))
+        text = "\0".join((self.cmd, self.cwd, repr(self.env), repr(sorted(self.needs)), self.kind, self.extra,
+                          self.condition or ""))
         return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
@@ -221,8 +226,17 @@ def stage_from_spec(spec: Mapping[str, Any], index: int) -> Stage:
         timeout=spec.get("timeout"),
         retry_rules=parse_rules(spec.get("retry_rules") or ()),
         kind=spec.get("kind") or "shell",
+        condition=spec.get("condition"),
         extra=json.dumps(extra, sort_keys=True, separators=(",", ":")) if extra else "",
     )
+
+
+def store_row(stage: Stage, rank: float) -> StageRow:
+    """The stage as the store keeps it."""
+    return StageRow(id=stage.index, name=stage.name, spec=json.dumps(stage.spec(), separators=(",", ":")),
+                    fingerprint=stage.fingerprint(), rank=rank, needs=stage.needs, cpu=stage.cpu, mem=stage.mem,
+                    relative_cpu=stage.relative_cpu, semaphore=stage.semaphore, retry_count=stage.retry_count,
+                    condition=stage.condition)
 
 
 def _env_pairs(env: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
@@ -257,6 +271,8 @@ def graph_problems(stages: Sequence[Stage], known_kinds: Iterable[str]) -> list[
         if s.kind not in kinds:
             problems.append((s.name, s.index, f"stage '{s.name}': unknown kind '{s.kind}' "
                                               f"(this cwlpilot runs: {', '.join(sorted(kinds))})"))
+        if s.condition is not None:
+            problems += [(s.name, s.index, f"stage '{s.name}': condition: {msg}") for msg in condition_problems(s)]
     edges: dict[str, list[str]] = {}
     for s in stages:  # a duplicated name keeps the needs of both, so no cycle hides behind it
         edges.setdefault(s.name, []).extend(n for n in s.needs if n in seen)
@@ -265,6 +281,20 @@ def graph_problems(stages: Sequence[Stage], known_kinds: Iterable[str]) -> list[
         problems.append((first, seen[first], "cycle: " + " -> ".join([*cycle, first])
                          + " (each stage needs the next)"))
     return problems
+
+
+def condition_problems(stage: Stage) -> list[str]:
+    """Why a stage's condition cannot be used: it does not parse, or tests a stage it does not need."""
+    from executor.condition import ConditionError, parse, stages_in
+
+    if stage.condition is None:
+        return []
+    try:
+        node = parse(stage.condition)
+    except ConditionError as exc:
+        return [str(exc)]
+    strangers = sorted(stages_in(node) - set(stage.needs))
+    return [f"tests '{name}', which is not one of the stage's needs" for name in strangers]
 
 
 def _unknown_key_warnings(raw: Sequence[Mapping[str, Any]], source: str) -> list[str]:

@@ -84,7 +84,7 @@ def _peak(a: Attempt | None) -> str:
 
 
 def _note(s: StageStatus, a: Attempt | None) -> str:
-    note = s.reason
+    note = f"{s.reason} (handled by a condition)" if s.handled else s.reason
     if s.state is State.FAILED and a is not None and a.log:
         note = f"{note}; log: {a.log}"
     return note

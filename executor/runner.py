@@ -22,10 +22,10 @@ from executor import views
 from executor.booking import booking, never_fit
 from executor.config import RunConfig
 from executor.errors import PlanError, UsageError
-from executor.graph import downstream, ranks, topological_order, upstream
+from executor.graph import ranks, topological_order, upstream
 from executor.kinds import registry
 from executor.pilot import Pilot
-from executor.plan import GLOBAL_INIT, Plan, load_plan
+from executor.plan import GLOBAL_INIT, Plan, load_plan, store_row
 from executor.progress import make_reporter
 from executor.report import render, summarize
 from executor.retry import rule_problems
@@ -80,6 +80,7 @@ def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, wanted: set[str] | N
         "workdir": str(cfg.workdir.resolve()), "run_id": run_id, "plan": str(cfg.plan.resolve()),
         "global_env": json.dumps(dict(plan.global_env)), "keep_going": "1" if cfg.pilot.keep_going else "0",
         "retry_rules": json.dumps(file_rules + rules),  # --retry-rules first: it is the more specific
+        "watched": json.dumps(_watched(plan)),
     }
     sync = store.sync_plan(_rows(plan, rank), meta)
     if sync.rerun:
@@ -87,7 +88,7 @@ def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, wanted: set[str] | N
                   f"{', '.join(sync.rerun[:5])}{' ...' if len(sync.rerun) > 5 else ''}\n")
     store.reset_unfinished()
     if cfg.rerun_from:
-        store.reset(downstream(plan.stages, _match(plan, [cfg.rerun_from], "--rerun-from")))
+        store.reset_from(_match(plan, [cfg.rerun_from], "--rerun-from"))
     store.set_wanted(wanted)
     if plan.global_cmd and not _global_init(plan, cfg.workdir, err):
         return 1
@@ -108,15 +109,25 @@ def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, wanted: set[str] | N
         err.write("interrupted: running stages were stopped and will run again next time\n")
     elif stop:
         err.write(f"stopped: {stop} (use --keep-going to carry on past failures)\n")
-    wanted_states = [s.state for s in statuses if s.wanted]
-    return 0 if all(s is State.DONE for s in wanted_states) else 1
+    return 0 if succeeded(statuses) else 1
+
+
+def succeeded(statuses: Sequence[StageStatus]) -> bool:
+    """Every targeted stage ended done or skipped, or failed with its failure handled by a condition that
+    looked for it (then what was skipped because of it is not a failure either)."""
+    return all(s.state in (State.DONE, State.SKIPPED) or (s.state is State.FAILED and s.handled)
+               for s in statuses if s.wanted)
 
 
 def _rows(plan: Plan, rank: dict[str, int]) -> list[StageRow]:
-    return [StageRow(id=s.index, name=s.name, spec=json.dumps(s.spec(), separators=(",", ":")),
-                     fingerprint=s.fingerprint(), rank=rank[s.name], needs=s.needs, cpu=s.cpu, mem=s.mem,
-                     relative_cpu=s.relative_cpu, semaphore=s.semaphore, retry_count=s.retry_count)
-            for s in plan.stages]
+    return [store_row(s, rank[s.name]) for s in plan.stages]
+
+
+def _watched(plan: Plan) -> list[str]:
+    """Stages whose failure some condition looks for: their failure does not stop the run."""
+    from executor.condition import failures_tested, parse
+
+    return sorted({name for s in plan.stages if s.condition for name in failures_tested(parse(s.condition))})
 
 
 def targets(plan: Plan, tasks: Sequence[str], labels: Sequence[str]) -> set[str] | None:

@@ -7,11 +7,13 @@ and checks what the command left behind. `shell` (the default, and all O2DPG sta
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from executor.plan import Stage
+from executor.store.base import Additions
 
 
 class StageContext(NamedTuple):
@@ -33,18 +35,64 @@ class Kind(Protocol):
         """After a successful command: None, or why the attempt must count as failed."""
 
 
+class Expansion(NamedTuple):
+    """What a kind's optional `expand(stage, ctx)` returns after a successful stage: new stages (plan JSON
+    stage objects, whose `needs` may name existing or new stages) and extra needs for stages that have not
+    started, as (waiting stage, stage it must now also wait for). The store adds them atomically with
+    recording the stage as done, so they survive a kill and a resume (a loop's next iteration is this)."""
+
+    stages: tuple[Mapping[str, Any], ...]
+    needs: tuple[tuple[str, str], ...] = ()
+
+
+def additions(expansion: Expansion | None) -> Additions | None:
+    """Check an expansion's stages against the schema and turn them into store rows. Raises KindError."""
+    if expansion is None or (not expansion.stages and not expansion.needs):
+        return None
+    from executor.plan import condition_problems, schema_problems, stage_from_spec, store_row
+
+    doc = {"stages": [dict(spec) for spec in expansion.stages]}
+    problems = schema_problems(doc, json.dumps(doc, indent=1), "added stages")
+    stages = [stage_from_spec(spec, -1) for spec in doc["stages"]] if not problems else []
+    problems += [f"stage '{s.name}': condition: {p}" for s in stages for p in condition_problems(s)]
+    if problems:
+        raise KindError("the stages it adds are not valid: " + "; ".join(problems))
+    rows = tuple(store_row(stage, 0.0) for stage in stages)
+    return Additions(rows, tuple((str(a), str(b)) for a, b in expansion.needs))
+
+
 class KindError(Exception):
     """A stage's kind-specific data cannot be used; the attempt fails with this message."""
 
 
 class Shell:
-    """Runs `cmd` unchanged; nothing to collect afterwards."""
+    """Runs `cmd` unchanged. With `"data": {"adds": "FILE"}` the command may add stages to the run: after it
+    succeeds, FILE (relative to the stage's cwd) holds {"stages": [...], "needs": [[waiting, need], ...]},
+    as in `Expansion`; a missing FILE adds nothing."""
 
     def prepare(self, stage: Stage, ctx: StageContext) -> Prepared:
         return Prepared(stage.cmd, {})
 
     def finish(self, stage: Stage, ctx: StageContext) -> str | None:
         return None
+
+    def expand(self, stage: Stage, ctx: StageContext) -> Expansion | None:
+        name = (json.loads(stage.extra).get("data") or {}).get("adds") if stage.extra else None
+        if not name:
+            return None
+        path = ctx.cwd / str(name)
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise KindError(f"{path}: cannot read the stages to add: {exc}") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("stages", []), list):
+            raise KindError(f"{path}: expected {{\"stages\": [...], \"needs\": [[waiting, need], ...]}}")
+        needs = doc.get("needs") or []
+        if not all(isinstance(n, list) and len(n) == 2 for n in needs):
+            raise KindError(f"{path}: needs: expected pairs [waiting stage, stage it must wait for]")
+        return Expansion(tuple(doc.get("stages") or ()), tuple((str(a), str(b)) for a, b in needs))
 
 
 # name -> "module:Class". Imported on first use only, so that `cwlpilot run` on a plain O2DPG plan never

@@ -30,21 +30,29 @@ class State(str, enum.Enum):
 TERMINAL = frozenset({State.DONE, State.FAILED, State.SKIPPED})
 
 
-@dataclass(frozen=True)
-class StageRow:
+class StageRow(NamedTuple):
     """A stage as the store keeps it: its plan JSON plus what scheduling queries need as columns."""
 
     id: int
     name: str
     spec: str  # the stage's JSON, from which any pilot rebuilds it
     fingerprint: str
-    rank: int
+    rank: float
     needs: tuple[str, ...]
     cpu: float
     mem: float
     relative_cpu: float | None
     semaphore: str | None
     retry_count: int
+    condition: str | None = None
+
+
+class Additions(NamedTuple):
+    """Stages a finished stage adds to the run (e.g. a loop's next iteration), and needs it adds to stages
+    that have not started yet: (waiting stage, stage it must now also wait for)."""
+
+    stages: tuple[StageRow, ...]
+    needs: tuple[tuple[str, str], ...] = ()
 
 
 class ReadyStage(NamedTuple):
@@ -99,6 +107,7 @@ class Finish(NamedTuple):
     time_factor: float = 1.0
     retry_limit: int | None = None
     reason: str = ""  # one line for the status table
+    expansion: Additions | None = None  # applied before the stage is recorded as done
 
 
 class Attempt(NamedTuple):
@@ -128,6 +137,7 @@ class StageStatus(NamedTuple):
     attempts: int
     reason: str
     wanted: bool
+    handled: bool = False  # a failure that a condition looked for (`failed(X)`) and that was dealt with
 
 
 @dataclass(frozen=True)
@@ -181,8 +191,9 @@ class Store(abc.ABC):
         """Restrict the run to these stages (None: all)."""
 
     @abc.abstractmethod
-    def reset(self, names: Iterable[str]) -> None:
-        """Make these stages run again (--rerun-from passes them with everything downstream)."""
+    def reset_from(self, names: Iterable[str]) -> list[str]:
+        """Make these stages and everything downstream of them run again (--rerun-from); stages they added
+        at run time are removed (they will be added again). Returns the names reset."""
 
     @abc.abstractmethod
     def reset_unfinished(self) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from executor.errors import StoreError
 from executor.graph import downstream
+from executor.store import sqlite_graph as graph
 from executor.store.base import (
     Attempt,
     Claim,
@@ -35,12 +36,15 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS stages (
   id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, spec TEXT NOT NULL, fingerprint TEXT NOT NULL,
-  rank INTEGER NOT NULL, state TEXT NOT NULL, wanted INTEGER NOT NULL DEFAULT 1,
+  rank REAL NOT NULL, state TEXT NOT NULL, wanted INTEGER NOT NULL DEFAULT 1,
   remaining INTEGER NOT NULL DEFAULT 0, cpu REAL NOT NULL, mem REAL NOT NULL, relative_cpu REAL,
   semaphore TEXT, retry_count INTEGER NOT NULL DEFAULT 0, counted INTEGER NOT NULL DEFAULT 0,
   mem_factor REAL NOT NULL DEFAULT 1, time_factor REAL NOT NULL DEFAULT 1, retry_limit INTEGER,
-  tries INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '');
+  tries INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '', condition TEXT,
+  handled INTEGER NOT NULL DEFAULT 0, origin TEXT);
 CREATE INDEX IF NOT EXISTS stages_ready ON stages(state, wanted, rank);
+CREATE INDEX IF NOT EXISTS stages_origin ON stages(origin);
+CREATE TABLE IF NOT EXISTS expansions (id INTEGER PRIMARY KEY, spawner TEXT NOT NULL, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS edges (parent INTEGER NOT NULL, child INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS edges_parent ON edges(parent);
 CREATE INDEX IF NOT EXISTS edges_child ON edges(child);
@@ -56,24 +60,7 @@ CREATE TABLE IF NOT EXISTS pilots (
   cpu REAL NOT NULL, mem REAL NOT NULL);
 """
 
-_RECOUNT = (
-    """UPDATE stages SET remaining = (SELECT count(*) FROM edges e JOIN stages p ON p.id = e.parent
-                                      WHERE e.child = stages.id AND p.state != 'done')
-       WHERE state IN ('pending', 'ready')""",
-    "UPDATE stages SET state = 'ready' WHERE state = 'pending' AND remaining = 0",
-    "UPDATE stages SET state = 'pending' WHERE state = 'ready' AND remaining > 0",
-)
-_SKIP_DOWNSTREAM = """
-WITH RECURSIVE down(id) AS (SELECT child FROM edges WHERE parent = ?
-                            UNION SELECT e.child FROM edges e JOIN down d ON e.parent = d.id)
-UPDATE stages SET state = 'skipped', reason = ?
-WHERE id IN (SELECT id FROM down) AND state IN ('pending', 'ready')"""
-
-
-def _recount(db: sqlite3.Connection) -> None:
-    """Recompute how many needs each unfinished stage still waits for, and which stages are ready."""
-    for statement in _RECOUNT:
-        db.execute(statement)
+STORE_VERSION = "2"
 
 
 class SQLiteStore(Store):
@@ -85,6 +72,14 @@ class SQLiteStore(Store):
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
+            version = self.get_meta("store_version")
+            if version is None and self.db.execute("SELECT count(*) FROM stages").fetchone()[0] == 0:
+                self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('store_version', ?)",
+                                (STORE_VERSION,))
+            elif version != STORE_VERSION:
+                raise StoreError(f"{self.path}: this store was written by another version of cwlpilot "
+                                 f"(store format {version or 1}, this one reads {STORE_VERSION}); "
+                                 "use a new workdir or --store")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot open the store: {exc}") from None
 
@@ -110,7 +105,8 @@ class SQLiteStore(Store):
     def sync_plan(self, rows: Sequence[StageRow], meta: dict[str, str]) -> SyncReport:
         with self._tx() as db:
             old = {name: (fp, state) for name, fp, state in
-                   db.execute("SELECT name, fingerprint, state FROM stages")}
+                   db.execute("SELECT name, fingerprint, state FROM stages WHERE origin IS NULL")}
+            old_states = dict(db.execute("SELECT name, state FROM stages").fetchall())
             tries = dict(db.execute("SELECT stage, max(number) FROM attempts GROUP BY stage").fetchall())
             changed = [r.name for r in rows if r.name not in old or old[r.name][0] != r.fingerprint]
             stale = downstream(rows, changed)  # type: ignore[arg-type]
@@ -119,18 +115,11 @@ class SQLiteStore(Store):
             removed = len(set(old) - {r.name for r in rows})
             db.execute("DELETE FROM stages")
             db.execute("DELETE FROM edges")
-            db.executemany(
-                "INSERT INTO stages (id, name, spec, fingerprint, rank, state, cpu, mem, relative_cpu, "
-                "semaphore, retry_count, tries) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(r.id, r.name, r.spec, r.fingerprint, r.rank, "done" if r.name in keep else "pending",
-                  r.cpu, r.mem, r.relative_cpu, r.semaphore, r.retry_count, tries.get(r.name, 0))
-                 for r in rows])
-            ids = {r.name: r.id for r in rows}
-            db.executemany("INSERT INTO edges (parent, child) VALUES (?, ?)",
-                           [(ids[n], r.id) for r in rows for n in r.needs])
+            graph.insert_rows(db, rows, {n: "done" for n in keep}, tries)
+            graph.replay_expansions(db, old_states, tries)
             db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", sorted(meta.items()))
             db.execute("DELETE FROM meta WHERE key = 'stop'")
-            _recount(db)
+            graph.recount(db)
         return SyncReport(kept=len(keep), rerun=rerun, added=sum(1 for r in rows if r.name not in old),
                           removed=removed)
 
@@ -141,21 +130,33 @@ class SQLiteStore(Store):
                 return
             db.execute("UPDATE stages SET wanted = 0")
             db.executemany("UPDATE stages SET wanted = 1 WHERE name = ?", [(n,) for n in names])
+            # stages added at run time by a wanted stage are wanted too
+            db.execute("UPDATE stages SET wanted = 1 WHERE origin IN (SELECT name FROM stages WHERE wanted = 1)")
 
-    def reset(self, names: Iterable[str]) -> None:
+    def reset_from(self, names: Iterable[str]) -> list[str]:
         with self._tx() as db:
+            roots = list(graph.ids_of(db, names).values())
+            if not roots:
+                return []
+            marks = ",".join("?" * len(roots))
+            down = [n for (n,) in db.execute(
+                f"WITH RECURSIVE down(id) AS (SELECT id FROM stages WHERE id IN ({marks}) "
+                "UNION SELECT e.child FROM edges e JOIN down d ON e.parent = d.id) "
+                "SELECT name FROM stages WHERE id IN (SELECT id FROM down)", roots)]
+            graph.drop_added_by(db, down)
             db.executemany(
                 "UPDATE stages SET state = 'pending', counted = 0, mem_factor = 1, time_factor = 1, "
-                "retry_limit = NULL, reason = '' WHERE name = ? AND state != 'running'",
-                [(n,) for n in names])
-            _recount(db)
+                "retry_limit = NULL, handled = 0, reason = '' WHERE name = ? AND state != 'running'",
+                [(n,) for n in down])
+            graph.recount(db)
+        return sorted(down)
 
     def reset_unfinished(self) -> None:
         with self._tx() as db:
             db.execute("UPDATE stages SET state = 'pending', counted = 0, mem_factor = 1, time_factor = 1, "
-                       "retry_limit = NULL, reason = '' WHERE state IN ('failed', 'skipped')")
+                       "retry_limit = NULL, handled = 0, reason = '' WHERE state IN ('failed', 'skipped')")
             db.execute("DELETE FROM meta WHERE key = 'stop'")
-            _recount(db)
+            graph.recount(db)
 
     def request_stop(self, reason: str) -> None:
         with self._tx() as db:
@@ -200,7 +201,6 @@ class SQLiteStore(Store):
                        (time.time(), reason, pilot))
             db.executemany("UPDATE stages SET state = 'ready' WHERE name = ? AND state = 'running'",
                            [(name,) for _, name in lost])
-            _recount(db)
         return [i for i, _ in lost]
 
     # -- scheduling -------------------------------------------------------------------------------
@@ -269,20 +269,38 @@ class SQLiteStore(Store):
 
     @staticmethod
     def _end_stage(db: sqlite3.Connection, r: Finish) -> None:
+        if r.ok and r.expansion is not None and not SQLiteStore._expand(db, r):
+            return
         if r.ok:
             db.execute("UPDATE stages SET state = 'done', reason = ? WHERE id = ?", (r.reason, r.stage_id))
-            db.execute("UPDATE stages SET remaining = remaining - 1, state = CASE WHEN remaining = 1 AND "
-                       "state = 'pending' THEN 'ready' ELSE state END "
-                       "WHERE id IN (SELECT child FROM edges WHERE parent = ?)", (r.stage_id,))
         elif r.retry:
             db.execute("UPDATE stages SET state = 'ready', counted = counted + 1, mem_factor = ?, "
                        "time_factor = ?, retry_limit = ?, reason = ? WHERE id = ?",
                        (r.mem_factor, r.time_factor, r.retry_limit, r.reason, r.stage_id))
+            return
         else:
-            db.execute("UPDATE stages SET state = 'failed', counted = counted + 1, reason = ? "
-                       "WHERE id = ?", (r.reason, r.stage_id))
-            (name,) = db.execute("SELECT name FROM stages WHERE id = ?", (r.stage_id,)).fetchone()
-            db.execute(_SKIP_DOWNSTREAM, (r.stage_id, f"needs failed stage '{name}'"))
+            db.execute("UPDATE stages SET state = 'failed', counted = counted + 1, reason = ? WHERE id = ?",
+                       (r.reason, r.stage_id))
+        graph.stage_ended(db, r.stage_id)
+
+    @staticmethod
+    def _expand(db: sqlite3.Connection, r: Finish) -> bool:
+        """Add what the stage added; if that is impossible the stage fails, saying why."""
+        assert r.expansion is not None
+        name, rank = db.execute("SELECT name, rank FROM stages WHERE id = ?", (r.stage_id,)).fetchone()
+        db.execute("SAVEPOINT expand")
+        try:
+            graph.apply_expansion(db, (r.stage_id, name, rank), r.expansion.stages, r.expansion.needs)
+        except StoreError as exc:
+            db.execute("ROLLBACK TO expand")
+            db.execute("RELEASE expand")
+            db.execute("UPDATE stages SET state = 'failed', counted = counted + 1, reason = ? WHERE id = ?",
+                       (f"cannot add stages: {exc}", r.stage_id))
+            db.execute("UPDATE attempts SET state = 'failed', failure = 'exit' WHERE id = ?", (r.attempt_id,))
+            graph.stage_ended(db, r.stage_id)
+            return False
+        db.execute("RELEASE expand")
+        return True
 
     def stage_specs(self, ids: Iterable[int]) -> dict[int, str]:
         wanted = list(ids)
@@ -302,7 +320,7 @@ class SQLiteStore(Store):
         return [Attempt._make((*row[:14], bool(row[14]), row[15])) for row in rows]
 
     def statuses(self) -> list[StageStatus]:
-        rows = self.db.execute("SELECT name, state, counted, reason, wanted FROM stages ORDER BY id")
-        return [StageStatus(n, State(s), c, r, bool(w)) for n, s, c, r, w in rows]
+        rows = self.db.execute("SELECT name, state, counted, reason, wanted, handled FROM stages ORDER BY id")
+        return [StageStatus(n, State(s), c, r, bool(w), bool(h)) for n, s, c, r, w, h in rows]
 
 

@@ -16,7 +16,7 @@ from executor.graph import ranks
 from executor.outcome import Ended, conclude
 from executor.plan import Stage
 from executor.retry import RetryRule
-from executor.store.base import ClaimRequest, State, StageRow
+from executor.store.base import ClaimRequest, StageRow, State
 from executor.store.sqlite import SQLiteStore
 
 

@@ -134,3 +134,93 @@ def test_store_urls(tmp_path):
     assert not store_exists(url)
     open_store(url).close()
     assert store_exists(url) and store_exists(str(tmp_path / "a" / "run.db"))
+
+
+def make_store(tmp_path, plan, conditions=None):
+    s = SQLiteStore(tmp_path / "c.db")
+    rs = [r._replace(condition=(conditions or {}).get(r.name)) for r in rows(stages(plan))]
+    s.sync_plan(rs, {"run_id": "c"})
+    return s
+
+
+def test_conditions_choose_a_branch_after_a_failure(tmp_path):
+    from executor.runner import succeeded
+
+    s = make_store(tmp_path, {"top": [], "ok": ["top"], "ng": ["top"], "after_ok": ["ok"]},
+                   {"ok": "done(top)", "ng": "failed(top)"})
+    pilot = s.register_pilot("h", 1, 0.0, 1, 1)
+    (top,) = claim_all(s, pilot)
+    s.finish(pilot, [finish(top, ok=False)])
+    st = {x.name: x for x in s.statuses()}
+    assert (st["ok"].state, st["ok"].reason) == (State.SKIPPED, "condition false: done(top)")
+    assert st["after_ok"].reason == "needs skipped stage 'ok' (condition false: done(top))"
+    assert st["ng"].state is State.READY and st["top"].handled
+    (ng,) = claim_all(s, pilot)
+    s.finish(pilot, [finish(ng)])
+    assert succeeded(s.statuses())
+
+
+def test_an_unhandled_failure_is_not_success(tmp_path):
+    from executor.runner import succeeded
+
+    s = make_store(tmp_path, {"top": [], "ok": ["top"]}, {"ok": "done(top)"})
+    pilot = s.register_pilot("h", 1, 0.0, 1, 1)
+    s.finish(pilot, [finish(c, ok=False) for c in claim_all(s, pilot)])
+    assert {x.name: x.state.value for x in s.statuses()} == {"top": "failed", "ok": "skipped"}
+    assert not succeeded(s.statuses())
+
+
+def test_a_condition_waits_for_every_need_to_end(tmp_path):
+    s = make_store(tmp_path, {"a": [], "b": [], "c": ["a", "b"]}, {"c": "failed(a) || done(b)"})
+    pilot = s.register_pilot("h", 1, 0.0, 1, 1)
+    claims = {c.name: c for c in claim_all(s, pilot)}
+    s.finish(pilot, [finish(claims["a"], ok=False)])
+    assert states(s)["c"] == "pending"  # b has not ended yet
+    s.finish(pilot, [finish(claims["b"])])
+    assert states(s)["c"] == "ready"
+
+
+def added(*specs, needs=()):
+    from executor.kinds import Expansion, additions
+
+    return additions(Expansion(tuple(specs), tuple(needs)))
+
+
+def test_added_stages_run_and_hold_back_the_stages_that_wait_for_them(tmp_path):
+    s = make_store(tmp_path, {"j0": [], "gate": ["j0"]})
+    pilot = s.register_pilot("h", 1, 0.0, 1, 1)
+    (j0,) = claim_all(s, pilot)
+    more = added({"name": "body1", "cmd": "x", "needs": ["j0"]}, {"name": "j1", "cmd": "x", "needs": ["body1"]},
+                 needs=[("gate", "j1")])
+    assert s.finish(pilot, [finish(j0)._replace(expansion=more)]) == [True]
+    assert states(s) == {"j0": "done", "gate": "pending", "body1": "ready", "j1": "pending"}
+    (b1,) = claim_all(s, pilot)
+    s.finish(pilot, [finish(b1)])
+    (j1,) = claim_all(s, pilot)
+    s.finish(pilot, [finish(j1)])
+    assert states(s)["gate"] == "ready"
+    # loading the same plan again (a resume) keeps what was added and what it did
+    s.sync_plan(rows(stages({"j0": [], "gate": ["j0"]})), {"run_id": "c"})
+    assert states(s) == {"j0": "done", "gate": "ready", "body1": "done", "j1": "done"}
+    # running the spawner again removes what it added: it will add it again
+    assert s.reset_from(["j0"]) == ["body1", "gate", "j0", "j1"]
+    assert states(s) == {"j0": "ready", "gate": "pending"}
+
+
+def test_adding_a_stage_that_exists_fails_the_spawner(tmp_path):
+    s = make_store(tmp_path, {"j0": [], "other": []})
+    pilot = s.register_pilot("h", 1, 0.0, 1, 1)
+    claims = {c.name: c for c in claim_all(s, pilot)}
+    s.finish(pilot, [finish(claims["j0"])._replace(expansion=added({"name": "other", "cmd": "x"}))])
+    st = {x.name: x for x in s.statuses()}
+    assert st["j0"].state is State.FAILED
+    assert st["j0"].reason == "cannot add stages: stage 'j0' adds stages that already exist: other"
+
+
+def test_invalid_added_stages_are_refused_before_the_store(tmp_path):
+    from executor.kinds import KindError
+
+    with pytest.raises(KindError, match="cpu: 'x' is not of type 'number', 'null'"):
+        added({"name": "n", "cmd": "x", "resources": {"cpu": "x"}})
+    with pytest.raises(KindError, match="tests 'z', which is not one of the stage's needs"):
+        added({"name": "n", "cmd": "x", "condition": "done(z)"})

@@ -126,19 +126,21 @@ class CwlExpression(_CwlKind):
         data, read, ev, runs = self._start(stage, ctx)
         if not runs:
             return self._skip(data, ctx)
-        self.scratch = ctx.cwd / META / "literals"
+        scratch = ctx.cwd / META / "literals"
         try:
             found, shape = _instances(data, read, ev)
-            results = [(i.index, self._evaluate(data, i, ev)) for i in found]
+            results = [(i.index, self._evaluate(data, i, ev, scratch)) for i in found]
         except _USER_ERRORS as exc:
             raise KindError(f"stage '{stage.name}': {exc}") from None
         _write_outputs(ctx, _gathered(data, results, shape))
         return Prepared("true", {})
 
-    def _evaluate(self, data: Mapping[str, Any], inst: stepmod.Instance, ev: Evaluator) -> dict[str, Any] | None:
+    def _evaluate(
+        self, data: Mapping[str, Any], inst: stepmod.Instance, ev: Evaluator, scratch: Path
+    ) -> dict[str, Any] | None:
         if not inst.runs:
             return None
-        job = prepare_job(inst.values, data.get("params") or {}, self.scratch, ev)
+        job = prepare_job(inst.values, data.get("params") or {}, scratch, ev)
         result = ev(data.get("expression", ""), {"inputs": job, "self": None, "runtime": {}})
         if not isinstance(result, Mapping):
             raise ExpressionError(f"the expression gave {type(result).__name__}, not an object")

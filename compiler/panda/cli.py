@@ -1,0 +1,264 @@
+"""Entry points for PanDA documents: detection, `check`, `compile`, and the plan `cwlpilot run` executes.
+
+Options beyond the CWL commands' own: `--outDS NAME` (the base of the datasets' names, default
+`user.local.<workflow>`), `--dataset NAME=DIR` (repeatable) and `--datasets FILE` (a YAML mapping of
+dataset names to folders, relative to the file) for datasets given as workflow inputs, and
+`--max-loop-iterations N` (default 10). `cwlpilot run WF.cwl` takes them from the environment
+(CWLPILOT_OUTDS, CWLPILOT_DATASETS, CWLPILOT_MAX_LOOP_ITERATIONS) and reads `datasets.yaml` beside the
+inputs file (or the workflow) when it is there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple, TextIO
+
+from ruamel.yaml import YAML
+
+from compiler.errors import Diagnostic, Pos
+from compiler.panda.check import check_workflows
+from compiler.panda.dump import dump_data, dump_text, notes_text
+from compiler.panda.emit import emit_plan
+from compiler.panda.ir import Workflow, kind_of_run
+from compiler.panda.parse import Reader, load_workflow
+from compiler.panda.values import Emitted, LocalDataset, Options
+from cwlpilot.panda.datasets import dataset_files
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+DEFAULT_MAX_ITERATIONS = 10
+
+
+def is_panda_document(path: str) -> bool:
+    """True when `path` (or a sub-workflow it runs) has a step whose `run` is a PanDA kind (prun, ...)."""
+    return _has_panda_step(os.path.abspath(path.split("#")[0]), set())
+
+
+def _has_panda_step(path: str, seen: set[str]) -> bool:
+    if path in seen or not os.path.isfile(path):
+        return False
+    seen.add(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            tree = YAML(typ="safe").load(handle)
+    except Exception:  # noqa: BLE001 - anything unreadable is left to the CWL compiler to report
+        return False
+    steps = tree.get("steps") if isinstance(tree, Mapping) else None
+    items = steps.values() if isinstance(steps, Mapping) else steps if isinstance(steps, list) else []
+    for step in items:
+        run = step.get("run") if isinstance(step, Mapping) else None
+        if isinstance(run, str):
+            if kind_of_run(run):
+                return True
+            if _has_panda_step(os.path.join(os.path.dirname(path), run), seen):
+                return True
+    return False
+
+
+class Result(NamedTuple):
+    workflow: Workflow | None
+    plan: dict[str, Any] | None
+    emitted: Emitted
+    diagnostics: tuple[Diagnostic, ...]
+
+
+class _Usage(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _Usage(f"{self.prog}: {message}")
+
+
+def _parser(command: str) -> argparse.ArgumentParser:
+    p = _Parser(prog=f"cwlpilot {command}", description=f"{command} a PanDA-style CWL workflow")
+    p.add_argument("workflow")
+    p.add_argument("inputs", nargs="?")
+    p.add_argument("--outDS", dest="out_ds", help="base name of the output datasets (user.local.<workflow>)")
+    p.add_argument("--dataset", action="append", default=[], metavar="NAME=DIR", help="a dataset's local folder")
+    p.add_argument("--datasets", metavar="FILE", help="YAML mapping of dataset names to local folders")
+    p.add_argument("--max-loop-iterations", type=int, default=None, help="stop every loop after N iterations")
+    if command == "check":
+        p.add_argument("--format", choices=["text", "json"], default="text")
+    else:
+        p.add_argument("-o", "--output", help="write the plan here instead of standard output")
+    return p
+
+
+def options(
+    workflow: str,
+    inputs: str | None,
+    out_ds: str | None,
+    pairs: list[str],
+    mapping: str | None,
+    max_iterations: int | None,
+    check_only: bool,
+) -> Options:
+    """The emission options; raises _Usage for a malformed option or an unreadable mapping file."""
+    folders: dict[str, str] = {}
+    default_map = Path(inputs or workflow).resolve().parent / "datasets.yaml"
+    for source in (os.environ.get("CWLPILOT_DATASETS"), str(default_map) if default_map.exists() else None, mapping):
+        if source:
+            folders.update(_mapping_file(source))
+    for pair in pairs:
+        name, eq, folder = pair.partition("=")
+        if not eq or not name or not folder:
+            raise _Usage(f"--dataset wants NAME=DIR, not '{pair}'")
+        folders[name] = os.path.abspath(folder)
+    datasets = {}
+    for name, folder in folders.items():
+        if not os.path.isdir(folder):
+            raise _Usage(f"dataset '{name}': no such folder {folder}")
+        files = tuple(str(p.relative_to(folder)) for p in dataset_files(folder))
+        datasets[name] = LocalDataset(folder, files)
+    env_max = os.environ.get("CWLPILOT_MAX_LOOP_ITERATIONS")
+    limit = max_iterations or (int(env_max) if env_max and env_max.isdigit() else DEFAULT_MAX_ITERATIONS)
+    if limit < 1:
+        raise _Usage("--max-loop-iterations must be at least 1")
+    stem = Path(workflow).stem
+    return Options(
+        out_ds or os.environ.get("CWLPILOT_OUTDS") or f"user.local.{stem}",
+        datasets,
+        limit,
+        str(Path(workflow).resolve().parent),
+        check_only,
+    )
+
+
+def _mapping_file(path: str) -> dict[str, str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = YAML(typ="safe").load(handle) or {}
+    except OSError as exc:
+        raise _Usage(f"cannot read the datasets file {path}: {exc.strerror}") from None
+    except Exception as exc:  # noqa: BLE001 - a YAML error, said plainly
+        raise _Usage(f"the datasets file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, Mapping):
+        raise _Usage(f"the datasets file {path} must map dataset names to folders")
+    base = os.path.dirname(os.path.abspath(path))
+    return {str(k): os.path.join(base, str(v)) for k, v in data.items()}
+
+
+def analyse(workflow: str, inputs: str | None, opts: Options) -> Result:
+    """Parse, check and emit: every diagnostic of the workflow (and its inputs), and the plan when valid."""
+    reader = Reader()
+    wf = load_workflow(workflow, reader)
+    diags = list(reader.diags)
+    job, job_diag = _job(inputs)
+    if job_diag:
+        diags.append(job_diag)
+    if wf is None:
+        return Result(None, None, Emitted(), tuple(sorted(set(diags))))
+    diags += check_workflows(wf, opts.sandbox)
+    plan, emitted = emit_plan(wf, job if inputs else None, opts)
+    diags += emitted.diags
+    unique = tuple(sorted(set(diags)))
+    return Result(wf, None if unique else plan, emitted, unique)
+
+
+def _job(inputs: str | None) -> tuple[dict[str, Any], Diagnostic | None]:
+    if inputs is None:
+        return {}, None
+    try:
+        with open(inputs, encoding="utf-8") as handle:
+            job = YAML(typ="safe").load(handle)
+    except Exception as exc:  # noqa: BLE001 - YAML errors are the user's, reported at the file
+        return {}, Diagnostic(Pos(inputs, 1, 1), f"the inputs file cannot be read: {exc}")
+    if job is None:
+        return {}, None
+    if not isinstance(job, dict):
+        return {}, Diagnostic(Pos(inputs, 1, 1), "the inputs file must be a mapping of input names to values")
+    return job, None
+
+
+def main(argv: list[str], out: TextIO, err: TextIO) -> int:
+    """`check` or `compile` (argv[0]) of a PanDA document."""
+    command = argv[0]
+    try:
+        args = _parser(command).parse_args(argv[1:])
+        opts = options(
+            args.workflow,
+            args.inputs,
+            args.out_ds,
+            args.dataset,
+            args.datasets,
+            args.max_loop_iterations,
+            command == "check",
+        )
+    except _Usage as exc:
+        err.write(f"{exc}\n")
+        return EXIT_USAGE
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    for path in (args.workflow, args.inputs):
+        if path and not os.path.exists(path):
+            err.write(f"cwlpilot {command}: no such file: {path}\n")
+            return EXIT_USAGE
+    result = analyse(args.workflow, args.inputs, opts)
+    if command == "check":
+        return _report_check(result, args.format, out, err)
+    if result.plan is None:
+        _write_diagnostics(result, err)
+        return EXIT_INVALID
+    for note in notes_text(result.emitted):
+        err.write(note + "\n")
+    text = plan_json(result.plan)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        out.write(text)
+    return EXIT_OK
+
+
+def _report_check(result: Result, fmt: str, out: TextIO, err: TextIO) -> int:
+    if fmt == "json":
+        data = {
+            "valid": not result.diagnostics,
+            "errors": [
+                {"file": d.pos.file, "line": d.pos.line, "col": d.pos.col, "step": d.step, "message": d.message}
+                for d in result.diagnostics
+            ],
+            "graph": dump_data(result.emitted),
+        }
+        out.write(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    elif result.diagnostics:
+        _write_diagnostics(result, err)
+    else:
+        out.write(dump_text(result.emitted))
+        for note in notes_text(result.emitted):
+            out.write(note + "\n")
+    return EXIT_INVALID if result.diagnostics else EXIT_OK
+
+
+def _write_diagnostics(result: Result, err: TextIO) -> None:
+    for diag in result.diagnostics:
+        err.write(f"{diag}\n")
+    n = len(result.diagnostics)
+    name = result.workflow.file if result.workflow else "workflow"
+    err.write(f"{name}: {n} error{'s' if n != 1 else ''}\n")
+
+
+def build_plan(workflow: str, inputs: str | None, err: TextIO, prog: str) -> tuple[dict[str, Any] | None, int]:
+    """For `cwlpilot run WF.cwl`: the plan, or None and the exit code after saying why on `err`."""
+    try:
+        max_env = os.environ.get("CWLPILOT_MAX_LOOP_ITERATIONS")
+        opts = options(workflow, inputs, None, [], None, int(max_env) if max_env and max_env.isdigit() else None, False)
+    except _Usage as exc:
+        err.write(f"{prog}: {exc}\n")
+        return None, EXIT_USAGE
+    result = analyse(workflow, inputs, opts)
+    if result.plan is None:
+        _write_diagnostics(result, err)
+        return None, EXIT_INVALID
+    for note in notes_text(result.emitted):
+        err.write(note + "\n")
+    return result.plan, EXIT_OK
+
+
+def plan_json(plan: object) -> str:
+    """Sorted keys, one-space indent: equal plans are equal bytes."""
+    return json.dumps(plan, sort_keys=True, indent=1) + "\n"

@@ -1,0 +1,232 @@
+"""PanDA IR -> stages plan: walk the workflow, bind inputs, scatter, recurse into sub-workflows.
+
+Stage names: a top-level step is its id; `step[k]` is scatter instance k (`step[i,j]` for a cross
+product); `sub.inner` is a step of a sub-workflow; `loop.N.inner` is iteration N of a loop body (the
+loop's gate stage is `loop`); `step.jobJ` is job J of a step split by --nJobs / --nFilesPerJob. The
+data each kind reads is documented in `executor/kinds/panda.py`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from compiler.panda import leaf
+from compiler.panda.ir import WORKFLOW, Step, Workflow
+from compiler.panda.values import (
+    DatasetRef,
+    Datasets,
+    Emitted,
+    Lit,
+    LoopRef,
+    Node,
+    Options,
+    Scope,
+    Value,
+    producers,
+)
+
+SCHEMA_VERSION = "1"
+OUTPUTS_STAGE = "@outputs"
+
+
+class Bound(NamedTuple):
+    """A step input's value, and the value of each of its sources (for `self.X[k]` and secondary DSs)."""
+
+    value: Value
+    parts: tuple[Value, ...]
+
+
+def emit_plan(wf: Workflow, job: Mapping[str, Any] | None, opts: Options) -> tuple[dict[str, Any], Emitted]:
+    """The plan of `wf` on `job`, and what emission found (diagnostics, dump nodes, notes)."""
+    out = Emitted()
+    values: dict[str, Value] = {}
+    for inp in wf.inputs:
+        if job is not None and inp.id in job:
+            values[inp.id] = Lit(job[inp.id])
+        elif inp.has_default:
+            values[inp.id] = Lit(inp.default)
+        elif opts.check_only:  # checked without inputs: a stand-in value of the right shape
+            values[inp.id] = Lit([f"<{inp.id}[0]>"] if inp.type.endswith("[]") else f"<{inp.id}>")
+        else:
+            out.error(inp.pos, f"required input '{inp.id}' ({inp.type}) has no value: give it in the inputs file")
+            values[inp.id] = Lit(None)
+    params = {i.id[6:]: values[i.id] for i in wf.inputs if i.is_param}
+    results = emit_workflow(wf, Scope("", values, params), out, opts)
+    plan: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "stages": out.stages}
+    if wf.outputs:
+        out.stages.append(_outputs_stage(results))
+        plan["outputs"] = {o.id: {"type": "string", "value": {"$ref": f"{OUTPUTS_STAGE}/{o.id}"}} for o in wf.outputs}
+    return plan, out
+
+
+def _outputs_stage(results: Mapping[str, Value]) -> dict[str, Any]:
+    """A stage that runs once every output's producers have ended, and writes the workflow's outputs."""
+    outputs = {}
+    needs: dict[str, None] = {}
+    for oid, value in sorted(results.items()):
+        refs = value.refs if isinstance(value, Datasets) else ()
+        outputs[oid] = {
+            "listed": isinstance(value, Datasets) and value.listed,
+            "refs": [{"path": r.path, "producers": list(r.producers)} for r in refs],
+        }
+        needs.update(dict.fromkeys(producers(value)))
+    return {
+        "name": OUTPUTS_STAGE,
+        "cmd": "true",
+        "kind": "panda_outputs",
+        "needs": sorted(needs),
+        "condition": "true",
+        "cwd": OUTPUTS_STAGE,
+        "resources": {"cpu": 0, "mem": 0},
+        "data": {"panda": {"type": "outputs", "outputs": outputs}},
+    }
+
+
+def step_order(wf: Workflow) -> list[Step]:
+    """Steps in an order where each comes after the steps it reads from (file order otherwise)."""
+    ids = {s.id for s in wf.steps}
+    deps = {
+        s.id: {src.step for i in s.inputs for src in i.sources if src.step in ids and src.step != s.id}
+        for s in wf.steps
+    }
+    done: list[Step] = []
+    left = list(wf.steps)
+    while left:
+        ready = [s for s in left if deps[s.id] <= {d.id for d in done}]
+        if not ready:  # a cycle: check reports it; emit the rest in file order
+            ready = left[:1]
+        done.append(ready[0])
+        left.remove(ready[0])
+    return done
+
+
+def emit_workflow(wf: Workflow, scope: Scope, out: Emitted, opts: Options) -> dict[str, Value]:
+    """Append the stages of `wf` in `scope`; return the value of each of its outputs."""
+    results: dict[str, dict[str, Value]] = {}
+    for step in step_order(wf):
+        ins = {i.name: _bind(i, scope, results) for i in step.inputs}
+        results[step.id] = _emit_step(step, ins, scope, out, opts)
+    return {o.id: _source(o.source or "", scope, results) for o in wf.outputs}
+
+
+def _source(ref: str, scope: Scope, results: Mapping[str, Mapping[str, Value]]) -> Value:
+    if "/" in ref:
+        step, _, port = ref.partition("/")
+        return results.get(step, {}).get(port, Lit(None))
+    return scope.values.get(ref, Lit(None))
+
+
+def _bind(inp: Any, scope: Scope, results: Mapping[str, Mapping[str, Value]]) -> Bound:
+    parts = tuple(_source(s.ref, scope, results) for s in inp.sources)
+    if not parts:
+        return Bound(Lit(inp.default), ())
+    if len(parts) == 1 and not inp.listed:
+        return Bound(parts[0], parts)
+    if all(isinstance(p, Datasets) for p in parts):
+        return Bound(Datasets(tuple(r for p in parts for r in p.refs), True), parts)  # type: ignore[union-attr]
+    return Bound(Lit([p.value if isinstance(p, Lit) else None for p in parts]), parts)
+
+
+def _emit_step(step: Step, ins: dict[str, Bound], scope: Scope, out: Emitted, opts: Options) -> dict[str, Value]:
+    name, display = scope.prefix + step.id, scope.path + step.id
+    if not step.scatter:
+        return _emit_one(step, ins, name, display, scope, out, opts)
+    per_instance = []
+    for label, bound in _instances(step, ins, scope, out):
+        per_instance.append(_emit_one(step, bound, f"{name}[{label}]", f"{display}[{label}]", scope, out, opts))
+    gathered: dict[str, Value] = {}
+    for port in step.out:
+        refs = tuple(r for o in per_instance for r in (o[port].refs if isinstance(o.get(port), Datasets) else ()))
+        gathered[port] = Datasets(refs, True)
+    return gathered
+
+
+def _instances(step: Step, ins: dict[str, Bound], scope: Scope, out: Emitted) -> list[tuple[str, dict[str, Bound]]]:
+    """(label, inputs) of each scatter instance, as scatterMethod combines the scattered inputs."""
+    columns = []
+    for name in step.scatter:
+        elements = _elements(ins[name].value, scope) if name in ins else None
+        if elements is None:
+            out.error(step.pos, f"scatter over '{name}', which is not an array", step.id)
+            return []
+        columns.append((name, elements))
+    method = step.scatter_method or "dotproduct"
+    if method == "dotproduct":
+        lengths = {len(e) for _, e in columns}
+        if len(lengths) > 1:
+            sizes = ", ".join(f"{n} has {len(e)}" for n, e in columns)
+            out.error(step.pos, f"dotproduct scatter over arrays of different lengths ({sizes})", step.id)
+            return []
+        combos = [(str(k), tuple(e[k] for _, e in columns)) for k in range(lengths.pop() if lengths else 0)]
+    else:
+        ranges = [range(len(e)) for _, e in columns]
+        combos = [
+            (",".join(map(str, idx)), tuple(columns[c][1][k] for c, k in enumerate(idx)))
+            for idx in itertools.product(*ranges)
+        ]
+    result = []
+    for label, vals in combos:
+        bound = dict(ins)
+        for (name, _), v in zip(columns, vals, strict=True):
+            bound[name] = Bound(v, (v,))
+        result.append((label, bound))
+    return result
+
+
+def _elements(value: Value, scope: Scope) -> list[Value] | None:
+    if isinstance(value, Datasets):
+        return [Datasets((r,)) for r in value.refs] if value.listed else None
+    if isinstance(value, Lit):
+        return [Lit(v) for v in value.value] if isinstance(value.value, list) else None
+    if isinstance(value, LoopRef) and value.index is None and scope.loop is not None:
+        initial = scope.loop.params.get(value.key)
+        return [LoopRef(value.key, k) for k in range(len(initial))] if isinstance(initial, list) else None
+    return None
+
+
+def _emit_one(
+    step: Step, ins: dict[str, Bound], name: str, display: str, scope: Scope, out: Emitted, opts: Options
+) -> dict[str, Value]:
+    if step.kind == WORKFLOW and step.body is not None:
+        if step.loop:
+            from compiler.panda.loop import emit_loop
+
+            return emit_loop(step, ins, name, display, scope, out, opts)
+        return _sub_workflow(step, ins, name, display, scope, out, opts)
+    if step.kind in ("prun", "junction"):
+        return leaf.emit_leaf(step, ins, name, display, scope, out, opts)
+    out.nodes.append(Node(out.next_id(), display, step.kind, (), leaf.shown_inputs(ins), (), ()))
+    return {port: Datasets(()) for port in step.out}
+
+
+def bind_body(step: Step, body: Workflow, ins: Mapping[str, Bound], out: Emitted) -> dict[str, Value]:
+    """The values of a sub-workflow's inputs: what the step passes, else their defaults."""
+    values: dict[str, Value] = {}
+    for b in body.inputs:
+        if b.id in ins:
+            values[b.id] = ins[b.id].value
+        elif b.has_default:
+            values[b.id] = Lit(b.default)
+        else:
+            values[b.id] = Lit(None)
+    return values
+
+
+def _sub_workflow(
+    step: Step, ins: dict[str, Bound], name: str, display: str, scope: Scope, out: Emitted, opts: Options
+) -> dict[str, Value]:
+    body = step.body
+    assert body is not None
+    values = bind_body(step, body, ins, out)
+    params = {i.id[6:]: values[i.id] for i in body.inputs if i.is_param}
+    first = len(out.stages)
+    sub = Scope(name + ".", values, params, scope.loop, display + ".")
+    results = emit_workflow(body, sub, out, opts)
+    if step.when:
+        leaf.guard_stages(step, ins, out.stages[first:], out)
+    return results
+
+
+__all__ = ["Bound", "DatasetRef", "emit_plan", "emit_workflow", "bind_body", "OUTPUTS_STAGE"]

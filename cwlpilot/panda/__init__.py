@@ -1,0 +1,1 @@
+"""PanDA-style workflow support shared by the compiler and the executor (placeholders, datasets, junctions)."""

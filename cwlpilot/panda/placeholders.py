@@ -1,0 +1,205 @@
+"""The one tokenizer for PanDA placeholders in `opt_exec` and `opt_args`, and their substitution.
+
+    %IN  %IN2 %IN3 ...   the files of the primary input stream (IN) and of secondary streams (comma-separated)
+    %RNDM:N              N plus the job's serial number (0, 1, ...), as prun's --nJobs numbering does
+    %{DSn} %{DS*}        the n-th input dataset of opt_inDS (1-based) / all of them, comma-separated
+    %{SECDSn} %{SECDS*}  the n-th secondary dataset of opt_secondaryDSs / all of them
+    %{i}                 the loop count (0 for the first iteration)
+    %{name}              a loop parameter (`param_name`), or outside loops a workflow input `param_name`
+
+The compiler tokenizes to check that every placeholder can be resolved where it is written; the executor
+tokenizes again to substitute, so both read the same language. Anything else after `%` (prun's own
+`%SKIPEVENTS`, a literal `100%`) is left as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+_TOKEN = re.compile(
+    r"%IN(?P<stream>\d*)(?![A-Za-z_])"
+    r"|%RNDM:(?P<rndm>\d+)"
+    r"|%\{(?P<brace>[^{}]*)\}"
+)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+_DS = re.compile(r"(?P<sec>SEC)?DS(?P<n>\d+|\*)$")
+
+
+class Text(NamedTuple):
+    text: str
+    at: int
+
+
+class Stream(NamedTuple):
+    """%IN (n=1) or %INn."""
+
+    n: int
+    at: int
+
+
+class Rndm(NamedTuple):
+    base: int
+    at: int
+
+
+class Dataset(NamedTuple):
+    """%{DSn} / %{SECDSn}; n is None for the `*` form."""
+
+    secondary: bool
+    n: int | None
+    at: int
+
+
+class Iteration(NamedTuple):
+    at: int
+
+
+class Param(NamedTuple):
+    name: str
+    at: int
+
+
+class Bad(NamedTuple):
+    """`%{...}` that is no placeholder at all (empty, spaces, punctuation)."""
+
+    text: str
+    at: int
+
+
+Token = Text | Stream | Rndm | Dataset | Iteration | Param | Bad
+
+
+def tokenize(text: str) -> tuple[Token, ...]:
+    """`text` as literal pieces and placeholders, each with its offset in `text`."""
+    out: list[Token] = []
+    pos = 0
+    for m in _TOKEN.finditer(text):
+        if m.start() > pos:
+            out.append(Text(text[pos : m.start()], pos))
+        out.append(_placeholder(m))
+        pos = m.end()
+    if pos < len(text):
+        out.append(Text(text[pos:], pos))
+    return tuple(out)
+
+
+def _placeholder(m: re.Match[str]) -> Token:
+    at = m.start()
+    if m.group("rndm") is not None:
+        return Rndm(int(m.group("rndm")), at)
+    if m.group("brace") is None:
+        return Stream(int(m.group("stream") or 1), at)
+    inner = m.group("brace")
+    ds = _DS.match(inner)
+    if ds:
+        n = None if ds.group("n") == "*" else int(ds.group("n"))
+        return Dataset(ds.group("sec") is not None, n, at)
+    if inner == "i":
+        return Iteration(at)
+    if _NAME.match(inner):
+        return Param(inner, at)
+    return Bad(m.group(0), at)
+
+
+def spelling(token: Token) -> str:
+    """How the placeholder is written, for messages."""
+    if isinstance(token, Text):
+        return token.text
+    if isinstance(token, Stream):
+        return "%IN" if token.n == 1 else f"%IN{token.n}"
+    if isinstance(token, Rndm):
+        return f"%RNDM:{token.base}"
+    if isinstance(token, Dataset):
+        return f"%{{{'SEC' if token.secondary else ''}DS{'*' if token.n is None else token.n}}}"
+    if isinstance(token, Iteration):
+        return "%{i}"
+    if isinstance(token, Param):
+        return f"%{{{token.name}}}"
+    return token.text
+
+
+class Values(NamedTuple):
+    """What placeholders stand for in one job. A field left empty makes its placeholders unresolved."""
+
+    streams: Mapping[int, Sequence[str]] = {}  # stream number -> file names (1 is %IN)
+    job: int | None = None  # the job's serial number, for %RNDM
+    datasets: Sequence[str] = ()
+    secondary: Sequence[str] = ()
+    iteration: int | None = None
+    params: Mapping[str, object] = {}
+
+
+class PlaceholderError(ValueError):
+    """Placeholders that cannot be resolved; `missing` lists (offset, spelling, why) for each."""
+
+    def __init__(self, missing: Sequence[tuple[int, str, str]]) -> None:
+        self.missing = tuple(missing)
+        super().__init__("; ".join(f"{s} {why}" for _, s, why in self.missing))
+
+
+def unresolved(token: Token, values: Values) -> str | None:
+    """Why `token` cannot be resolved with `values`, or None when it can."""
+    if isinstance(token, Stream):
+        return None if token.n in values.streams else _no_stream(token.n)
+    if isinstance(token, Rndm):
+        return None if values.job is not None else "needs a job number"
+    if isinstance(token, Dataset):
+        pool = values.secondary if token.secondary else values.datasets
+        what = "opt_secondaryDSs" if token.secondary else "opt_inDS"
+        if token.n is None:
+            return None if pool else f"has no dataset: the step has no {what}"
+        return None if 1 <= token.n <= len(pool) else f"is out of range: {what} has {len(pool)} dataset(s)"
+    if isinstance(token, Iteration):
+        return None if values.iteration is not None else "is only defined inside a loop"
+    if isinstance(token, Param):
+        if token.name not in values.params:
+            return "names no loop parameter or workflow input param_" + token.name
+        return None if values.params[token.name] is not None else "has no value"
+    if isinstance(token, Bad):
+        return "is not a placeholder (%{name}, %{i}, %{DSn} or %{SECDSn})"
+    return None
+
+
+def _no_stream(n: int) -> str:
+    if n == 1:
+        return "has no input: the step has no opt_inDS"
+    return f"names stream IN{n}, which no --secondaryDSs entry defines"
+
+
+def substitute(text: str, values: Values) -> str:
+    """`text` with every placeholder replaced; PlaceholderError lists all that cannot be."""
+    parts: list[str] = []
+    missing: list[tuple[int, str, str]] = []
+    for token in tokenize(text):
+        why = unresolved(token, values)
+        if why is not None:
+            missing.append((token.at, spelling(token), why))
+            continue
+        parts.append(_value(token, values))
+    if missing:
+        raise PlaceholderError(missing)
+    return "".join(parts)
+
+
+def _value(token: Token, values: Values) -> str:
+    if isinstance(token, Text):
+        return token.text
+    if isinstance(token, Stream):
+        return ",".join(values.streams[token.n])
+    if isinstance(token, Rndm):
+        return str(token.base + (values.job or 0))
+    if isinstance(token, Dataset):
+        pool = values.secondary if token.secondary else values.datasets
+        return ",".join(pool) if token.n is None else pool[token.n - 1]
+    if isinstance(token, Iteration):
+        return str(values.iteration)
+    if isinstance(token, Param):
+        return format_value(values.params[token.name])
+    return token.text  # pragma: no cover - Bad tokens never resolve
+
+
+def format_value(value: object) -> str:
+    """A parameter as PanDA writes it into a command (Python's str: 0.5, True, [1, 2])."""
+    return str(value)

@@ -1,0 +1,354 @@
+"""PanDA step kinds: `panda_prun`, `panda_junction`, `panda_gate` (a loop's exit) and `panda_outputs`.
+
+Each stage's `data.panda` is written by `compiler/panda` (see its `leaf.py` and `loop.py`). Datasets are
+folders under the workdir (`datasets/...`, see `cwlpilot.panda.datasets`); a stage that succeeded writes
+`<cwd>/.cwlpilot/outputs.json`, which is how its consumers know a dataset is complete.
+
+prun: each job runs in `<cwd>/jobN` with its input files linked in under their own names; `%IN` is
+their comma-separated names (filtered by `in_types`), `%INn` those of secondary stream n, `%{DSn}` and
+`%{SECDSn}` the datasets' local folders. Without inputs, the stage runs the jobs the plan gives it
+(`--nJobs`); with inputs made upstream, `--nFilesPerJob` splits them into jobs here, run one after the
+other. The files listed in `--outputs` are copied into the step's dataset; a job that did not write one
+fails the stage. On a failure branch (the step has a condition) inputs whose producers failed are
+dropped, so the command runs without them, as PanDA runs it without --inDS.
+
+junction: one job over all inputs in `<cwd>` itself; then `results.json` there is read (see
+`cwlpilot.panda.junction`). In a loop, `expand` adds the next iteration from the templates the junction
+carries, unless it decided to stop or the loop reached its max-iteration guard; the loop's gate then
+points the loop's outputs at the last iteration's datasets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cwlpilot.panda import placeholders as ph
+from cwlpilot.panda.datasets import chunks, dataset_files, output_name
+from cwlpilot.panda.junction import JunctionError, decide
+from cwlpilot.panda.loops import MARK, instantiate
+from executor.kinds import Expansion, KindError, Prepared, StageContext
+from executor.plan import Stage
+
+META = ".cwlpilot"
+
+
+def _data(stage: Stage) -> dict[str, Any]:
+    extra = json.loads(stage.extra) if stage.extra else {}
+    data = (extra.get("data") or {}).get("panda")
+    if not isinstance(data, dict):
+        raise KindError("the stage has no PanDA data (data.panda)")
+    return data
+
+
+def _done(workdir: Path, stage: str) -> bool:
+    return (workdir / stage / META / "outputs.json").is_file()
+
+
+def _write_json(ctx: StageContext, name: str, value: Any) -> None:
+    meta = ctx.cwd / META
+    meta.mkdir(exist_ok=True)
+    tmp = meta / f"{name}.tmp"
+    tmp.write_text(json.dumps(value, sort_keys=True, indent=1), encoding="utf-8")
+    os.replace(tmp, meta / name)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise KindError(f"cannot read {path}: {exc}") from None
+
+
+def _params(d: Mapping[str, Any]) -> dict[str, Any]:
+    """What %{name} stands for: literal workflow parameters, then the loop dictionary's entries."""
+    values = dict(d.get("param_values") or {})
+    loop = d.get("params") or {}
+    for name, (key, index) in (d.get("param_map") or {}).items():
+        value = loop.get(key)
+        values[name] = value[index] if index is not None and isinstance(value, list) else value
+    return values
+
+
+def _folders(refs: list[Mapping[str, Any]], ctx: StageContext, optional: bool, what: str) -> list[Path]:
+    """The folders of the datasets whose producers all succeeded; a missing one fails unless optional."""
+    out = []
+    for ref in refs:
+        missing = [p for p in ref.get("producers") or () if not _done(ctx.workdir, p)]
+        if missing:
+            if optional:
+                continue  # a failure branch runs without the failed parent's data
+            raise KindError(f"{what} {ref.get('name')}: stage '{missing[0]}' did not produce it")
+        path = ctx.workdir / ref["path"]
+        if not path.is_dir():
+            if not ref.get("producers"):
+                raise KindError(f"{what} {ref.get('name')}: no such folder {path}")
+            path.mkdir(parents=True, exist_ok=True)  # a parent that produced no file at all
+        out.append(path)
+    return out
+
+
+def _files(folders: list[Path], types: list[str]) -> list[Path]:
+    return [f for folder in folders for f in dataset_files(folder, tuple(types))]
+
+
+def _link(files: list[Path], job_dir: Path) -> list[str]:
+    names = []
+    for f in files:
+        target = job_dir / f.name
+        if f.name in names:
+            raise KindError(f"two input files are both named {f.name}: cannot stage them into one job folder")
+        if target.is_symlink() or target.exists():
+            target.unlink()
+        target.symlink_to(f.resolve())
+        names.append(f.name)
+    return names
+
+
+class _Job:
+    def __init__(self, sn: int, folder: Path, streams: dict[int, list[Path]]) -> None:
+        self.sn, self.folder, self.streams = sn, folder, streams
+
+
+def _jobs(
+    d: Mapping[str, Any],
+    ctx: StageContext,
+    in_files: list[Path],
+    stream_files: dict[int, list[Path]],
+    streams: list[Mapping[str, Any]],
+    junction: bool,
+) -> list[_Job]:
+    planned, size = d.get("jobs"), d.get("files_per_job")
+    if not d.get("inputs"):
+        per_job: dict[int, list[Path]] = {sn: [] for sn in planned or [0]}
+    elif planned is None:  # inputs made upstream: split here
+        per_job = dict(enumerate(chunks(in_files, size)))
+    elif size:  # split by the compiler over a local dataset: this stage runs its own chunk
+        split = chunks(in_files, size)
+        per_job = {sn: split[sn] if sn < len(split) else [] for sn in planned}
+    else:
+        per_job = {sn: in_files for sn in planned}
+    jobs = []
+    for sn, mine in per_job.items():
+        files = {1: mine} if d.get("inputs") else {}
+        for s in streams:
+            files[s["n"]] = _secondary_files(stream_files[s["n"]], s.get("files"), sn)
+        jobs.append(_Job(sn, ctx.cwd if junction else ctx.cwd / f"job{sn}", files))
+    return jobs
+
+
+def _secondary_files(pool: list[Path], n: int | None, sn: int) -> list[Path]:
+    """Job sn's share of a secondary stream: n files, taken in turn and reused once all were used."""
+    if not n or not pool:
+        return pool
+    return [pool[(sn * n + k) % len(pool)] for k in range(min(n, len(pool)))]
+
+
+def _script(d: Mapping[str, Any], ctx: StageContext, junction: bool) -> tuple[str, list[int]]:
+    optional = bool(d.get("optional"))
+    primary = _folders(d.get("inputs") or [], ctx, optional, "input dataset")
+    in_files = _files(primary, d.get("in_types") or [])
+    streams = d.get("streams") or []
+    stream_folders = {
+        s["n"]: _folders(s.get("inputs") or [], ctx, optional, f"secondary dataset (IN{s['n']})") for s in streams
+    }
+    stream_files = {s["n"]: _files(stream_folders[s["n"]], s.get("types") or []) for s in streams}
+    secondary = [str(p) for s in streams for p in stream_folders[s["n"]]]
+    lines = ["set -u"]
+    numbers = []
+    for job in _jobs(d, ctx, in_files, stream_files, streams, junction):
+        job.folder.mkdir(parents=True, exist_ok=True)
+        names = {n: _link(files, job.folder) for n, files in job.streams.items()}
+        values = ph.Values(
+            streams=names,
+            job=job.sn,
+            datasets=[str(p) for p in primary],
+            secondary=secondary,
+            iteration=d.get("iteration"),
+            params=_params(d),
+        )
+        try:
+            command = ph.substitute(d.get("exec") or "", values)
+        except ph.PlaceholderError as exc:
+            raise KindError(f"opt_exec: {exc}") from None
+        lines.append(f"echo '--- job {job.sn}: '{shlex.quote(command)}")
+        lines.append(f"(cd {shlex.quote(str(job.folder))} && {command}) || exit $?")
+        numbers.append(job.sn)
+    return "\n".join(lines) + "\n", numbers
+
+
+def _prepare(stage: Stage, ctx: StageContext, junction: bool) -> Prepared:
+    d = _data(stage)
+    if junction:
+        stale = ctx.cwd / "results.json"
+        if stale.exists():
+            stale.unlink()  # a previous attempt's decision must never be read as this one's
+    script, numbers = _script(d, ctx, junction)
+    meta = ctx.cwd / META
+    meta.mkdir(exist_ok=True)
+    (meta / "run.sh").write_text(script, encoding="utf-8")
+    _write_json(ctx, "jobs.json", numbers)
+    return Prepared(f"bash {shlex.quote(str(meta / 'run.sh'))}", {})
+
+
+def _collect(d: Mapping[str, Any], ctx: StageContext, junction: bool) -> tuple[Path, list[str]] | str:
+    """Copy each job's --outputs into the dataset; the message of the first one missing, if any."""
+    dataset = ctx.workdir / d["dataset"]
+    dataset.mkdir(parents=True, exist_ok=True)
+    numbers = _read_json(ctx.cwd / META / "jobs.json")
+    written = []
+    for sn in numbers:
+        folder = ctx.cwd if junction else ctx.cwd / f"job{sn}"
+        for pattern in d.get("outputs") or []:
+            if junction and pattern == "results.json":
+                continue
+            found = sorted(p for p in folder.glob(pattern) if p.is_file())
+            if not found:
+                return f"job {sn} did not write '{pattern}' (listed in --outputs) in {folder}"
+            for f in found:
+                target = dataset / output_name(str(dataset), sn, f.name)
+                shutil.copyfile(f, target)
+                written.append(target.name)
+    return dataset, written
+
+
+class Prun:
+    """`run: prun`: the command of each job, then its --outputs collected into the step's dataset."""
+
+    def prepare(self, stage: Stage, ctx: StageContext) -> Prepared:
+        return _prepare(stage, ctx, junction=False)
+
+    def finish(self, stage: Stage, ctx: StageContext) -> str | None:
+        d = _data(stage)
+        result = _collect(d, ctx, junction=False)
+        if isinstance(result, str):
+            return result
+        _write_json(ctx, "outputs.json", {"outDS": str(result[0]), "files": result[1]})
+        return None
+
+
+class Junction:
+    """`run: junction`: one job over all inputs, then results.json updates the loop and may end it."""
+
+    def prepare(self, stage: Stage, ctx: StageContext) -> Prepared:
+        return _prepare(stage, ctx, junction=True)
+
+    def finish(self, stage: Stage, ctx: StageContext) -> str | None:
+        d = _data(stage)
+        path = ctx.cwd / "results.json"
+        if not path.is_file():
+            return f"the junction did not write results.json in {ctx.cwd}"
+        try:
+            decision = decide(path.read_text(encoding="utf-8"), d.get("params") or {})
+        except (JunctionError, OSError) as exc:
+            return f"junction: {exc}"
+        for warning in decision.warnings:
+            print(f"cwlpilot: stage '{stage.name}': warning: {warning}", file=sys.stderr)
+        result = _collect(d, ctx, junction=True)
+        if isinstance(result, str):
+            return result
+        loop, iteration = d.get("loop"), int(d.get("iteration") or 0)
+        end = None
+        if decision.terminate:
+            end = "to_terminate"
+        elif loop and iteration + 1 >= int(loop.get("max") or 1):
+            end = "max-loop-iterations"
+            print(
+                f"cwlpilot: loop '{loop['gate']}': stopped by the max-iteration guard after "
+                f"{iteration + 1} iteration(s)",
+                file=sys.stderr,
+            )
+        _write_json(
+            ctx,
+            "outputs.json",
+            {
+                "outDS": str(result[0]),
+                "files": result[1],
+                "iteration": iteration,
+                "params": decision.params,
+                "end": end,
+                "warnings": list(decision.warnings),
+            },
+        )
+        return None
+
+    def expand(self, stage: Stage, ctx: StageContext) -> Expansion | None:
+        d = _data(stage)
+        loop = d.get("loop")
+        if not loop:
+            return None
+        decision = _read_json(ctx.cwd / META / "outputs.json")
+        if decision.get("end"):
+            return None
+        iteration = int(d.get("iteration") or 0) + 1
+        stages = []
+        for template in loop["templates"]:
+            new = instantiate(template, iteration, decision["params"])
+            if template["name"] == loop["junction"]:
+                new["data"]["panda"]["loop"] = loop
+            stages.append(new)
+        return Expansion(tuple(stages), tuple((loop["gate"], s["name"]) for s in stages))
+
+
+class Gate:
+    """A loop's exit: finds the last iteration and points the loop's output datasets at its datasets."""
+
+    def prepare(self, stage: Stage, ctx: StageContext) -> Prepared:
+        d = _data(stage)
+        last, decision = _last_iteration(d, ctx)
+        outputs: dict[str, list[str]] = {}
+        for port, entries in sorted((d.get("outputs") or {}).items()):
+            for entry in entries:
+                alias = ctx.workdir / entry["alias"]
+                target = ctx.workdir / entry["template"].replace(MARK, str(last))
+                alias.parent.mkdir(parents=True, exist_ok=True)
+                if alias.is_symlink() or alias.exists():
+                    alias.unlink()
+                alias.symlink_to(os.path.relpath(target, alias.parent), target_is_directory=True)
+                outputs.setdefault(port, []).append(str(alias))
+        _write_json(
+            ctx,
+            "outputs.json",
+            {"iterations": last + 1, "params": decision.get("params"), "end": decision.get("end"), "datasets": outputs},
+        )
+        return Prepared("true", {})
+
+    def finish(self, stage: Stage, ctx: StageContext) -> str | None:
+        return None
+
+
+def _last_iteration(d: Mapping[str, Any], ctx: StageContext) -> tuple[int, dict[str, Any]]:
+    for i in range(int(d.get("max") or 1)):
+        name = d["junction"].replace(MARK, str(i))
+        path = ctx.workdir / name / META / "outputs.json"
+        if not path.is_file():
+            raise KindError(f"the loop's junction '{name}' left no decision")
+        decision = _read_json(path)
+        if decision.get("end"):
+            return i, decision
+    raise KindError(f"no iteration of the loop ended it within {d.get('max')} iterations")
+
+
+class Outputs:
+    """The workflow's outputs: each output's dataset folder(s), or null when its step did not succeed."""
+
+    def prepare(self, stage: Stage, ctx: StageContext) -> Prepared:
+        d = _data(stage)
+        result: dict[str, Any] = {}
+        for port, spec in sorted((d.get("outputs") or {}).items()):
+            paths = [
+                str(ctx.workdir / r["path"]) if all(_done(ctx.workdir, p) for p in r["producers"]) else None
+                for r in spec.get("refs") or []
+            ]
+            result[port] = paths if spec.get("listed") else (paths[0] if paths else None)
+        _write_json(ctx, "outputs.json", result)
+        return Prepared("true", {})
+
+    def finish(self, stage: Stage, ctx: StageContext) -> str | None:
+        return None

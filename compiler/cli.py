@@ -149,6 +149,10 @@ def run_compile(argv: list[str], out: TextIO, err: TextIO) -> int:
 
 def build_plan(workflow: str, inputs: str | None, err: TextIO, prog: str) -> tuple[dict[str, Any] | None, int]:
     """The checked plan of `workflow` on `inputs`, or None and the exit code after writing why to `err`."""
+    if _is_panda([workflow]):
+        from compiler.panda.cli import build_plan as panda_build_plan
+
+        return panda_build_plan(workflow, inputs, err, prog)
     missing = _missing_file(workflow, inputs)
     if missing:
         err.write(f"{prog}: no such file: {missing}\n")
@@ -181,6 +185,15 @@ def build_plan(workflow: str, inputs: str | None, err: TextIO, prog: str) -> tup
         err.writelines(f"  {p}\n" for p in problems)
         return None, EXIT_INVALID
     return plan, EXIT_OK
+
+
+def _is_panda(args: list[str]) -> bool:
+    """True when the first existing file in `args` is a PanDA-style workflow (`run: prun`, ...): those go
+    to `compiler.panda`, since cwl-utils cannot load them."""
+    from compiler.panda.cli import is_panda_document
+
+    path = next((a for a in args if not a.startswith("-") and os.path.isfile(a.split("#")[0])), None)
+    return path is not None and is_panda_document(path)
 
 
 def _read_job(path: str | None) -> tuple[dict[str, object], str]:
@@ -232,6 +245,10 @@ HANDLERS: dict[str, Callable[[list[str], TextIO, TextIO], int]] = {
 def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run the compiler subcommand `argv[0]` with the options `argv[1:]`; return the exit code."""
     out, err = out or sys.stdout, err or sys.stderr
+    if argv and argv[0] in ("check", "compile") and _is_panda(argv[1:]):
+        from compiler.panda.cli import main as panda_main
+
+        return panda_main(argv, out, err)
     if not argv or argv[0] not in HANDLERS:
         err.write(f"cwlpilot: the compiler has no command {argv[0] if argv else ''!r}\n")
         return EXIT_USAGE

@@ -33,7 +33,7 @@ _BUILTINS = frozenset({
 
 
 @lru_cache(maxsize=4096)
-def argv_for(cmd: str, search_path: str | None) -> tuple[str, ...]:
+def argv_for(cmd: str, search_path: bytes | None) -> tuple[str, ...]:
     """The argv that runs `cmd`: the words themselves when that is exactly what bash would do.
 
     `search_path` is the stage's PATH, where the program is looked up as bash would."""
@@ -42,7 +42,8 @@ def argv_for(cmd: str, search_path: str | None) -> tuple[str, ...]:
         words = text.split()
         first = words[0]
         if "=" not in first and first not in _BUILTINS:
-            found = shutil.which(first, path=search_path) if "/" not in first else first
+            path = None if search_path is None else os.fsdecode(search_path)
+            found = shutil.which(first, path=path) if "/" not in first else first
             if found is not None:
                 return (found, *words[1:])
     return ("/bin/bash", "-c", cmd)
@@ -67,8 +68,7 @@ def start(cmd: str, cwd: str, env: Mapping[bytes, bytes], log: str, nice: bool =
     (single-threaded: nothing else can observe it) steps into `cwd` for the spawn and straight back out. The
     child opens the log itself, so creating 10,000 log files is not serialised in the pilot.
     Raises OSError (e.g. the log cannot be created)."""
-    path = env.get(b"PATH")
-    argv = argv_for(cmd, None if path is None else os.fsdecode(path))
+    argv = argv_for(cmd, env.get(b"PATH"))
     if nice:
         argv = ("/usr/bin/nice", "-n", "19", *argv)
     if not _HOME_FD:

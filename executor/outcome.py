@@ -35,10 +35,11 @@ def conclude(claim: Claim, ended: Ended, retry_count: int, rules: Sequence[Retry
              log_tail: str = "") -> tuple[Finish, Decision | None]:
     """The Finish record for an ended attempt, and the retry decision when it failed."""
     failure = classify(ended)
+    if failure is None:  # the common case, built positionally: this runs once per stage
+        return Finish(claim.attempt_id, claim.stage_id, True, False, ended.end, ended.exit_code, None,
+                      ended.peak_mem, ended.cpu_time, log), None
     common = dict(attempt_id=claim.attempt_id, stage_id=claim.stage_id, end=ended.end,
                   exit_code=ended.exit_code, peak_mem=ended.peak_mem, cpu_time=ended.cpu_time, log=log)
-    if failure is None:
-        return Finish(ok=True, retry=False, failure=None, **common), None  # type: ignore[arg-type]
     attempt = FailedAttempt(stage=claim.name, failure=failure, exit_code=ended.exit_code,
                             number=claim.counted + 1, retry_count=retry_count, log_tail=log_tail)
     decision = decide(attempt, rules, claim.retry_limit)

@@ -92,6 +92,7 @@ class Pilot:
         self.stages: dict[int, Stage] = dict(stages or {})
         self.kinds = registry()
         self.running: dict[int, Running] = {}
+        self.deadlines = 0  # running stages with a timeout: only then are kill times looked at
         self.watch: launch.ChildWatch | None = None
         self.stop_reason: str | None = None
         self.interrupted = False
@@ -133,14 +134,17 @@ class Pilot:
             if self.running and now >= next_sample:
                 next_sample = now + cfg.sample_interval
                 self._sample()
-            self._enforce_deadlines(now)
+            if self.deadlines:
+                self._enforce_deadlines(now)
             claims = self._round(ended)
             for claim in claims:
                 failed = self._launch(claim)
                 if failed is not None:
                     unrecorded.append(failed)
             if self.running:
-                deadline = min(next_sample, next_beat, now + cfg.poll_interval, *self._kill_times())
+                deadline = min(next_sample, next_beat, now + cfg.poll_interval)
+                if self.deadlines:
+                    deadline = min(deadline, *self._kill_times())
                 self._wait(deadline - time.monotonic())
             elif not claims and not unrecorded:
                 progress = self.store.progress()
@@ -161,7 +165,7 @@ class Pilot:
             return []
         # A few more candidates than free slots, so that a stage too big for the gap does not block the
         # smaller ones behind it; not the whole queue, which would cost a query per slot of 10,000 rows.
-        accepted, claims = self.store.cycle(self.id, finishes, self._pick, 2 * free + 6 if free > 0 else 0,
+        accepted, claims = self.store.cycle(self.id, finishes, self._pick, free + 4 if free > 0 else 0,
                                             time.time())
         for e, finish, ok in zip(ended, finishes, accepted, strict=True):
             if ok:
@@ -226,6 +230,7 @@ class Pilot:
             return _Ended(claim, Ended(exit_code=None, error=f"cannot start: {exc}", end=time.time()), log, start)
         timeout = stage.timeout * claim.time_factor if stage.timeout else None
         self.running[claim.attempt_id] = Running(claim, stage, ctx, proc, log, start, time.monotonic(), timeout)
+        self.deadlines += timeout is not None
         self.reporter.started(stage.name, claim.number, claim.backfill)
         return None
 
@@ -255,6 +260,7 @@ class Pilot:
             if exit_ is None:
                 continue
             del self.running[attempt_id]
+            self.deadlines -= r.timeout is not None
             error, added = self._after(r) if exit_.code == 0 and r.killed_for is None else ("", None)
             # Peak memory comes from the samples only: the kernel's ru_maxrss of a vfork'ed child includes the
             # pilot's own memory, so it would be wrong. A stage shorter than one sample has no figure.

@@ -73,14 +73,21 @@ def timeline(workdir):
     return [e for e in doc["traceEvents"] if e["ph"] == "X"]
 
 
-def processes_of_stage(name):
-    """Live processes started for stage `name` (every stage process carries CWLPILOT_STAGE)."""
+def processes_of_run(workdir, stage_name=None):
+    """Live processes started by the run in `workdir` (each carries its run id in CWLPILOT_ATTEMPT)."""
     import psutil
 
+    db = sqlite3.connect(Path(workdir) / "cwlpilot.db")
+    try:
+        (run_id,) = db.execute("SELECT value FROM meta WHERE key = 'run_id'").fetchone()
+    finally:
+        db.close()
     found = []
     for proc in psutil.process_iter():
         try:
-            if proc.status() != psutil.STATUS_ZOMBIE and proc.environ().get("CWLPILOT_STAGE") == name:
+            env = proc.environ()
+            if (proc.status() != psutil.STATUS_ZOMBIE and env.get("CWLPILOT_ATTEMPT", "").startswith(run_id + "/")
+                    and stage_name in (None, env.get("CWLPILOT_STAGE"))):
                 found.append(proc)
         except psutil.Error:
             continue

@@ -7,7 +7,7 @@ import time
 import psutil
 import pytest
 
-from .helpers import attempts, cwlpilot, processes_of_stage, stage, start_cwlpilot, states, write_plan
+from .helpers import attempts, cwlpilot, processes_of_run, stage, start_cwlpilot, states, write_plan
 
 # Each stage appends "start NAME" when it begins and "end NAME" when it is done to a ledger in the workdir.
 LEDGER = "echo start {n} >> ../ledger; sleep {s}; echo end {n} >> ../ledger"
@@ -136,7 +136,7 @@ def test_ctrl_c_stops_running_stages_and_they_run_again_next_time(tmp_path):
     assert proc.wait(timeout=30) == 1
     assert "interrupted: running stages were stopped and will run again next time" in (tmp_path / "run.log").read_text()
     assert [a[2] for a in attempts(work)] == ["lost"]
-    assert processes_of_stage("long") == []
+    assert processes_of_run(work, "long") == []
     write_plan(tmp_path / "p.json", [stage("long", "echo start >> ledger; echo end >> ledger"),
                                      stage("next", "echo next >> ledger", ["long"])])
     cwlpilot("run", plan, "--workdir", work, check=0)

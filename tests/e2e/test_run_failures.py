@@ -1,6 +1,6 @@
 """Retries, retry rules, memory and timeout kills, end to end with real processes."""
 
-from .helpers import attempts, cwlpilot, stage, timeline, write_plan
+from .helpers import attempts, cwlpilot, processes_of_run, stage, timeline, write_plan
 
 ALLOC = "python3 -c 'import time; b = bytearray({mb} * 2**20); b[::4096] = b\"x\" * len(b[::4096]); time.sleep({s})'"
 
@@ -78,17 +78,5 @@ def test_timeout_kills_the_whole_tree_and_increase_walltime_helps(tmp_path):
     assert sorted(result) == [("slow", "done", None), ("slow", "retried", "timeout"), ("stuck", "failed", "timeout")]
     assert "killed: timeout" in proc.stdout
     assert (tmp_path / "w" / "slow.2.log").read_text() == "finished\n"
-    import sqlite3
-
-    import psutil
-    db = sqlite3.connect(tmp_path / "w" / "cwlpilot.db")
-    (run_id,) = db.execute("SELECT value FROM meta WHERE key = 'run_id'").fetchone()
-    db.close()
-    left = []
-    for p in psutil.process_iter():
-        try:
-            if p.environ().get("CWLPILOT_ATTEMPT", "").startswith(run_id + "/"):
-                left.append(p)
-        except psutil.Error:
-            pass
+    left = processes_of_run(tmp_path / "w")
     assert left == [], "the timed-out stage left processes behind"

@@ -135,25 +135,20 @@ def ranks(stages: Sequence[_StageLike]) -> dict[str, int]:
 
 def upstream(stages: Sequence[_StageLike], targets: Iterable[str]) -> set[str]:
     """The targets and every stage they need, directly or not."""
-    needs = {s.name: s.needs for s in stages}
-    seen: set[str] = set()
-    todo = list(targets)
-    while todo:
-        name = todo.pop()
-        if name not in seen:
-            seen.add(name)
-            todo.extend(needs[name])
-    return seen
+    return _closure(targets, {s.name: list(s.needs) for s in stages})
 
 
 def downstream(stages: Sequence[_StageLike], sources: Iterable[str]) -> set[str]:
     """The sources and every stage that needs them, directly or not."""
-    children = _children(stages)
+    return _closure(sources, _children(stages))
+
+
+def _closure(start: Iterable[str], edges: Mapping[str, Sequence[str]]) -> set[str]:
     seen: set[str] = set()
-    todo = list(sources)
+    todo = list(start)
     while todo:
         name = todo.pop()
         if name not in seen:
             seen.add(name)
-            todo.extend(children[name])
+            todo.extend(edges[name])
     return seen

@@ -47,7 +47,8 @@ def tool_data(run: ir.Process, chain: tuple[Any, ...]) -> dict[str, Any]:
     if isinstance(run, ir.ExpressionTool):
         data["expression"] = run.expression
         data["outputs"] = {o.id: {"type": port_type(o.type)} for o in run.outputs}
-        data["params"] = {p.id: {"loadContents": True} for p in run.inputs if p.load_contents}
+        data["params"] = {p.id: _param_spec(p) for p in run.inputs if p.load_contents or p.load_listing}
+        data["listing"] = _listing(run, chain)
         return data
     assert isinstance(run, ir.CommandLineTool)
     data["outputs"] = _outputs(run)
@@ -75,7 +76,23 @@ def tool_data(run: ir.Process, chain: tuple[Any, ...]) -> dict[str, Any]:
         if req is not None:
             data.setdefault("requirements", {})[cls] = ir.thaw(req.fields)
     data["command"] = tool_description(run)
+    data["listing"] = _listing(run, chain)
     return data
+
+
+def _param_spec(p: ir.InputParam) -> dict[str, Any]:
+    spec: dict[str, Any] = {"loadListing": p.load_listing} if p.load_listing else {}
+    if p.load_contents:
+        spec["loadContents"] = True
+    return spec
+
+
+def _listing(run: ir.Process, chain: tuple[Any, ...]) -> str:
+    """How deep Directory inputs are listed unless an input says otherwise (CWL v1.0 lists them fully)."""
+    req = requirement(run, chain, "LoadListingRequirement")
+    if req is not None and req.fields.get("loadListing"):
+        return str(req.fields["loadListing"])
+    return "deep_listing" if run.cwl_version == "v1.0" else "no_listing"
 
 
 def static_command(data: dict[str, Any], job: Mapping[str, Any], stage: Mapping[str, Any]) -> str:
@@ -93,7 +110,9 @@ def static_command(data: dict[str, Any], job: Mapping[str, Any], stage: Mapping[
         "tmpdirSize": _DYNAMIC,
     }
     # staged inputs change paths on the command line; secondaryFiles and loadContents are found at run time
-    needs_files = any({"secondaryFiles", "loadContents", "schema"} & set(p) for p in desc["inputs"].values())
+    needs_files = any(
+        {"secondaryFiles", "loadContents", "loadListing", "schema"} & set(p) for p in desc["inputs"].values()
+    )
     if "initialWorkDir" not in data and not needs_files and not _has_literal(job):
         try:
             cmd = command_line(desc, job, runtime)
@@ -127,6 +146,7 @@ def tool_description(tool: ir.CommandLineTool) -> dict[str, Any]:
                 "inputBinding": _binding(p.binding) if p.binding else None,
                 **({"secondaryFiles": ir.thaw(p.secondary_files)} if p.secondary_files else {}),
                 **({"schema": schema_json(p.type)} if _nested(p.type) else {}),
+                **({"loadListing": p.load_listing} if p.load_listing else {}),
                 **({"loadContents": True} if p.load_contents or (p.binding and p.binding.load_contents) else {}),
             }
             for p in tool.inputs
@@ -167,6 +187,8 @@ def _outputs(tool: ir.CommandLineTool) -> dict[str, Any]:
             "outputEval": o.binding.output_eval if o.binding else None,
             "loadContents": bool(o.binding and o.binding.load_contents),
         }
+        if o.binding and o.binding.load_listing:
+            spec["loadListing"] = o.binding.load_listing
         outs[o.id] = spec
         if o.secondary_files:
             spec["secondaryFiles"] = ir.thaw(o.secondary_files)

@@ -106,6 +106,7 @@ class OutputBinding:
     glob: tuple[str, ...] = ()
     output_eval: str | None = None
     load_contents: bool = False
+    load_listing: str | None = None  # no_listing, shallow_listing, deep_listing
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class InputParam:
     load_contents: bool = False
     secondary_files: tuple[Any, ...] = ()
     format: Any = None
+    load_listing: str | None = None  # no_listing, shallow_listing, deep_listing
 
 
 @dataclass(frozen=True)

@@ -186,6 +186,7 @@ class Converter:
             load_contents=bool(getattr(obj, "loadContents", False)),
             secondary_files=ir.freeze(_plain(obj.secondaryFiles) or []),
             format=ir.freeze(_plain(obj.format)),
+            load_listing=getattr(obj, "loadListing", None),
         )
 
     def output_param(self, obj: Any, proc_node: Node) -> ir.OutputParam:
@@ -196,7 +197,9 @@ class Converter:
         if ob is not None:
             glob = ob.glob
             globs = (glob,) if isinstance(glob, str) else tuple(glob or ())
-            binding = ir.OutputBinding(globs, ob.outputEval, bool(getattr(ob, "loadContents", False)))
+            binding = ir.OutputBinding(
+                globs, ob.outputEval, bool(getattr(ob, "loadContents", False)), getattr(ob, "loadListing", None)
+            )
         return ir.OutputParam(
             id=name,
             type=self.cwl_type(obj.type_, pos),

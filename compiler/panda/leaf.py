@@ -117,7 +117,7 @@ def emit_leaf(
     streams = _streams(step, pa, secondaries, _strings(ins, "opt_secondaryDsTypes"), primary, args_pos, out)
     _check_placeholders(step, exec_text, primary, secondaries, streams, scope, out)
     nnn = out.next_id()
-    ds_name = f"{opts.out_ds}_{nnn:03d}_{name}"
+    ds_name = f"{opts.out_ds}_{nnn:03d}_{dataset_part(name)}"
     condition, cond_stages = translate_when(step, ins, out)
     needs = sorted(
         set(producers(ins["opt_inDS"].value) if "opt_inDS" in ins else ())
@@ -142,6 +142,7 @@ def emit_leaf(
         "param_map": _param_map(scope),
         "param_values": _param_values(scope),
         "iteration": None,
+        "sandbox": opts.sandbox,
         "params": dict(scope.loop.params) if scope.loop else {},
     }
     for stage_name, job in zip(names, jobs, strict=True):
@@ -173,6 +174,11 @@ def emit_leaf(
         )
     )
     return {port: Datasets((DatasetRef(f"{DATASETS}/{ds_name}", ds_name, tuple(names)),)) for port in step.out}
+
+
+def dataset_part(name: str) -> str:
+    """A stage name as part of a dataset name: `a[1,2].b` -> `a_1_2.b`, so a shell never reads it as a glob."""
+    return name.replace("[", "_").replace("]", "").replace(",", "_")
 
 
 def _ref_data(ref: DatasetRef) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from compiler.panda.ir import Step
+from compiler.panda.leaf import dataset_part
 from compiler.panda.values import (
     DatasetRef,
     Datasets,
@@ -72,6 +73,9 @@ def emit_loop(
             }
         out.stages.append(stage)
     outputs, gate_outputs = _outputs(step, name, results, out, opts)
+    sources = [p for v in results.values() if isinstance(v, Datasets) for r in v.refs for p in r.producers]
+    if sources and sources[0] in out.node_of_stage:  # the dump shows the loop's consumers under its output step
+        out.node_of_stage[name] = out.node_of_stage[sources[0]]
     out.stages.append(
         {
             "name": name,
@@ -129,7 +133,7 @@ def _outputs(
         aliases, entries = [], []
         for k, ref in enumerate(refs):
             suffix = f".{k}" if len(refs) > 1 else ""
-            ds_name = f"{opts.out_ds}_{nnn:03d}_{gate}.{port}{suffix}"
+            ds_name = f"{opts.out_ds}_{nnn:03d}_{dataset_part(gate)}.{port}{suffix}"
             aliases.append(DatasetRef(f"{DATASETS}/{ds_name}", ds_name, (gate,)))
             entries.append({"alias": f"{DATASETS}/{ds_name}", "template": ref.path})
         outputs[port] = Datasets(tuple(aliases), isinstance(value, Datasets) and value.listed)

@@ -42,11 +42,14 @@ def command_line(
         words.extend(group)
     shell = bool(tool.get("shellCommand"))
     text = " ".join(shlex.quote(w) if quote or not shell else w for w, quote in words)
+    redirects = ""
     for field, op in (("stdin", "<"), ("stdout", ">"), ("stderr", "2>")):
         target = tool.get(field)
         if target:
-            text += f" {op} {shlex.quote(str(ev(target, context)))}"
-    return text
+            redirects += f" {op} {shlex.quote(str(ev(target, context)))}"
+    if redirects and shell:
+        return f"{{ {text} ; }}{redirects}"  # the streams of the whole shell command, `a && b` included
+    return text + redirects
 
 
 def _bind(

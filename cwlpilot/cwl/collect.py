@@ -67,6 +67,8 @@ def _port(spec: Mapping[str, Any], outdir: str, context: Mapping[str, Any], ev: 
     else:
         value = found
     value = files.walk(value, lambda obj: _located(obj, outdir))
+    if spec.get("loadListing"):
+        value = files.walk_top(value, lambda obj: files.listed({**obj, "$listed": True}, spec["loadListing"]))
     if spec.get("secondaryFiles"):
         value = files.walk_top(value, lambda obj: with_secondary(obj, spec["secondaryFiles"], context, ev))
     if spec.get("format"):

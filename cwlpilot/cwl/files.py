@@ -125,6 +125,17 @@ def walk(value: Any, fn: Callable[[dict[str, Any]], Any]) -> Any:
     return {k: walk(v, fn) for k, v in value.items()}
 
 
+def listed(obj: dict[str, Any], depth: str) -> dict[str, Any]:
+    """A Directory read from disk with as much `listing` as loadListing asks for (others unchanged)."""
+    if not obj.pop("$listed", False) or obj.get("class") != "Directory":
+        return obj
+    if depth == "no_listing":
+        obj.pop("listing", None)
+    elif depth == "shallow_listing":
+        obj["listing"] = [{k: v for k, v in item.items() if k != "listing"} for item in obj.get("listing", [])]
+    return obj
+
+
 def walk_top(value: Any, fn: Callable[[dict[str, Any]], Any]) -> Any:
     """Like `walk`, but only the outermost File/Directory objects (not their secondaryFiles or listings)."""
     if isinstance(value, list):

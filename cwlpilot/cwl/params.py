@@ -76,17 +76,19 @@ def _resolve(ref: str, context: Mapping[str, Any]) -> Any:
     head = _SYMBOL.match(ref)
     if head is None:
         raise NotStatic(ref)
-    value: Any = context.get(head.group(1))
+    segments = []
     pos = head.end()
-    while pos < len(ref):
+    while pos < len(ref):  # the whole text must be a plain reference before anything is looked up
         seg = _SEGMENT.match(ref, pos)
         if seg is None:
             raise NotStatic(ref)  # not a plain reference: JavaScript
-        key = next(g for g in seg.groups() if g is not None)
-        if pos == head.end() and head.group(1) == "inputs" and isinstance(value, Mapping) and key not in value:
-            raise UnknownInput(f"`{ref}`: there is no input '{key}'")
-        value = _step_into(value, key, seg.group(4) is not None, ref)
+        segments.append((next(g for g in seg.groups() if g is not None), seg.group(4) is not None))
         pos = seg.end()
+    value: Any = context.get(head.group(1))
+    for n, (key, is_index) in enumerate(segments):
+        if n == 0 and head.group(1) == "inputs" and isinstance(value, Mapping) and key not in value:
+            raise UnknownInput(f"`{ref}`: there is no input '{key}'")
+        value = _step_into(value, key, is_index, ref)
     if isinstance(value, Mapping) and "$ref" in value:
         raise NotStatic(ref)  # produced upstream
     return value

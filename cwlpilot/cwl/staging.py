@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,30 @@ class StagingError(CwlError):
 
 
 def prepare_job(
-    job: Mapping[str, Any], inputs: Mapping[str, Any], scratch: Path, ev: Evaluator, discover: bool = False
+    job: Mapping[str, Any],
+    inputs: Mapping[str, Any],
+    scratch: Path,
+    ev: Evaluator,
+    discover: bool = False,
+    listing: str = "deep_listing",
 ) -> dict[str, Any]:
     """`job` with File/Directory fields filled in, literal files written under `scratch`, and each
-    input's secondaryFiles (checked; looked for on disk with `discover`, for a run's own inputs) and
-    loadContents applied as the tool declares them in `inputs`."""
+    input's secondaryFiles (checked; looked for on disk with `discover`, for a run's own inputs),
+    loadContents and loadListing (`listing` unless the input says) applied as `inputs` declares them."""
+    ready = {k: files.walk(v, _filler(scratch)) for k, v in job.items()}
+    for name, value in ready.items():
+        depth = (inputs.get(name) or {}).get("loadListing") or listing
+        value = files.walk_top(value, lambda obj, d=depth: files.listed(obj, d))
+        ready[name] = files.walk(value, _unmark)
+    return _declared(ready, inputs, ev, discover)
 
+
+def _unmark(obj: dict[str, Any]) -> dict[str, Any]:
+    obj.pop("$listed", None)
+    return obj
+
+
+def _filler(scratch: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
     def fill(obj: dict[str, Any]) -> dict[str, Any]:
         if obj.get("class") == "File" and "contents" in obj and not (obj.get("path") or obj.get("location")):
             return files.write_literal(obj, scratch / f"literal{len(list(scratch.glob('literal*')))}")
@@ -49,9 +67,13 @@ def prepare_job(
         if out["class"] == "Directory" and os.path.isdir(path):
             # listed now, not when it was produced: an in-place update may have changed it since
             out["listing"] = files.listing(path, with_checksum=False)
+            out["$listed"] = True  # from disk, so loadListing decides how much of it the tool sees
         return out
 
-    ready = {k: files.walk(v, fill) for k, v in job.items()}
+    return fill
+
+
+def _declared(ready: dict[str, Any], inputs: Mapping[str, Any], ev: Evaluator, discover: bool) -> dict[str, Any]:
     for name, spec in inputs.items():
         value = ready.get(name)
         if value is None:

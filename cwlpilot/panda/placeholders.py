@@ -14,6 +14,7 @@ tokenizes again to substitute, so both read the same language. Anything else aft
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
@@ -201,5 +202,8 @@ def _value(token: Token, values: Values) -> str:
 
 
 def format_value(value: object) -> str:
-    """A parameter as PanDA writes it into a command (Python's str: 0.5, True, [1, 2])."""
+    """A parameter as written into a command: numbers and strings as Python writes them (0.5, True),
+    arrays and mappings as compact JSON ([1,2]) so that they stay one shell word."""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"))
     return str(value)

@@ -94,6 +94,10 @@ def _instances(data: Mapping[str, Any], read: Any, ev: Evaluator) -> tuple[list[
     return [stepmod.Instance((), job, True)], []
 
 
+def _depth(data: Mapping[str, Any]) -> str:
+    return str(data.get("listing") or "deep_listing")
+
+
 def _outdir(ctx: StageContext, index: tuple[int, ...], scattered: bool) -> Path:
     return ctx.cwd / ("out" if not scattered else "out-" + "-".join(map(str, index)))
 
@@ -140,7 +144,7 @@ class CwlExpression(_CwlKind):
     ) -> dict[str, Any] | None:
         if not inst.runs:
             return None
-        job = prepare_job(inst.values, data.get("params") or {}, scratch, ev)
+        job = prepare_job(inst.values, data.get("params") or {}, scratch, ev, listing=_depth(data))
         result = ev(data.get("expression", ""), {"inputs": job, "self": None, "runtime": {}})
         if not isinstance(result, Mapping):
             raise ExpressionError(f"the expression gave {type(result).__name__}, not an object")
@@ -188,7 +192,7 @@ class CwlTool(_CwlKind):
         outdir.mkdir(parents=True)
         tmpdir.mkdir(parents=True, exist_ok=True)
         desc = data.get("command")
-        job = prepare_job(inst.values, (desc or {}).get("inputs") or {}, tmpdir, ev)
+        job = prepare_job(inst.values, (desc or {}).get("inputs") or {}, tmpdir, ev, listing=_depth(data))
         runtime = _runtime(data, stage, job, outdir, tmpdir, ev)
         context = {"inputs": job, "self": None, "runtime": runtime}
         if data.get("initialWorkDir") is not None:

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from executor.booking import Limits, Request, Usage, booking, select
+from executor.condition import evaluate, parse
 from executor.graph import ranks
 from executor.outcome import Ended, conclude
 from executor.plan import Stage
@@ -26,10 +27,16 @@ def plans(draw):
     out = []
     for i in range(n):
         needs = draw(st.sets(st.integers(0, i - 1), max_size=3)) if i else set()
-        out.append(Stage(name=f"s{i}", cmd="x", index=i, needs=tuple(f"s{j}" for j in sorted(needs)),
+        names = [f"s{j}" for j in sorted(needs)]
+        condition = None
+        if names and draw(st.booleans()):  # a random condition over the needs
+            tests = [f"{draw(st.sampled_from(['done', 'failed', 'skipped', 'ended']))}({n})" for n in names]
+            condition = draw(st.sampled_from([" && ", " || "])).join(tests)
+            condition = f"!({condition})" if draw(st.booleans()) else condition
+        out.append(Stage(name=f"s{i}", cmd="x", index=i, needs=tuple(names),
                          cpu=draw(st.sampled_from([0.5, 1, 2, 3])), mem=draw(st.sampled_from([-1, 100, 500])),
                          retry_count=draw(st.integers(0, 2)),
-                         semaphore=draw(st.sampled_from([None, None, None, "lock"]))))
+                         semaphore=draw(st.sampled_from([None, None, None, "lock"])), condition=condition))
     return out
 
 
@@ -42,7 +49,7 @@ def simulate(plan, limits, outcomes, durations, keep_going=True):
         store = SQLiteStore(Path(tmp) / "sim.db")
         rank = ranks(plan)
         store.sync_plan([StageRow(s.index, s.name, "{}", s.fingerprint(), rank[s.name], s.needs, s.cpu, s.mem,
-                                  None, s.semaphore, s.retry_count) for s in plan], {"run_id": "sim"})
+                                  None, s.semaphore, s.retry_count, s.condition) for s in plan], {"run_id": "sim"})
         pilot = store.register_pilot("h", 1, 0.0, limits.cpu, limits.mem)
         by_id = {s.index: s for s in plan}
         running, events, now, draws = [], [], 0.0, 0
@@ -58,9 +65,14 @@ def simulate(plan, limits, outcomes, durations, keep_going=True):
                         for c in select(reqs, usage, limits)]
 
             _, claims = store.cycle(pilot, [], pick, 100, now)
-            done_now = {s.name for s in store.statuses() if s.state is State.DONE}
+            now_states = {s.name: s.state for s in store.statuses()}
+            ended = (State.DONE, State.FAILED, State.SKIPPED)
             for c in claims:
-                events.append(("start", c.name, c.number, set(by_id[c.stage_id].needs) <= done_now))
+                stage = by_id[c.stage_id]
+                ok = all(now_states[n] is State.DONE for n in stage.needs) if stage.condition is None else \
+                    all(now_states[n] in ended for n in stage.needs) and \
+                    evaluate(parse(stage.condition), {n: now_states[n].value for n in stage.needs})
+                events.append(("start", c.name, c.number, ok))
                 heapq.heappush(running, (now + durations[draws % len(durations)], c.attempt_id, c))
                 draws += 1
             cpu = sum(c.cpu for _, _, c in running if not c.backfill)
@@ -93,7 +105,7 @@ def test_invariants_hold_for_any_plan_and_any_outcomes(plan, cpu, mem, backfill,
     # never over budget (backfill within its documented bound), semaphores exclusive
     assert all(ok_normal and ok_total for kind, ok_normal, ok_total, *_ in
                [e + (None,) for e in events if e[0] == "budget"])
-    # a stage starts only after every stage it needs is done
+    # a stage starts only after every stage it needs is done (with a condition: has ended, and it holds)
     assert all(e[3] for e in events if e[0] == "start")
     # every stage ends in exactly one terminal state, and the simulation drained
     assert all(s.state in (State.DONE, State.FAILED, State.SKIPPED) for s in statuses.values())
@@ -109,11 +121,15 @@ def test_invariants_hold_for_any_plan_and_any_outcomes(plan, cpu, mem, backfill,
         assert len(results) <= by_name[name].retry_count + 1
         assert statuses[name].state is (State.DONE if results[-1] else State.FAILED)
         assert all(not ok for ok in results[:-1])  # nothing runs again after it succeeded
-    # done stages had all needs done; skipped stages have a failed or skipped need
+    # without a condition: done stages had all needs done, skipped ones a failed or skipped need;
+    # with one: the stage ran exactly when the condition held over how its needs ended
     for s in plan:
         state = statuses[s.name].state
-        if state is State.DONE:
-            assert all(statuses[n].state is State.DONE for n in s.needs)
+        final = {n: statuses[n].state.value for n in s.needs}
+        if s.condition is not None:
+            assert (s.name in ends) == evaluate(parse(s.condition), final)
+        elif state is State.DONE:
+            assert all(v == "done" for v in final.values())
         if state is State.SKIPPED:
-            assert any(statuses[n].state in (State.FAILED, State.SKIPPED) for n in s.needs)
             assert s.name not in ends
+            assert s.condition is not None or any(v in ("failed", "skipped") for v in final.values())

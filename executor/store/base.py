@@ -140,8 +140,7 @@ class StageStatus(NamedTuple):
     handled: bool = False  # a failure that a condition looked for (`failed(X)`) and that was dealt with
 
 
-@dataclass(frozen=True)
-class PilotRecord:
+class PilotRecord(NamedTuple):
     id: int
     host: str
     pid: int

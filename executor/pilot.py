@@ -144,7 +144,7 @@ class Pilot:
             if self.running:
                 deadline = min(next_sample, next_beat, now + cfg.poll_interval)
                 if self.deadlines:
-                    deadline = min(deadline, *self._kill_times())
+                    deadline = min([deadline, *self._kill_times()])
                 self._wait(deadline - time.monotonic())
             elif not claims and not unrecorded:
                 progress = self.store.progress()

@@ -80,3 +80,11 @@ def test_timeout_kills_the_whole_tree_and_increase_walltime_helps(tmp_path):
     assert (tmp_path / "w" / "slow.2.log").read_text() == "finished\n"
     left = processes_of_run(tmp_path / "w")
     assert left == [], "the timed-out stage left processes behind"
+
+
+def test_a_memory_kill_of_a_stage_with_a_timeout_is_reported_normally(tmp_path):
+    """Regression: the wait for a stage killed for memory while it also had a timeout crashed the pilot."""
+    plan = write_plan(tmp_path / "p.json", [stage("hungry", ALLOC.format(mb=300, s=5), mem=50, timeout=60)])
+    proc = cwlpilot("run", plan, "--workdir", tmp_path / "w", "--mem-overuse-factor", 2, "--sample-interval", 0.05)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert [(a[2], a[3]) for a in attempts(tmp_path / "w")] == [("failed", "memory")]

@@ -57,6 +57,10 @@ def recount(db: sqlite3.Connection) -> None:
                                                  ('done', 'failed', 'skipped'))
                   WHERE state IN ('pending', 'ready')""")
     db.execute("UPDATE stages SET state = 'pending' WHERE state = 'ready'")
+    # the common case in bulk: no condition and every need done (a 10,000-stage plan loads in one statement)
+    db.execute("""UPDATE stages SET state = 'ready', reason = '' WHERE state = 'pending' AND remaining = 0
+                  AND condition IS NULL AND NOT EXISTS (SELECT 1 FROM edges e JOIN stages p ON p.id = e.parent
+                                                        WHERE e.child = stages.id AND p.state != 'done')""")
     for (stage_id,) in db.execute("SELECT id FROM stages WHERE state = 'pending' AND remaining = 0").fetchall():
         if db.execute("SELECT state FROM stages WHERE id = ?", (stage_id,)).fetchone()[0] == "pending":
             decide(db, stage_id)

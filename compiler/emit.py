@@ -43,6 +43,7 @@ Plan `outputs` — {id: {"type", "value"}} where value may hold `$ref`s and `$me
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from compiler import ir
@@ -76,6 +77,7 @@ Guards = tuple[dict[str, Any], ...]
 
 def compile_plan(process: ir.Process, job: Mapping[str, Any], job_dir: str) -> dict[str, Any]:
     """The plan for `process` run on `job` (inputs relative to `job_dir`), as plain JSON data."""
+    process = _with_job_requirements(process, job)
     ev = Evaluator(js=tuple(js_lib(process, ()) or ()), version=process.cwl_version, allow_js=True)
     values = {p.id: _formats(_input_value(p, job, job_dir, ev), process.namespaces) for p in process.inputs}
     stages: list[dict[str, Any]] = []
@@ -87,6 +89,17 @@ def compile_plan(process: ir.Process, job: Mapping[str, Any], job_dir: str) -> d
         produced = {o.id: {"$ref": f"{name}/{o.id}"} for o in process.outputs}
     outputs = {o.id: {"type": port_type(o.type), "value": produced.get(o.id)} for o in process.outputs}
     return {"schema_version": SCHEMA_VERSION, "stages": stages, "outputs": outputs}
+
+
+def _with_job_requirements(process: ir.Process, job: Mapping[str, Any]) -> ir.Process:
+    """`cwl:requirements` in the inputs file: requirements that rank before the document's own."""
+    extra = job.get("cwl:requirements") or []
+    reqs = tuple(
+        ir.Requirement(str(r["class"]), ir.freeze({k: v for k, v in r.items() if k != "class"}), process.pos)
+        for r in extra
+        if isinstance(r, Mapping) and "class" in r
+    )
+    return replace(process, requirements=reqs + process.requirements) if reqs else process
 
 
 def _formats(value: Any, namespaces: Mapping[str, str]) -> Any:

@@ -111,6 +111,18 @@ def _link(files: list[Path], job_dir: Path) -> list[str]:
     return names
 
 
+def _link_sandbox(sandbox: str | None, job_dir: Path) -> None:
+    """The files of the workflow's folder, linked into the job's folder: PanDA ships that folder with
+    every job (its sub-folders and hidden files are left out here)."""
+    if not sandbox or not os.path.isdir(sandbox):
+        return
+    for entry in sorted(os.scandir(sandbox), key=lambda e: e.name):
+        target = job_dir / entry.name
+        if entry.name.startswith(".") or not entry.is_file() or target.exists() or target.is_symlink():
+            continue
+        target.symlink_to(entry.path)
+
+
 class _Job:
     def __init__(self, sn: int, folder: Path, streams: dict[int, list[Path]]) -> None:
         self.sn, self.folder, self.streams = sn, folder, streams
@@ -165,6 +177,7 @@ def _script(d: Mapping[str, Any], ctx: StageContext, junction: bool) -> tuple[st
     for job in _jobs(d, ctx, in_files, stream_files, streams, junction):
         job.folder.mkdir(parents=True, exist_ok=True)
         names = {n: _link(files, job.folder) for n, files in job.streams.items()}
+        _link_sandbox(d.get("sandbox"), job.folder)
         values = ph.Values(
             streams=names,
             job=job.sn,

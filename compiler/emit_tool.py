@@ -61,7 +61,7 @@ def tool_data(run: ir.Process, chain: tuple[Any, ...]) -> dict[str, Any]:
         data["codes"] = {k: list(v) for k, v in codes.items()}
     iwd = requirement(run, chain, "InitialWorkDirRequirement")
     if iwd is not None:
-        data["initialWorkDir"] = ir.thaw(iwd.fields.get("listing"))
+        data["initialWorkDir"] = files.resolved(ir.thaw(iwd.fields.get("listing")), "")
     env = requirement(run, chain, "EnvVarRequirement")
     if env is not None:
         data["env"] = _env(env)

@@ -32,18 +32,21 @@ class Evaluator:
     version: str = "v1.2"
     allow_js: bool = False
 
-    def __call__(self, text: Any, context: Mapping[str, Any]) -> Any:
-        """The value of `text` (returned unchanged when it is not a string with an expression)."""
+    def __call__(self, text: Any, context: Mapping[str, Any], strip: bool = True) -> Any:
+        """The value of `text` (returned unchanged when it is not a string with an expression).
+
+        Surrounding whitespace is dropped first (so `"$(x)\n"` is x itself) unless `strip` is False, as
+        for InitialWorkDir file contents, where it is kept."""
         if not isinstance(text, str) or not has_expression(text):
             return text
         try:
-            return evaluate_refs(text, context)
+            return evaluate_refs(text.strip() if strip else text, context)
         except NotStatic:
             if not self.allow_js or _has_ref(context):
                 raise
-        return self._javascript(text, context)
+        return self._javascript(text, context, strip)
 
-    def _javascript(self, text: str, context: Mapping[str, Any]) -> Any:
+    def _javascript(self, text: str, context: Mapping[str, Any], strip: bool) -> Any:
         from cwl_utils.expression import interpolate, jshead
 
         rootvars: Any = {
@@ -59,6 +62,7 @@ class Evaluator:
                 fullJS=full,
                 jslib=jshead(list(self.js or ()), rootvars) if full else "",
                 escaping_behavior=1 if self.version in _OLD_ESCAPES else 2,
+                strip_whitespace=strip,
             )
         except Exception as exc:  # noqa: BLE001 - the engine reports JavaScript errors in many ways
             raise ExpressionError(" ".join(str(exc).split())[:2000]) from None

@@ -117,4 +117,4 @@ def _to_text(value: Any) -> str:
         return "null"
     if isinstance(value, (int, float)):
         return str(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return json.dumps(value, sort_keys=True)  # as cwl-utils writes a value inside a longer string

@@ -171,7 +171,9 @@ def _stage_entry(item: Any, outdir: Path, context: Mapping[str, Any], ev: Evalua
         )
         return
     name = ev(item.get("entryname"), context) if item.get("entryname") else None
-    value = ev(item.get("entry"), context)
+    value = ev(item.get("entry"), context, strip=False)
+    if value is None or value == []:
+        return  # CWL 1.2: an entry that evaluates to null (or nothing) stages nothing
     writable = bool(item.get("writable")) and not context.get("inplace")
     if (
         isinstance(value, Mapping)

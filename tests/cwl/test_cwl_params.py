@@ -22,7 +22,7 @@ CTX = {
         ("$(self[1])", 5),
         ("$(inputs.xs.length)", 2),
         ("n=$(inputs.n) cores=$(runtime.cores)", "n=3 cores=2"),
-        ("$(inputs.xs)-x", "[1,2]-x"),
+        ("$(inputs.xs)-x", "[1, 2]-x"),
         ("\\$(inputs.n)", "$(inputs.n)"),
         ("plain", "plain"),
     ],

@@ -110,7 +110,8 @@ def _formats(value: Any, namespaces: Mapping[str, str]) -> Any:
 
 
 def _input_value(param: ir.InputParam, job: Mapping[str, Any], job_dir: str, ev: Evaluator) -> Any:
-    value = files_resolved(job[param.id], job_dir) if param.id in job else files_resolved(ir.thaw(param.default), "")
+    given = job.get(param.id)
+    value = files_resolved(given, job_dir) if given is not None else files_resolved(ir.thaw(param.default), "")
     if param.load_contents or (param.binding is not None and param.binding.load_contents):
         value = stepmod.with_contents(value)  # reads the input files: they are known now
     # the run's own inputs are where secondaryFiles are looked for on disk; steps only check them

@@ -30,6 +30,8 @@ def check_job(process: ir.Process, job_path: str, yaml: YamlCache) -> list[Diagn
                 message = f"required input {shown} is missing (declared at {param.pos})"
                 found.append(Diagnostic(Pos(node.file, 1, 1), message))
             continue
+        if job[param.id] is None and param.has_default:
+            continue  # an explicit null takes the default, as an absent value does
         problem = value_problem(job[param.id], param.type, base)
         if problem:
             found.append(Diagnostic(node.pos(param.id), f"input '{param.id}': {problem}"))

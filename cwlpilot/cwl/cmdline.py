@@ -61,6 +61,8 @@ def _bind(
         schema.get("type") == "record" or schema.get("type") == "array" and "inputBinding" in schema
     )
     out: list[tuple[Key, Words]] = []
+    if value is None:
+        return out  # a null input adds nothing, whatever its valueFrom says
     if binding is not None:
         out.append((key, _binding_words(binding, value, context, schema if nested else None)))
     if not nested or value is None:

@@ -57,9 +57,7 @@ def _bind(
 ) -> list[tuple[Key, Words]]:
     """The keyed words of one parameter, walking into records and item bindings of its schema."""
     schema = _matching(schema, value)
-    nested = isinstance(schema, Mapping) and (
-        schema.get("type") == "record" or schema.get("type") == "array" and "inputBinding" in schema
-    )
+    nested = _nested(schema, value)
     out: list[tuple[Key, Words]] = []
     if value is None:
         return out  # a null input adds nothing, whatever its valueFrom says
@@ -75,24 +73,53 @@ def _bind(
             fkey = (*key, (_position(fb, {**context, "self": fvalue}) if fb else 0, 1, field["name"]))
             out.extend(_bind(fb, field.get("type"), value.get(field["name"]), fkey, field["name"], context))
     elif schema["type"] == "array" and isinstance(value, list):
-        ib = schema["inputBinding"]
+        ib = schema.get("inputBinding") or {}  # records as items: each one's fields, in item order
         for n, item in enumerate(value):
             ikey = (*key, (_position(ib, {**context, "self": item}), 1, f"{n:08d}"))
             out.extend(_bind(ib, schema.get("items"), item, ikey, name, context))
     return out
 
 
+def _nested(schema: Any, value: Any) -> bool:
+    """Does the value's schema hold bindings of its own: a record, or an array with item bindings or
+    records as items?"""
+    if not isinstance(schema, Mapping):
+        return False
+    if schema.get("type") == "record":
+        return True
+    if schema.get("type") != "array":
+        return False
+    if "inputBinding" in schema:
+        return True
+    items = value if isinstance(value, list) else []
+    return any(_nested(_matching(schema.get("items"), item), item) for item in items)
+
+
 def _matching(schema: Any, value: Any) -> Any:
     """The option of a union schema that `value` has (records and arrays only matter here)."""
-    if not isinstance(schema, list):
+    if isinstance(schema, Mapping) or not isinstance(schema, list):
         return schema
     for option in schema:
         if isinstance(option, Mapping):
             if option.get("type") == "array" and isinstance(value, list):
                 return option
-            if option.get("type") == "record" and isinstance(value, Mapping) and "class" not in value:
+            if option.get("type") == "record" and _record_fits(option, value):
                 return option
     return None
+
+
+def _record_fits(schema: Mapping[str, Any], value: Any) -> bool:
+    """Could `value` be this record: a plain mapping whose enum fields hold one of their symbols?"""
+    if not isinstance(value, Mapping) or "class" in value:
+        return False
+    names = {f["name"] for f in schema.get("fields", [])}
+    if set(value) - names:
+        return False
+    for field in schema.get("fields", []):
+        t = field.get("type")
+        if isinstance(t, Mapping) and t.get("type") == "enum" and value.get(field["name"]) not in t["symbols"]:
+            return False
+    return True
 
 
 def _position(binding: Mapping[str, Any] | None, context: Mapping[str, Any]) -> int:

@@ -6,6 +6,7 @@ data contract described in `compiler.emit`. Pure.
 
 from __future__ import annotations
 
+import math
 import shlex
 from collections.abc import Mapping
 from typing import Any
@@ -102,8 +103,8 @@ def static_command(data: dict[str, Any], job: Mapping[str, Any], stage: Mapping[
     wanted = data.get("resources") or {}
     exprs = {k for k, v in wanted.items() if isinstance(v, str)}
     runtime = {
-        "cores": _DYNAMIC if exprs & {"coresMin", "coresMax"} else resources.get("cpu"),
-        "ram": _DYNAMIC if exprs & {"ramMin", "ramMax"} else resources.get("mem"),
+        "cores": _DYNAMIC if exprs & {"coresMin", "coresMax"} else math.ceil(resources.get("cpu", 1)),
+        "ram": _DYNAMIC if exprs & {"ramMin", "ramMax"} else math.ceil(resources.get("mem", 256)),
         "outdir": _DYNAMIC,
         "tmpdir": _DYNAMIC,
         "outdirSize": _DYNAMIC,

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cwlpilot.cwl import files
 from cwlpilot.cwl import scatter as sc
 from cwlpilot.cwl import step as stepmod
 from cwlpilot.cwl.cmdline import command_line
@@ -148,10 +149,18 @@ class CwlExpression(_CwlKind):
         result = ev(data.get("expression", ""), {"inputs": job, "self": None, "runtime": {}})
         if not isinstance(result, Mapping):
             raise ExpressionError(f"the expression gave {type(result).__name__}, not an object")
+        # File literals it returns become real files, so later steps and the run's outputs can use them
+        result = files.walk(result, lambda obj: _written(obj, scratch))
         return {port: result.get(port) for port in data.get("outputs") or {}}
 
     def finish(self, stage: Stage, ctx: StageContext) -> str | None:
         return None
+
+
+def _written(obj: dict[str, Any], scratch: Path) -> dict[str, Any]:
+    if obj.get("class") != "File" or "contents" not in obj or obj.get("path") or obj.get("location"):
+        return obj
+    return files.write_literal(obj, scratch / f"out{len(list(scratch.glob('out*'))) if scratch.exists() else 0}")
 
 
 def _gathered(data: Mapping[str, Any], results: list[tuple[tuple[int, ...], Any]], shape: list[int]) -> dict[str, Any]:
@@ -246,8 +255,8 @@ def _runtime(
     return {
         "outdir": str(outdir),
         "tmpdir": str(tmpdir),
-        "cores": _ceil(cores) if cores is not None else max(1, int(stage.cpu)),
-        "ram": _ceil(ram) if ram is not None else int(stage.mem if stage.mem > 0 else 256),
+        "cores": _ceil(cores) if cores is not None else max(1, _ceil(stage.cpu)),
+        "ram": _ceil(ram) if ram is not None else _ceil(stage.mem if stage.mem > 0 else 256),
         "outdirSize": _ceil(ev(wanted.get("outdirMin"), context) or 1024),
         "tmpdirSize": _ceil(ev(wanted.get("tmpdirMin"), context) or 1024),
     }

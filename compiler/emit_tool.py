@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from compiler import ir
-from compiler.errors import UnsupportedError
+from compiler.errors import CompilerError, UnsupportedError
 from cwlpilot.cwl import files
 from cwlpilot.cwl.cmdline import command_line
 from cwlpilot.cwl.params import NotStatic
@@ -72,6 +72,8 @@ def tool_data(run: ir.Process, chain: tuple[Any, ...]) -> dict[str, Any]:
     limit = requirement(run, chain, "ToolTimeLimit")
     if limit is not None:
         data["timelimit"] = ir.thaw(limit.fields.get("timelimit"))
+        if isinstance(data["timelimit"], (int, float)) and data["timelimit"] < 0:
+            raise CompilerError(f"{limit.pos}: ToolTimeLimit: timelimit must not be negative")
     for cls in ("LoadListingRequirement", "WorkReuse", "NetworkAccess", "InplaceUpdateRequirement"):
         req = requirement(run, chain, cls)
         if req is not None:

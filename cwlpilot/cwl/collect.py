@@ -20,18 +20,24 @@ class OutputError(CwlError):
 
 
 def collect(
-    ports: Mapping[str, Any], outdir: str, job: Mapping[str, Any], runtime: Mapping[str, Any], ev: Evaluator
+    ports: Mapping[str, Any],
+    outdir: str,
+    job: Mapping[str, Any],
+    runtime: Mapping[str, Any],
+    ev: Evaluator,
+    staged: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """The tool's CWL output object."""
+    """The tool's CWL output object. `staged`: real paths the runner linked into `outdir` itself."""
     custom = os.path.join(outdir, "cwl.output.json")
     if os.path.exists(custom):
         with open(custom, encoding="utf-8") as handle:
             given = json.load(handle)
         return {port: _located(given.get(port), outdir) for port in ports}
     context = {"inputs": job, "runtime": runtime, "self": None}
+    allowed = _input_paths(job) | set(staged)
     out = {}
     for port, spec in sorted(ports.items()):
-        value = _port(spec, outdir, context, ev)
+        value = _port(spec, outdir, context, ev, allowed)
         if value is None and not optional(spec.get("type")):
             raise OutputError(f"output '{port}': nothing was produced (glob {spec.get('glob')})")
         out[port] = value
@@ -43,13 +49,14 @@ def optional(type_text: Any) -> bool:
     return text.endswith("?") or "null" in text or text in ("Any", "")
 
 
-def _port(spec: Mapping[str, Any], outdir: str, context: Mapping[str, Any], ev: Evaluator) -> Any:
+def _port(spec: Mapping[str, Any], outdir: str, context: Mapping[str, Any], ev: Evaluator, allowed: set[str]) -> Any:
     if spec.get("fields"):  # a record whose fields are collected one by one
-        return {name: _port(field, outdir, context, ev) for name, field in sorted(spec["fields"].items())}
+        return {name: _port(f, outdir, context, ev, allowed) for name, f in sorted(spec["fields"].items())}
     globs = spec.get("glob") or []
     found: list[dict[str, Any]] = []
     if globs:
         for path in _matches(globs, outdir, context, ev):
+            _check_link(path, outdir, allowed)
             obj = files.describe(path, with_checksum=False)
             if spec.get("loadContents") and obj["class"] == "File":
                 obj["contents"] = files.contents(path)
@@ -74,6 +81,30 @@ def _port(spec: Mapping[str, Any], outdir: str, context: Mapping[str, Any], ev: 
     if spec.get("format"):
         value = files.walk_top(value, lambda obj: {**obj, "format": ev(spec["format"], {**context, "self": obj})})
     return value
+
+
+def _input_paths(job: Any) -> set[str]:
+    """Real paths of every File and Directory in the job: outputs may be links to these."""
+    found: set[str] = set()
+
+    def add(obj: dict[str, Any]) -> dict[str, Any]:
+        path = files.path_of(obj)
+        if path:
+            found.add(os.path.realpath(path))
+        return obj
+
+    files.walk(job, add)
+    return found
+
+
+def _check_link(path: str, outdir: str, allowed: set[str]) -> None:
+    """A link out of the output directory to anything but an input is refused (it could point anywhere)."""
+    if not os.path.islink(path):
+        return
+    real = os.path.realpath(path)
+    inside = real.startswith(os.path.realpath(outdir) + os.sep)
+    if not inside and not any(real == a or real.startswith(a + os.sep) for a in allowed):
+        raise OutputError(f"{os.path.basename(path)} links to {real}, outside the output directory")
 
 
 def _matches(globs: list[Any], outdir: str, context: Mapping[str, Any], ev: Evaluator) -> list[str]:

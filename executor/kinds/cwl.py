@@ -95,6 +95,17 @@ def _instances(data: Mapping[str, Any], read: Any, ev: Evaluator) -> tuple[list[
     return [stepmod.Instance((), job, True)], []
 
 
+def _links(outdir: Path) -> set[str]:
+    """Real paths of the links staging put in `outdir` (outputs may be these, though they lead outside)."""
+    found = set()
+    for root, dirs, names in os.walk(outdir):
+        for name in dirs + names:
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                found.add(os.path.realpath(path))
+    return found
+
+
 def _depth(data: Mapping[str, Any]) -> str:
     return str(data.get("listing") or "deep_listing")
 
@@ -209,6 +220,7 @@ class CwlTool(_CwlKind):
             job = stage_initial_workdir(data["initialWorkDir"], job, outdir, context, ev, bool(inplace))
             context = {**context, "inputs": job}
         cmd = command_line(desc, job, runtime, ev) if desc is not None else stage.cmd
+        staged = sorted(_links(outdir))
         env = {str(k): str(ev(v, context)) for k, v in (data.get("env") or {}).items()}
         env.update(HOME=str(outdir), TMPDIR=str(tmpdir))
         limit = ev(data.get("timelimit"), context)
@@ -222,6 +234,7 @@ class CwlTool(_CwlKind):
             "runtime": runtime,
             "cmd": cmd,
             "env": env,
+            "staged": staged,
         }
 
     def finish(self, stage: Stage, ctx: StageContext) -> str | None:
@@ -237,7 +250,9 @@ class CwlTool(_CwlKind):
                 outs = None
                 if inst["runs"]:
                     runtime = {**inst["runtime"], "exitCode": int((meta / f"exit-{n}").read_text())}
-                    outs = collect(data.get("outputs") or {}, inst["outdir"], inst["job"], runtime, ev)
+                    outs = collect(
+                        data.get("outputs") or {}, inst["outdir"], inst["job"], runtime, ev, tuple(inst["staged"])
+                    )
                 results.append((tuple(inst["index"]), outs))
         except _USER_ERRORS as exc:
             return str(exc)

@@ -4,6 +4,7 @@ and the InitialWorkDirRequirement listing staged into the output directory.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -34,8 +35,8 @@ def prepare_job(
     loadContents and loadListing (`listing` unless the input says) applied as `inputs` declares them."""
     ready = {k: files.walk(v, _filler(scratch)) for k, v in job.items()}
     for name, value in ready.items():
-        depth = (inputs.get(name) or {}).get("loadListing") or listing
-        value = files.walk_top(value, lambda obj, d=depth: files.listed(obj, d))
+        depth = str((inputs.get(name) or {}).get("loadListing") or listing)
+        value = files.walk_top(value, functools.partial(files.listed, depth=depth))
         ready[name] = files.walk(value, _unmark)
     return _declared(ready, inputs, ev, discover)
 

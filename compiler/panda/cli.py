@@ -157,7 +157,24 @@ def analyse(workflow: str, inputs: str | None, opts: Options) -> Result:
     plan, emitted = emit_plan(wf, job if inputs else None, opts)
     diags += emitted.diags
     unique = tuple(sorted(set(diags)))
+    if not unique:
+        problems = plan_problems(plan)
+        if problems:  # the compiler's mistake, not the user's: say so plainly
+            where = Pos(wf.file, 1, 1)
+            unique = tuple(
+                Diagnostic(where, f"internal error, the plan does not match the schema: {p}") for p in problems
+            )
     return Result(wf, None if unique else plan, emitted, unique)
+
+
+def plan_problems(plan: object) -> list[str]:
+    """Schema violations of `plan` against schemas/stages.schema.json (empty when valid)."""
+    import jsonschema
+
+    import schemas
+
+    validator = jsonschema.Draft202012Validator(schemas.load("stages"))
+    return sorted(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(plan))
 
 
 def _job(inputs: str | None) -> tuple[dict[str, Any], Diagnostic | None]:

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 class Ref(NamedTuple):
     name: str
-    index: int | None
+    item: int | None  # k in self.X[k]
     at: int  # offset of `self` in the text
 
 
@@ -115,18 +115,18 @@ class _Parser:
         if name is None or not re.match(r"[A-Za-z_]", name):
             self.fail(f"expected an input name after 'self.', found {_show(name)}")
         self.i += 1
-        index = None
+        item = None
         if self.peek() == "[":
             self.i += 1
             number = self.peek()
             if number is None or not number.isdigit():
                 self.fail(f"expected an index (0, 1, ...) in '[...]', found {_show(number)}")
-            index = int(number)  # type: ignore[arg-type]
+            item = int(number)  # type: ignore[arg-type]
             self.i += 1
             self.take("]", "expected ']'")
         if self.peek() in ("==", "!="):
             self.fail(f"'{self.peek()}': PanDA conditions test whether parent steps succeeded, not values")
-        return Ref(str(name), index, at)
+        return Ref(str(name), item, at)
 
 
 def _show(token: str | None) -> str:

@@ -26,6 +26,7 @@ from compiler.panda.values import (
     Value,
     producers,
 )
+from compiler.panda.when import guard_stages
 
 SCHEMA_VERSION = "1"
 OUTPUTS_STAGE = "@outputs"
@@ -54,7 +55,7 @@ def emit_plan(wf: Workflow, job: Mapping[str, Any] | None, opts: Options) -> tup
             values[inp.id] = Lit(None)
     params = {i.id[6:]: values[i.id] for i in wf.inputs if i.is_param}
     results = emit_workflow(wf, Scope("", values, params), out, opts)
-    plan: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "stages": out.stages}
+    plan: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "stages": out.stages, "outputs": {}}
     if wf.outputs:
         out.stages.append(_outputs_stage(results))
         plan["outputs"] = {o.id: {"type": "string", "value": {"$ref": f"{OUTPUTS_STAGE}/{o.id}"}} for o in wf.outputs}
@@ -138,8 +139,8 @@ def _emit_step(step: Step, ins: dict[str, Bound], scope: Scope, out: Emitted, op
         per_instance.append(_emit_one(step, bound, f"{name}[{label}]", f"{display}[{label}]", scope, out, opts))
     gathered: dict[str, Value] = {}
     for port in step.out:
-        refs = tuple(r for o in per_instance for r in (o[port].refs if isinstance(o.get(port), Datasets) else ()))
-        gathered[port] = Datasets(refs, True)
+        values = [o.get(port) for o in per_instance]
+        gathered[port] = Datasets(tuple(r for v in values if isinstance(v, Datasets) for r in v.refs), True)
     return gathered
 
 
@@ -180,7 +181,7 @@ def _elements(value: Value, scope: Scope) -> list[Value] | None:
         return [Datasets((r,)) for r in value.refs] if value.listed else None
     if isinstance(value, Lit):
         return [Lit(v) for v in value.value] if isinstance(value.value, list) else None
-    if isinstance(value, LoopRef) and value.index is None and scope.loop is not None:
+    if isinstance(value, LoopRef) and value.item is None and scope.loop is not None:
         initial = scope.loop.params.get(value.key)
         return [LoopRef(value.key, k) for k in range(len(initial))] if isinstance(initial, list) else None
     return None
@@ -225,7 +226,7 @@ def _sub_workflow(
     sub = Scope(name + ".", values, params, scope.loop, display + ".")
     results = emit_workflow(body, sub, out, opts)
     if step.when:
-        leaf.guard_stages(step, ins, out.stages[first:], out)
+        guard_stages(step, ins, out.stages[first:], out)
     return results
 
 

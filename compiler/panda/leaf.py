@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from compiler.errors import Pos
-from compiler.panda import condition as cond
 from compiler.panda.ir import Step, StepIn
 from compiler.panda.prunargs import PrunArgs, parse_args
 from compiler.panda.values import (
@@ -20,8 +19,8 @@ from compiler.panda.values import (
     Scope,
     Value,
     at,
-    producers,
 )
+from compiler.panda.when import translate_when
 from cwlpilot.panda import placeholders as ph
 from cwlpilot.panda.datasets import DATASETS
 
@@ -39,7 +38,7 @@ def _shown(value: Value) -> str:
         names = [r.name for r in value.refs]
         return ",".join(names) if not value.listed else "[" + ", ".join(names) + "]"
     if isinstance(value, LoopRef):
-        return f"%{{{value.key}}}" + (f"[{value.index}]" if value.index is not None else "")
+        return f"%{{{value.key}}}" + (f"[{value.item}]" if value.item is not None else "")
     return "" if value.value is None else str(value.value)
 
 
@@ -94,61 +93,56 @@ def dataset_refs(
     return refs
 
 
-def emit_leaf(
-    step: Step, ins: Mapping[str, Bound], name: str, display: str, scope: Scope, out: Emitted, opts: Options
-) -> dict[str, Value]:
+class _Io(NamedTuple):
+    """A leaf step's command, options and datasets, as resolved (and checked) at emission."""
+
+    exec_text: str
+    args_text: str
+    args: PrunArgs
+    primary: list[DatasetRef]
+    secondaries: list[list[DatasetRef]]
+    streams: list[dict[str, Any]]
+    in_types: list[str]
+
+
+def _io(step: Step, ins: Mapping[str, Bound], scope: Scope, out: Emitted, opts: Options) -> _Io:
     exec_text = _text(ins, "opt_exec", step, out)
     if exec_text is None:
         out.error(step.pos, f"a {step.kind} step needs opt_exec (the command to run)", step.id)
         exec_text = ""
     args_text = _text(ins, "opt_args", step, out) or ""
     pa = parse_args(args_text)
-    args_pos = step.input("opt_args").value_pos if step.input("opt_args") else step.pos  # type: ignore[union-attr]
+    args_in = step.input("opt_args")
+    args_pos = args_in.value_pos if args_in else step.pos
     for offset, message in pa.errors:
         out.error(at(args_pos, offset), f"opt_args: {message}", step.id)
     _notes(step, ins, pa, out)
-    primary = dataset_refs(
-        ins["opt_inDS"].value if "opt_inDS" in ins else None, step.input("opt_inDS"), step, out, opts
-    )
-    secondaries = [
-        dataset_refs(p, step.input("opt_secondaryDSs"), step, out, opts)
-        for p in (ins["opt_secondaryDSs"].parts if "opt_secondaryDSs" in ins else ())
-    ]
+    in_ds = ins["opt_inDS"].value if "opt_inDS" in ins else None
+    primary = dataset_refs(in_ds, step.input("opt_inDS"), step, out, opts)
+    parts = ins["opt_secondaryDSs"].parts if "opt_secondaryDSs" in ins else ()
+    secondaries = [dataset_refs(p, step.input("opt_secondaryDSs"), step, out, opts) for p in parts]
     streams = _streams(step, pa, secondaries, _strings(ins, "opt_secondaryDsTypes"), primary, args_pos, out)
     _check_placeholders(step, exec_text, primary, secondaries, streams, scope, out)
+    return _Io(exec_text, args_text, pa, primary, secondaries, streams, _strings(ins, "opt_inDsType"))
+
+
+def emit_leaf(
+    step: Step, ins: Mapping[str, Bound], name: str, display: str, scope: Scope, out: Emitted, opts: Options
+) -> dict[str, Value]:
+    """The stages of a prun or junction step (one per job known now), and its output dataset."""
+    io = _io(step, ins, scope, out, opts)
     nnn = out.next_id()
     ds_name = f"{opts.out_ds}_{nnn:03d}_{dataset_part(name)}"
-    condition, cond_stages = translate_when(step, ins, out)
-    needs = sorted(
-        set(producers(ins["opt_inDS"].value) if "opt_inDS" in ins else ())
-        | {p for refs in secondaries for r in refs for p in r.producers}
-        | set(cond_stages)
-    )
-    jobs = _jobs(step, pa, primary, _strings(ins, "opt_inDsType"), opts)
+    condition, tested = translate_when(step, ins, out)
+    made_by = {p for r in [*io.primary, *(r for refs in io.secondaries for r in refs)] for p in r.producers}
+    needs = sorted(made_by | set(tested))
+    jobs = _jobs(step, io.args, io.primary, io.in_types, opts)
     names = [name] if len(jobs) == 1 else [f"{name}.job{j}" for j in range(len(jobs))]
-    base = {
-        "type": step.kind,
-        "step": display,
-        "exec": exec_text,
-        "args": args_text,
-        "outputs": list(pa.outputs),
-        "dataset": f"{DATASETS}/{ds_name}",
-        "inputs": [_ref_data(r) for r in primary],
-        "in_types": _strings(ins, "opt_inDsType"),
-        "streams": streams,
-        "secondary": [r.path for refs in secondaries for r in refs],
-        "files_per_job": pa.files_per_job,
-        "optional": step.when is not None,
-        "param_map": _param_map(scope),
-        "param_values": _param_values(scope),
-        "iteration": None,
-        "sandbox": opts.sandbox,
-        "params": dict(scope.loop.params) if scope.loop else {},
-    }
+    base = _data(step, display, io, ds_name, scope, opts)
     for stage_name, job in zip(names, jobs, strict=True):
         stage: dict[str, Any] = {
             "name": stage_name,
-            "cmd": exec_text,
+            "cmd": io.exec_text,
             "needs": needs,
             "kind": f"panda_{step.kind}",
             "cwd": stage_name,
@@ -159,21 +153,34 @@ def emit_leaf(
         out.stages.append(stage)
         out.node_of_stage[stage_name] = nnn
     parents = tuple(sorted({out.node_of_stage[p] for p in needs if p in out.node_of_stage}))
+    loop = scope.loop.gate if scope.loop else None
     out.nodes.append(
-        Node(
-            nnn,
-            display,
-            step.kind,
-            parents,
-            shown_inputs(ins),
-            (ds_name,),
-            tuple(names),
-            step.when,
-            condition,
-            scope.loop.gate if scope.loop else None,
-        )
+        Node(nnn, display, step.kind, parents, shown_inputs(ins), (ds_name,), tuple(names), step.when, condition, loop)
     )
     return {port: Datasets((DatasetRef(f"{DATASETS}/{ds_name}", ds_name, tuple(names)),)) for port in step.out}
+
+
+def _data(step: Step, display: str, io: _Io, ds_name: str, scope: Scope, opts: Options) -> dict[str, Any]:
+    """What the kind reads at run time (see executor/kinds/panda.py); `jobs` is added per stage."""
+    return {
+        "type": step.kind,
+        "step": display,
+        "exec": io.exec_text,
+        "args": io.args_text,
+        "outputs": list(io.args.outputs),
+        "dataset": f"{DATASETS}/{ds_name}",
+        "inputs": [_ref_data(r) for r in io.primary],
+        "in_types": io.in_types,
+        "streams": io.streams,
+        "secondary": [r.path for refs in io.secondaries for r in refs],
+        "files_per_job": io.args.files_per_job,
+        "optional": step.when is not None,  # on a failure branch, inputs whose producers failed are dropped
+        "param_map": _param_map(scope),
+        "param_values": _param_values(scope),
+        "iteration": None,
+        "sandbox": opts.sandbox,
+        "params": dict(scope.loop.params) if scope.loop else {},
+    }
 
 
 def dataset_part(name: str) -> str:
@@ -186,7 +193,7 @@ def _ref_data(ref: DatasetRef) -> dict[str, Any]:
 
 
 def _param_map(scope: Scope) -> dict[str, list[Any]]:
-    return {k: [v.key, v.index] for k, v in sorted(scope.params.items()) if isinstance(v, LoopRef)}
+    return {k: [v.key, v.item] for k, v in sorted(scope.params.items()) if isinstance(v, LoopRef)}
 
 
 def _param_values(scope: Scope) -> dict[str, Any]:
@@ -235,22 +242,23 @@ def _secondary_index(
     tokens = [t for t in ph.tokenize(entry.dataset) if not isinstance(t, ph.Text) or t.text.strip()]
     where = at(args_pos, entry.dataset_at)
     names = [r.name for refs in secondaries for r in refs]
-    if len(tokens) == 1 and isinstance(tokens[0], ph.Dataset) and tokens[0].n is not None:
-        t = tokens[0]
-        if t.secondary and 1 <= t.n <= len(secondaries):
-            return t.n - 1
+    t = tokens[0] if len(tokens) == 1 else None
+    if isinstance(t, ph.Dataset) and t.n is not None:
+        n = t.n
+        if t.secondary and 1 <= n <= len(secondaries):
+            return n - 1
         if not t.secondary:
             src = step.input("opt_inDS")
             refs = [x.ref for x in src.sources] if src and src.sources else [r.name for r in primary]
-            shown = refs[t.n - 1] if 0 < t.n <= len(refs) else "nothing"
+            shown = refs[n - 1] if 0 < n <= len(refs) else "nothing"
             out.error(
                 where,
                 f"--secondaryDSs IN{entry.stream} reads {ph.spelling(t)}, which is opt_inDS's dataset "
-                f"({shown}), not one of opt_secondaryDSs; write %{{SECDS{t.n}}} (older PanDA documentation "
+                f"({shown}), not one of opt_secondaryDSs; write %{{SECDS{n}}} (older PanDA documentation "
                 "wrote %{DSn} for secondary datasets)",
                 step.id,
             )
-            return t.n - 1
+            return n - 1
         out.error(
             where,
             f"--secondaryDSs: {ph.spelling(t)} is out of range: opt_secondaryDSs has {len(secondaries)} dataset(s)",
@@ -316,68 +324,3 @@ def _jobs(
         )
         return [[j] for j in range(max(1, -(-count // pa.files_per_job)))]
     return [None]
-
-
-def translate_when(step: Step, ins: Mapping[str, Bound], out: Emitted) -> tuple[str | None, list[str]]:
-    """The executor condition of the step's `when`, and the stages it tests (None when there is none)."""
-    if step.when is None:
-        return None, []
-    try:
-        tree = cond.parse(step.when)
-    except cond.ConditionSyntaxError as exc:
-        out.error(at(step.when_pos, exc.offset), f"when: {exc}", step.id)
-        return None, []
-    tested: dict[str, None] = {}
-    ok = True
-
-    def stages_of(ref: cond.Ref) -> Sequence[str]:
-        nonlocal ok
-        found = _tested_stages(step, ins, ref, out)
-        if not found:
-            ok = False
-            return ["?"]
-        tested.update(dict.fromkeys(found))
-        return found
-
-    text = cond.translate(tree, stages_of)
-    return (text if ok else None), list(tested)
-
-
-def _tested_stages(step: Step, ins: Mapping[str, Bound], ref: cond.Ref, out: Emitted) -> list[str]:
-    where = at(step.when_pos, ref.at)
-    bound = ins.get(ref.name)
-    if bound is None:
-        known = ", ".join(sorted(ins)) or "none"
-        out.error(where, f"when: self.{ref.name} names no input of this step (its inputs: {known})", step.id)
-        return []
-    value = bound.value
-    if ref.index is not None:
-        if ref.index >= len(bound.parts):
-            out.error(
-                where,
-                f"when: self.{ref.name}[{ref.index}] is out of range: {ref.name} has {len(bound.parts)} source(s)",
-                step.id,
-            )
-            return []
-        value = bound.parts[ref.index]
-    found = list(producers(value))
-    if not found and isinstance(value, Lit):  # a dataset made by no step (an upstream mistake says so itself)
-        out.error(
-            where,
-            f"when: self.{ref.name} does not come from another step's output, so there is no parent step to test",
-            step.id,
-        )
-    return found
-
-
-def guard_stages(step: Step, ins: Mapping[str, Bound], stages: list[dict[str, Any]], out: Emitted) -> None:
-    """A conditional sub-workflow: every stage inside runs only when the step's condition holds."""
-    outer, tested = translate_when(step, ins, out)
-    if outer is None:
-        return
-    for stage in stages:
-        own = stage.get("condition")
-        if own is None:
-            own = " && ".join(f"done({n})" for n in stage["needs"]) or "true"
-        stage["condition"] = f"({outer}) && ({own})"
-        stage["needs"] = sorted(set(stage["needs"]) | set(tested))

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 def emit_loop(
     step: Step, ins: Mapping[str, Bound], name: str, display: str, scope: Scope, out: Emitted, opts: Options
 ) -> dict[str, Value]:
+    """Iteration 0 of the loop's body, the templates of the next ones, and the gate `name`."""
     from compiler.panda.emit import bind_body, emit_workflow
 
     body = step.body
@@ -62,44 +63,30 @@ def emit_loop(
         )
         return {port: Datasets(()) for port in step.out}
     junction = junctions[0]["name"]
-    for template in templates:
-        stage = instantiate(template, 0, params)
-        if template["name"] == junction:
-            stage["data"]["panda"]["loop"] = {
-                "templates": templates,
-                "gate": name,
-                "junction": junction,
-                "max": opts.max_iterations,
-            }
-        out.stages.append(stage)
+    loop = {"templates": templates, "gate": name, "junction": junction, "max": opts.max_iterations}
+    first_iteration = [instantiate(t, 0, params) for t in templates]
+    for stage in first_iteration:
+        if stage["kind"] == "panda_junction":
+            stage["data"]["panda"]["loop"] = loop
+    out.stages.extend(first_iteration)
     outputs, gate_outputs = _outputs(step, name, results, out, opts)
     sources = [p for v in results.values() if isinstance(v, Datasets) for r in v.refs for p in r.producers]
     if sources and sources[0] in out.node_of_stage:  # the dump shows the loop's consumers under its output step
         out.node_of_stage[name] = out.node_of_stage[sources[0]]
+    gate = {"type": "gate", "step": display, "junction": junction, "max": opts.max_iterations, "outputs": gate_outputs}
     out.stages.append(
         {
             "name": name,
             "cmd": "true",
             "kind": "panda_gate",
             "cwd": name,
-            "needs": sorted(instantiate(t, 0, params)["name"] for t in templates),
+            "needs": sorted(s["name"] for s in first_iteration),
             "resources": {"cpu": 0, "mem": 0},
-            "data": {
-                "panda": {
-                    "type": "gate",
-                    "step": display,
-                    "junction": junction,
-                    "max": opts.max_iterations,
-                    "outputs": gate_outputs,
-                }
-            },
+            "data": {"panda": gate},
         }
     )
-    out.loops.append(
-        LoopNode(
-            name, display, body.file, junction.replace(MARK, "N"), tuple(sorted(params.items())), opts.max_iterations
-        )
-    )
+    dictionary = tuple(sorted(params.items()))
+    out.loops.append(LoopNode(name, display, body.file, junction.replace(MARK, "N"), dictionary, opts.max_iterations))
     return outputs
 
 

@@ -117,7 +117,7 @@ def _entries(tree: Mapping[str, Any], field: str, doc: _Doc, reader: Reader) -> 
     if isinstance(raw, Mapping):
         return [(str(k), v, doc.at(raw, k)) for k, v in raw.items()]
     if isinstance(raw, Sequence) and not isinstance(raw, str):
-        out = []
+        out: list[tuple[str, Any, Pos]] = []
         for i, item in enumerate(raw):
             if isinstance(item, Mapping) and isinstance(item.get("id"), str):
                 out.append((item["id"].split("#")[-1].split("/")[-1], item, doc.at(raw, i)))

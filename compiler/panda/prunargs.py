@@ -40,6 +40,17 @@ class PrunArgs(NamedTuple):
     errors: tuple[tuple[int, str], ...] = ()  # (offset, message)
 
 
+class _Found:
+    """What parse_args has read so far."""
+
+    def __init__(self) -> None:
+        self.outputs: tuple[str, ...] = ()
+        self.counts: dict[str, int] = {}
+        self.secondary: tuple[Secondary, ...] = ()
+        self.ignored: list[str] = []
+        self.errors: list[tuple[int, str]] = []
+
+
 def parse_args(text: str) -> PrunArgs:
     """The options in `text`; mistakes are returned in `errors`, never raised."""
     try:
@@ -47,12 +58,12 @@ def parse_args(text: str) -> PrunArgs:
     except ValueError as exc:
         return PrunArgs(errors=((0, f"opt_args cannot be split into words: {exc}"),))
     offsets = _offsets(text, words)
-    found: dict[str, object] = {"outputs": (), "ignored": [], "errors": [], "secondary": ()}
+    found = _Found()
     i = 0
     while i < len(words):
         word, at = words[i], offsets[i]
         if not word.startswith("-"):
-            found["errors"].append((at, f"'{word}' is not an option (prun options start with --)"))  # type: ignore[union-attr]
+            found.errors.append((at, f"'{word}' is not an option (prun options start with --)"))
             i += 1
             continue
         name, eq, inline = word.partition("=")
@@ -62,32 +73,30 @@ def parse_args(text: str) -> PrunArgs:
         _option(name, value, value_at, at, found)
         i += 1 if eq or not takes_value else 2
     return PrunArgs(
-        outputs=found["outputs"],
-        n_jobs=found.get("n_jobs"),
-        files_per_job=found.get("files_per_job"),  # type: ignore[arg-type]
-        secondary=found["secondary"],
-        ignored=tuple(found["ignored"]),
-        errors=tuple(found["errors"]),  # type: ignore[arg-type]
+        outputs=found.outputs,
+        n_jobs=found.counts.get("--nJobs"),
+        files_per_job=found.counts.get("--nFilesPerJob"),
+        secondary=found.secondary,
+        ignored=tuple(found.ignored),
+        errors=tuple(found.errors),
     )
 
 
-def _option(name: str, value: str | None, value_at: int, at: int, found: dict[str, object]) -> None:
-    errors: list[tuple[int, str]] = found["errors"]  # type: ignore[assignment]
+def _option(name: str, value: str | None, value_at: int, at: int, found: _Found) -> None:
     if name in OWN_INPUTS:
-        errors.append((at, f"{name} belongs in {OWN_INPUTS[name]}, not in opt_args"))
-    elif name in ("--outputs", "--nJobs", "--nFilesPerJob", "--secondaryDSs") and value is None:
-        errors.append((at, f"{name} needs a value"))
+        found.errors.append((at, f"{name} belongs in {OWN_INPUTS[name]}, not in opt_args"))
+    elif name not in ("--outputs", "--nJobs", "--nFilesPerJob", "--secondaryDSs"):
+        found.ignored.append(name)
+    elif value is None:
+        found.errors.append((at, f"{name} needs a value"))
     elif name == "--outputs":
-        found["outputs"] = tuple(o.split(":", 1)[-1] for o in value.split(",") if o)  # type: ignore[union-attr]
-    elif name in ("--nJobs", "--nFilesPerJob"):
-        if not value.isdigit() or int(value) < 1:  # type: ignore[union-attr]
-            errors.append((value_at, f"{name} needs a positive whole number, not '{value}'"))
-        else:
-            found["n_jobs" if name == "--nJobs" else "files_per_job"] = int(value)  # type: ignore[arg-type]
+        found.outputs = tuple(o.split(":", 1)[-1] for o in value.split(",") if o)
     elif name == "--secondaryDSs":
-        found["secondary"] = tuple(_secondary(value, value_at, errors))  # type: ignore[arg-type]
+        found.secondary = tuple(_secondary(value, value_at, found.errors))
+    elif not value.isdigit() or int(value) < 1:
+        found.errors.append((value_at, f"{name} needs a positive whole number, not '{value}'"))
     else:
-        found["ignored"].append(name)  # type: ignore[union-attr]
+        found.counts[name] = int(value)
 
 
 def _secondary(value: str, at: int, errors: list[tuple[int, str]]) -> list[Secondary]:

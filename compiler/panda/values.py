@@ -33,7 +33,7 @@ class LoopRef(NamedTuple):
     """The loop parameter `key` (its element `index` for a loop over a scatter)."""
 
     key: str
-    index: int | None = None
+    item: int | None = None
 
 
 Value = Lit | Datasets | LoopRef

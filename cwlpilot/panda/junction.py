@@ -46,7 +46,7 @@ def decide(text: str, params: Mapping[str, Any]) -> Decision:
             unknown.append(key)
             continue
         updated[key] = _checked(key, value, params[key])
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if unknown:
         hint = [k for k in unknown if k.startswith("param_") and k[6:] in params]
         tip = f" (keys have no 'param_' prefix: write {', '.join(repr(k[6:]) for k in hint)})" if hint else ""

@@ -185,3 +185,32 @@ def test_a_loop_killed_mid_way_resumes_without_running_done_stages_again(tmp_pat
     runs = [row[0] for row in attempts(work)]
     for name in done_before:
         assert runs.count(name) == 1, name
+
+
+def test_run_time_split_a_junction_outside_loops_and_its_warnings(tmp_path):
+    (tmp_path / "w.cwl").write_text(
+        "cwlVersion: v1.0\nclass: Workflow\ninputs: []\noutputs: []\nsteps:\n"
+        "  a:\n    run: prun\n    in:\n      opt_exec: {default: 'echo %RNDM:0 > s.txt'}\n"
+        "      opt_args: {default: '--outputs s.txt --nJobs 3'}\n    out: [outDS]\n"
+        "  b:\n    run: prun\n    in:\n      opt_inDS: a/outDS\n      opt_exec: {default: 'echo %IN > p.txt'}\n"
+        "      opt_args: {default: '--outputs p.txt --nFilesPerJob 2'}\n    out: [outDS]\n"
+        "  j:\n    run: junction\n    in:\n      opt_inDS: b/outDS\n"
+        '      opt_exec:\n        default: |-\n          echo \'{"foo": 1, "to_terminate": true}\' > results.json\n'
+        "    out: []\n"
+    )
+    result = run(tmp_path / "w", tmp_path / "w.cwl")
+    jobs = sorted(p.name for p in (tmp_path / "w" / "b").iterdir() if p.name.startswith("job"))
+    assert jobs == ["job0", "job1"]  # 3 files made upstream, 2 per job
+    assert text(tmp_path / "w" / "b" / "job1" / "p.txt") == "user.local.w_000_a._000002.s.txt"
+    assert "results.json: ignored key(s) that are no loop parameter: foo" in result.stderr
+
+
+def test_a_malformed_results_json_fails_the_junction_and_skips_what_follows(tmp_path):
+    for name in ("loop.cwl", "loop_body.cwl", "multiply.py"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    (tmp_path / "decide.py").write_text("open('results.json', 'w').write('{not json')\n")
+    result = run(tmp_path / "w", tmp_path / "loop.cwl", check=1)
+    assert "junction: results.json is not valid JSON" in result.stderr
+    got = states(tmp_path / "w")
+    assert got["work_loop.0.checkpoint"] == "failed" and got["work_loop"] == "skipped"
+    assert got["work_end"] == "skipped"

@@ -1,0 +1,171 @@
+"""compile: plans valid against the schema and byte-identical; options; job splits; scatter methods; conditions
+on list inputs and on sub-workflows; the kinds that cannot run locally."""
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from compiler.panda.cli import main, plan_problems
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "panda"
+RUNS = [
+    ("simple_chain.cwl", None),
+    ("cond.cwl", None),
+    ("loop.cwl", None),
+    ("multi_loop.cwl", "inputs2.yaml"),
+    ("sequential_loop.cwl", "inputs-signal.yaml"),
+    ("sig_bg_comb.cwl", "inputs.yaml"),
+    ("merge_many.cwl", "inputs2.yaml"),
+]
+
+
+def compile_(*args):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["compile", *map(str, args)], out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def stages_of(text):
+    return {s["name"]: s for s in json.loads(text)["stages"]}
+
+
+@pytest.mark.parametrize(("workflow", "inputs"), RUNS)
+def test_every_example_compiles_to_a_valid_identical_plan(workflow, inputs):
+    args = [EXAMPLES / workflow] + ([EXAMPLES / inputs] if inputs else [])
+    code, first, err = compile_(*args)
+    assert code == 0, err
+    assert plan_problems(json.loads(first)) == []
+    assert compile_(*args)[1] == first
+
+
+def test_out_ds_and_dataset_options(tmp_path):
+    data = tmp_path / "d"
+    data.mkdir()
+    for k in range(5):
+        (data / f"f{k}.hits").write_text(f"{k}\n")
+    (tmp_path / "in.yaml").write_text("signal: my.sig\nbackground: my.bg\n")
+    code, text, err = compile_(
+        EXAMPLES / "sig_bg_comb.cwl",
+        tmp_path / "in.yaml",
+        "--outDS",
+        "user.me.test",
+        "--dataset",
+        f"my.sig={data}",
+        "--dataset",
+        f"my.bg={data}",
+    )
+    assert code == 0, err
+    stages = stages_of(text)
+    # --nFilesPerJob 5 over 5 local files: one job; the dataset names follow --outDS
+    assert stages["make_signal"]["data"]["panda"]["dataset"] == "datasets/user.me.test_000_make_signal"
+    assert stages["make_signal"]["data"]["panda"]["inputs"][0]["path"] == str(data)
+    assert [n for n in stages if n.startswith("generate_some.job")] == [f"generate_some.job{j}" for j in range(10)]
+    code, _, err = compile_(EXAMPLES / "sig_bg_comb.cwl", tmp_path / "in.yaml", "--dataset", f"my.sig={data}")
+    assert code == 1 and "dataset 'my.bg' has no local folder" in err
+
+
+def write(tmp_path, name, body):
+    path = tmp_path / name
+    path.write_text("cwlVersion: v1.2\nclass: Workflow\n" + body)
+    return path
+
+
+PRUN = '    run: prun\n    in:\n{ins}      opt_exec:\n        default: "{cmd}"\n{args}    out: [outDS]\n'
+
+
+def prun(name, cmd, ins="", args="", extra=""):
+    opt_args = f'      opt_args:\n        default: "{args}"\n' if args else ""
+    return f"  {name}:\n" + PRUN.format(ins=ins, cmd=cmd, args=opt_args) + extra
+
+
+def test_files_per_job_splits_local_data_into_stages_and_upstream_data_at_run_time(tmp_path):
+    data = tmp_path / "d"
+    data.mkdir()
+    for k in range(5):
+        (data / f"f{k}.txt").write_text("x\n")
+    wf = write(
+        tmp_path,
+        "split.cwl",
+        "inputs:\n  ds: string\noutputs: []\nsteps:\n"
+        + prun("a", "cat %IN > o.txt", "      opt_inDS: ds\n", "--outputs o.txt --nFilesPerJob 2")
+        + prun("b", "cat %IN > p.txt", "      opt_inDS: a/outDS\n", "--outputs p.txt --nFilesPerJob 2"),
+    )
+    (tmp_path / "in.yaml").write_text("ds: my.ds\n")
+    code, text, err = compile_(wf, tmp_path / "in.yaml", "--dataset", f"my.ds={data}")
+    assert code == 0, err
+    stages = stages_of(text)
+    assert [n for n in stages if n.startswith("a")] == ["a.job0", "a.job1", "a.job2"]  # 5 files, 2 per job
+    assert stages["b"]["data"]["panda"]["jobs"] is None and stages["b"]["needs"] == ["a.job0", "a.job1", "a.job2"]
+
+
+def test_scatter_over_prun_honours_scatter_method(tmp_path):
+    body = (
+        "requirements:\n  ScatterFeatureRequirement: {}\ninputs:\n  xs: {type: 'string[]', default: [a, b]}\n"
+        "  ys: {type: 'string[]', default: [--avoidVP, --forceStaged, --site X]}\n"
+        "outputs:\n  all: {type: string, outputSource: s/outDS}\n"
+        "steps:\n  s:\n    run: prun\n    scatter: [x, y]\n    scatterMethod: METHOD\n    in:\n"
+        '      x: xs\n      y: ys\n      opt_exec:\n        default: "echo"\n    out: [outDS]\n'
+    )
+    wf = write(tmp_path, "sc.cwl", body.replace("METHOD", "flat_crossproduct"))
+    code, _, err = compile_(wf)
+    assert code == 1 and "unknown input parameter 'x' for prun" in err  # prun takes opt_* only
+    body = body.replace("      x: xs\n      y: ys\n", "      opt_inDsType: xs\n      opt_args: ys\n")
+    body = body.replace("scatter: [x, y]", "scatter: [opt_inDsType, opt_args]")
+    code, text, err = compile_(write(tmp_path, "sc2.cwl", body.replace("METHOD", "flat_crossproduct")))
+    assert code == 0, err
+    names = [n for n in stages_of(text) if n.startswith("s[")]
+    assert names == ["s[0,0]", "s[0,1]", "s[0,2]", "s[1,0]", "s[1,1]", "s[1,2]"]
+    assert len(stages_of(text)["@outputs"]["data"]["panda"]["outputs"]["all"]["refs"]) == 6
+    code, _, err = compile_(write(tmp_path, "sc3.cwl", body.replace("METHOD", "dotproduct")))
+    assert (
+        code == 1 and "dotproduct scatter over arrays of different lengths (opt_inDsType has 2, opt_args has 3)" in err
+    )
+
+
+def test_condition_on_one_source_of_a_list_and_on_a_sub_workflow(tmp_path):
+    sub = write(
+        tmp_path,
+        "sub.cwl",
+        "inputs:\n  d: string\noutputs:\n  outDS: {type: string, outputSource: in1/outDS}\n"
+        "steps:\n" + prun("in1", "echo %IN > x", "      opt_inDS: d\n", "--outputs x"),
+    )
+    assert sub.exists()
+    wf = write(
+        tmp_path,
+        "top.cwl",
+        "requirements:\n  MultipleInputFeatureRequirement: {}\ninputs: []\noutputs: []\n"
+        "steps:\n"
+        + prun("a", "echo 1 > x", args="--outputs x")
+        + prun("b", "echo 2 > x", args="--outputs x")
+        + prun(
+            "c",
+            "echo %{DS2} > y",
+            "      opt_inDS: [a/outDS, b/outDS]\n",
+            "--outputs y",
+            "    when: $(self.opt_inDS[1] && !self.opt_inDS[0])\n",
+        )
+        + "  s:\n    run: sub.cwl\n    in:\n      d: a/outDS\n    out: [outDS]\n    when: $(!self.d)\n",
+    )
+    code, text, err = compile_(wf)
+    assert code == 0, err
+    stages = stages_of(text)
+    assert stages["c"]["condition"] == "(done(b) && (failed(a) || skipped(a)))"
+    assert stages["s.in1"]["condition"] == "((failed(a) || skipped(a))) && (done(a))"
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"), [("reana", "are sent to a REANA cluster"), ("gitlab", "trigger a GitLab CI pipeline")]
+)
+def test_kinds_that_cannot_run_locally(tmp_path, kind, words):
+    wf = write(
+        tmp_path,
+        "k.cwl",
+        f"inputs: []\noutputs: []\nsteps:\n  k:\n    run: {kind}\n    in:\n"
+        '      opt_args:\n        default: "x"\n    out: [outDS]\n',
+    )
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["check", str(wf)], out, err) == 1
+    first = err.getvalue().splitlines()[0]
+    assert first.endswith(f"k.cwl:7:10: step 'k': {kind} steps {words} and cannot run locally")

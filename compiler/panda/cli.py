@@ -83,7 +83,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
     p.add_argument("--datasets", metavar="FILE", help="YAML mapping of dataset names to local folders")
     p.add_argument("--max-loop-iterations", type=int, default=None, help="stop every loop after N iterations")
     if command == "check":
-        p.add_argument("--format", choices=["text", "json"], default="text")
+        p.add_argument("--format", choices=["text", "json", "github"], default="text")
     else:
         p.add_argument("-o", "--output", help="write the plan here instead of standard output")
     return p
@@ -242,6 +242,12 @@ def _report_check(result: Result, fmt: str, out: TextIO, err: TextIO) -> int:
             "graph": dump_data(result.emitted),
         }
         out.write(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    elif fmt == "github":
+        from compiler.render import github_annotation
+
+        out.writelines(github_annotation(d) + "\n" for d in result.diagnostics)
+        if not result.diagnostics:
+            out.write(dump_text(result.emitted))
     elif result.diagnostics:
         _write_diagnostics(result, err)
     else:

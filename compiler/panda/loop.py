@@ -63,14 +63,17 @@ def emit_loop(
         )
         return {port: Datasets(()) for port in step.out}
     junction = junctions[0]["name"]
-    loop = {"templates": templates, "gate": name, "junction": junction, "max": opts.max_iterations}
+    # the gate waits for the junction and for what makes the loop's outputs, not for every body step: a
+    # conditional body step that is skipped must not skip the loop's exit
+    sources = [p for v in results.values() if isinstance(v, Datasets) for r in v.refs for p in r.producers]
+    waits = sorted({junction, *sources})
+    loop = {"templates": templates, "gate": name, "junction": junction, "gate_needs": waits, "max": opts.max_iterations}
     first_iteration = [instantiate(t, 0, params) for t in templates]
     for stage in first_iteration:
         if stage["kind"] == "panda_junction":
             stage["data"]["panda"]["loop"] = loop
     out.stages.extend(first_iteration)
     outputs, gate_outputs = _outputs(step, name, results, out, opts)
-    sources = [p for v in results.values() if isinstance(v, Datasets) for r in v.refs for p in r.producers]
     if sources and sources[0] in out.node_of_stage:  # the dump shows the loop's consumers under its output step
         out.node_of_stage[name] = out.node_of_stage[sources[0]]
     gate = {"type": "gate", "step": display, "junction": junction, "max": opts.max_iterations, "outputs": gate_outputs}
@@ -80,7 +83,7 @@ def emit_loop(
             "cmd": "true",
             "kind": "panda_gate",
             "cwd": name,
-            "needs": sorted(s["name"] for s in first_iteration),
+            "needs": sorted(w.replace(MARK, "0") for w in waits),
             "resources": {"cpu": 0, "mem": 0},
             "data": {"panda": gate},
         }

@@ -306,7 +306,8 @@ class Junction:
             if template["name"] == loop["junction"]:
                 new["data"]["panda"]["loop"] = loop
             stages.append(new)
-        return Expansion(tuple(stages), tuple((loop["gate"], s["name"]) for s in stages))
+        waits = [name.replace(MARK, str(iteration)) for name in loop.get("gate_needs") or [loop["junction"]]]
+        return Expansion(tuple(stages), tuple((loop["gate"], name) for name in waits))
 
 
 class Gate:

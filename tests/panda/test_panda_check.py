@@ -152,3 +152,10 @@ def test_condition_mistakes_are_collected_with_columns(tmp_path):
 def test_detection():
     assert is_panda_document(str(EXAMPLES / "loop.cwl"))
     assert not is_panda_document(str(EXAMPLES.parent / "cwl" / "greet.cwl"))
+
+
+@needs_seeds
+def test_github_annotations():
+    code, out, _ = check(SEEDS / "athena.cwl", "--format", "github")
+    assert code == 1
+    assert out.startswith("::error file=") and ",line=26,col=17,title=step second::" in out

@@ -214,3 +214,20 @@ def test_a_malformed_results_json_fails_the_junction_and_skips_what_follows(tmp_
     got = states(tmp_path / "w")
     assert got["work_loop.0.checkpoint"] == "failed" and got["work_loop"] == "skipped"
     assert got["work_end"] == "skipped"
+    assert "needs failed stage 'work_loop.0.checkpoint'" in result.stderr  # the reason, in the status table
+
+
+def test_a_skipped_conditional_step_in_a_loop_body_does_not_stop_the_loop(tmp_path):
+    for name in ("loop.cwl", "multiply.py", "decide.py"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    body = (EXAMPLES / "loop_body.cwl").read_text().replace("cwlVersion: v1.0", "cwlVersion: v1.2")
+    body += (
+        "\n  rescue:\n    run: prun\n    in:\n      opt_inDS: inner_work_top/outDS\n"
+        '      opt_exec:\n        default: "echo rescue > r.txt"\n      opt_args:\n        default: "--outputs r.txt"\n'
+        "    out: [outDS]\n    when: $(!self.opt_inDS)\n"
+    )
+    (tmp_path / "loop_body.cwl").write_text(body)
+    run(tmp_path / "w", tmp_path / "loop.cwl")
+    got = states(tmp_path / "w")
+    assert [got[f"work_loop.{i}.rescue"] for i in range(5)] == ["skipped"] * 5
+    assert got["work_loop"] == got["work_end"] == "done"

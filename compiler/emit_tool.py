@@ -7,6 +7,7 @@ data contract described in `compiler.emit`. Pure.
 from __future__ import annotations
 
 import math
+import os
 import shlex
 from collections.abc import Mapping
 from typing import Any
@@ -128,13 +129,22 @@ def static_command(data: dict[str, Any], job: Mapping[str, Any], stage: Mapping[
 
 
 def _has_literal(value: Any) -> bool:
-    """A File or Directory given by its contents only: it is written out, and gets a path, at run time."""
+    """A File or Directory that gets its path at run time: given by its contents only (written out then),
+    or named differently from its path, or with secondary files not beside it (linked into place then)."""
     if isinstance(value, list):
         return any(_has_literal(v) for v in value)
     if not isinstance(value, Mapping):
         return False
-    if value.get("class") in ("File", "Directory") and not (value.get("path") or value.get("location")):
-        return True
+    if value.get("class") in ("File", "Directory"):
+        path = value.get("path") or value.get("location")
+        if not path or value.get("basename", os.path.basename(str(path))) != os.path.basename(str(path)):
+            return True
+        home = os.path.dirname(str(path))
+        for sec in value.get("secondaryFiles") or []:
+            where = sec.get("path") or sec.get("location") if isinstance(sec, Mapping) else None
+            if not where or os.path.join(home, str(sec.get("basename", os.path.basename(str(where))))) != where:
+                return True
+        return False
     return any(_has_literal(v) for v in value.values())
 
 

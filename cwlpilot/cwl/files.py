@@ -48,7 +48,8 @@ def resolved(value: Any, base: str) -> Any:
     if value.get("class") not in ("File", "Directory") or not (value.get("path") or value.get("location")):
         return {k: resolved(v, base) for k, v in value.items()}
     path = path_of(value, base) or base
-    out = {**value, "path": path, "basename": posixpath.basename(path)}
+    # a given basename is kept: the file is then linked under that name when the tool runs
+    out = {**value, "path": path, "basename": value.get("basename") or posixpath.basename(path)}
     out["dirname"] = posixpath.dirname(path)
     out.pop("location", None)
     for key in ("secondaryFiles", "listing"):

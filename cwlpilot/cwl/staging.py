@@ -69,9 +69,29 @@ def _filler(scratch: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
             # listed now, not when it was produced: an in-place update may have changed it since
             out["listing"] = files.listing(path, with_checksum=False)
             out["$listed"] = True  # from disk, so loadListing decides how much of it the tool sees
-        return out
+        return _beside(out, scratch) if out.get("secondaryFiles") else out
 
     return fill
+
+
+def _beside(obj: dict[str, Any], scratch: Path) -> dict[str, Any]:
+    """A File whose secondary files are not all next to it under their basenames is linked, with them,
+    into a directory of its own: CWL promises the tool finds them beside the primary file."""
+    home = obj["dirname"]
+    secondary = obj["secondaryFiles"]
+    if all(s.get("path") == os.path.join(home, str(s.get("basename"))) for s in secondary if s.get("path")):
+        return obj
+    group = scratch / f"group{len(list(scratch.glob('group*'))) if scratch.exists() else 0}"
+    group.mkdir(parents=True)
+    moved = []
+    for item in secondary:
+        if item.get("path"):
+            target = group / str(item.get("basename") or os.path.basename(item["path"]))
+            os.symlink(item["path"], target)
+            item = files.named(item, str(target))
+        moved.append(item)
+    os.symlink(obj["path"], group / obj["basename"])
+    return {**files.named(obj, str(group / obj["basename"])), "secondaryFiles": moved}
 
 
 def _declared(ready: dict[str, Any], inputs: Mapping[str, Any], ev: Evaluator, discover: bool) -> dict[str, Any]:

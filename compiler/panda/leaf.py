@@ -117,6 +117,7 @@ def _io(step: Step, ins: Mapping[str, Bound], scope: Scope, out: Emitted, opts: 
     for offset, message in pa.errors:
         out.error(at(args_pos, offset), f"opt_args: {message}", step.id)
     _notes(step, ins, pa, out)
+    _check_outputs(step, pa, args_text, args_pos, scope, out)
     in_ds = ins["opt_inDS"].value if "opt_inDS" in ins else None
     primary = dataset_refs(in_ds, step.input("opt_inDS"), step, out, opts)
     parts = ins["opt_secondaryDSs"].parts if "opt_secondaryDSs" in ins else ()
@@ -209,6 +210,8 @@ def _notes(step: Step, ins: Mapping[str, Bound], pa: PrunArgs, out: Emitted) -> 
         out.note("opt_containerImage: runs directly on this machine, without the container", step.id)
     if step.kind == "junction" and (pa.n_jobs or pa.files_per_job):
         out.note("a junction always runs one job over all its inputs (--nJobs/--nFilesPerJob ignored)", step.id)
+    elif pa.n_jobs and "opt_inDS" in ins:
+        out.note("--nJobs with an input dataset: the jobs follow --nFilesPerJob (one job without it)", step.id)
 
 
 def _streams(
@@ -300,6 +303,21 @@ def _check_placeholders(
         why = ph.unresolved(token, values)
         if why is not None:
             out.error(at(pos, token.at), f"opt_exec: {ph.spelling(token)} {why}", step.id)
+
+
+def _check_outputs(step: Step, pa: PrunArgs, args_text: str, pos: Pos, scope: Scope, out: Emitted) -> None:
+    """--outputs may name files after loop parameters and the loop count (%{name}, %{i}), nothing else."""
+    values = ph.Values(iteration=0 if scope.loop else None, params={k: 0 for k in scope.params})
+    for pattern in pa.outputs:
+        start = args_text.find(pattern)
+        for token in ph.tokenize(pattern):
+            if isinstance(token, ph.Text):
+                continue
+            why = ph.unresolved(token, values)
+            if not isinstance(token, (ph.Param, ph.Iteration)):
+                why = "cannot name an output file (only %{name} and %{i} can)"
+            if why is not None:
+                out.error(at(pos, max(start, 0) + token.at), f"--outputs: {ph.spelling(token)} {why}", step.id)
 
 
 def _jobs(

@@ -215,10 +215,15 @@ def _collect(d: Mapping[str, Any], ctx: StageContext, junction: bool) -> tuple[P
     dataset = ctx.workdir / d["dataset"]
     dataset.mkdir(parents=True, exist_ok=True)
     numbers = _read_json(ctx.cwd / META / "jobs.json")
+    values = ph.Values(iteration=d.get("iteration"), params=_params(d))
+    try:
+        patterns = [ph.substitute(p, values) for p in d.get("outputs") or []]
+    except ph.PlaceholderError as exc:
+        return f"--outputs: {exc}"
     written = []
     for sn in numbers:
         folder = ctx.cwd if junction else ctx.cwd / f"job{sn}"
-        for pattern in d.get("outputs") or []:
+        for pattern in patterns:
             if junction and pattern == "results.json":
                 continue
             found = sorted(p for p in folder.glob(pattern) if p.is_file())

@@ -1,0 +1,150 @@
+"""executor.kinds.panda, stage by stage: prepare writes a script that a real bash runs, finish collects,
+a junction decides and adds the next iteration, the gate and the outputs stage read what is on disk."""
+
+import json
+import subprocess
+
+import pytest
+
+from cwlpilot.panda.loops import MARK
+from executor.kinds import KindError, StageContext
+from executor.kinds.panda import Gate, Junction, Outputs, Prun
+from executor.plan import stage_from_spec
+
+
+def make(tmp_path, name, kind, panda, **more):
+    stage = stage_from_spec({"name": name, "cmd": "", "kind": kind, "data": {"panda": panda}, **more}, 0)
+    cwd = tmp_path / name
+    cwd.mkdir(parents=True, exist_ok=True)
+    return stage, StageContext(tmp_path, cwd, 1)
+
+
+def execute(prepared, ctx):
+    return subprocess.run(prepared.cmd, shell=True, cwd=ctx.cwd, capture_output=True, text=True)
+
+
+def prun_data(**more):
+    return {
+        "type": "prun",
+        "exec": "cat $(echo %IN | tr , ' ') > o.txt; echo %RNDM:5 %{xxx} >> o.txt",
+        "outputs": ["o.txt"],
+        "dataset": "datasets/ds_001_p",
+        "inputs": [],
+        "in_types": [],
+        "streams": [],
+        "secondary": [],
+        "files_per_job": None,
+        "optional": False,
+        "param_map": {"xxx": ["xxx", 1]},
+        "param_values": {},
+        "iteration": 0,
+        "params": {"xxx": [10, 20]},
+        "jobs": None,
+        **more,
+    }
+
+
+def test_prun_jobs_over_an_upstream_dataset(tmp_path):
+    upstream = tmp_path / "datasets" / "ds_000_a"
+    upstream.mkdir(parents=True)
+    for k in range(3):
+        (upstream / f"ds_000_a._00000{k}.t.txt").write_text(f"line{k}\n")
+    (tmp_path / "a" / ".cwlpilot").mkdir(parents=True)
+    (tmp_path / "a" / ".cwlpilot" / "outputs.json").write_text("{}")
+    data = prun_data(inputs=[{"path": "datasets/ds_000_a", "name": "a", "producers": ["a"]}], files_per_job=2)
+    stage, ctx = make(tmp_path, "p", "panda_prun", data)
+    proc = execute(Prun().prepare(stage, ctx), ctx)
+    assert proc.returncode == 0, proc.stderr
+    assert Prun().finish(stage, ctx) is None
+    out = tmp_path / "datasets" / "ds_001_p"
+    assert (out / "ds_001_p._000000.o.txt").read_text() == "line0\nline1\n5 20\n"  # %{xxx}: element 1 of xxx
+    assert (out / "ds_001_p._000001.o.txt").read_text() == "line2\n6 20\n"
+    assert json.loads((ctx.cwd / ".cwlpilot" / "outputs.json").read_text())["outDS"] == str(out)
+
+
+def test_prun_missing_output_and_incomplete_input(tmp_path):
+    stage, ctx = make(tmp_path, "p", "panda_prun", prun_data(exec="true", jobs=[0]))
+    assert execute(Prun().prepare(stage, ctx), ctx).returncode == 0
+    assert Prun().finish(stage, ctx).startswith("job 0 did not write 'o.txt' (listed in --outputs)")
+    data = prun_data(inputs=[{"path": "datasets/none", "name": "up", "producers": ["up"]}])
+    stage, ctx = make(tmp_path, "q", "panda_prun", data)
+    with pytest.raises(KindError, match="input dataset up: stage 'up' did not produce it"):
+        Prun().prepare(stage, ctx)
+    stage, ctx = make(tmp_path, "r", "panda_prun", {**data, "optional": True, "exec": "echo '[%IN]' > o.txt"})
+    assert execute(Prun().prepare(stage, ctx), ctx).returncode == 0  # a failure branch runs without the input
+    assert (ctx.cwd / "job0" / "o.txt").read_text() == "[]\n"
+
+
+def junction_stage(tmp_path, iteration, results):
+    template = {
+        "name": f"L.{MARK}.j",
+        "cmd": "",
+        "kind": "panda_junction",
+        "cwd": f"L.{MARK}.j",
+        "needs": [f"L.{MARK}.b"],
+        "data": {"panda": {"dataset": f"datasets/d_L.{MARK}.j"}},
+    }
+    loop = {"templates": [template], "gate": "L", "junction": f"L.{MARK}.j", "gate_needs": [f"L.{MARK}.j"], "max": 3}
+    data = {
+        "type": "junction",
+        "exec": f"echo '{results}' > results.json",
+        "outputs": [],
+        "jobs": [0],
+        "dataset": f"datasets/d_L.{iteration}.j",
+        "inputs": [],
+        "streams": [],
+        "in_types": [],
+        "secondary": [],
+        "params": {"x": 1},
+        "param_map": {},
+        "param_values": {},
+        "iteration": iteration,
+        "loop": loop,
+    }
+    stage, ctx = make(tmp_path, f"L.{iteration}.j", "panda_junction", data)
+    assert execute(Junction().prepare(stage, ctx), ctx).returncode == 0
+    return stage, ctx
+
+
+def test_junction_adds_the_next_iteration_until_it_stops_or_the_guard(tmp_path):
+    stage, ctx = junction_stage(tmp_path, 0, '{"x": 2}')
+    assert Junction().finish(stage, ctx) is None
+    added = Junction().expand(stage, ctx)
+    (new,) = added.stages
+    assert new["name"] == "L.1.j" and new["needs"] == ["L.1.b"] and added.needs == (("L", "L.1.j"),)
+    assert new["data"]["panda"]["params"] == {"x": 2} and new["data"]["panda"]["iteration"] == 1
+    assert new["data"]["panda"]["loop"]["gate"] == "L"
+    stage, ctx = junction_stage(tmp_path, 1, '{"to_terminate": true}')
+    assert Junction().finish(stage, ctx) is None and Junction().expand(stage, ctx) is None
+    stage, ctx = junction_stage(tmp_path, 2, "{}")  # the third of at most 3 iterations
+    assert Junction().finish(stage, ctx) is None and Junction().expand(stage, ctx) is None
+    assert json.loads((ctx.cwd / ".cwlpilot" / "outputs.json").read_text())["end"] == "max-loop-iterations"
+
+
+def test_junction_without_results_fails_clearly(tmp_path):
+    stage, ctx = junction_stage(tmp_path, 0, "{}")
+    (ctx.cwd / "results.json").unlink()
+    assert Junction().finish(stage, ctx) == f"the junction did not write results.json in {ctx.cwd}"
+
+
+def test_gate_points_outputs_at_the_last_iteration_and_outputs_stage_reads_them(tmp_path):
+    for i, end in ((0, None), (1, "to_terminate")):
+        meta = tmp_path / f"L.{i}.j" / ".cwlpilot"
+        meta.mkdir(parents=True)
+        (meta / "outputs.json").write_text(json.dumps({"end": end, "params": {"x": i}}))
+        (tmp_path / "datasets" / f"d_L.{i}.b").mkdir(parents=True)
+    entries = {"outDS": [{"alias": "datasets/loop.outDS", "template": f"datasets/d_L.{MARK}.b"}]}
+    stage, ctx = make(tmp_path, "L", "panda_gate", {"junction": f"L.{MARK}.j", "max": 5, "outputs": entries})
+    Gate().prepare(stage, ctx)
+    assert (tmp_path / "datasets" / "loop.outDS").resolve() == (tmp_path / "datasets" / "d_L.1.b").resolve()
+    outputs = {
+        "a": {"listed": False, "refs": [{"path": "datasets/loop.outDS", "producers": ["L"]}]},
+        "b": {"listed": True, "refs": [{"path": "datasets/x", "producers": ["never"]}]},
+    }
+    stage, ctx = make(tmp_path, "@outputs", "panda_outputs", {"outputs": outputs})
+    Outputs().prepare(stage, ctx)
+    written = json.loads((ctx.cwd / ".cwlpilot" / "outputs.json").read_text())
+    assert written == {"a": str(tmp_path / "datasets" / "loop.outDS"), "b": [None]}  # "never" did not succeed
+    stage, ctx = make(tmp_path, "L2", "panda_gate", {"junction": f"M.{MARK}.j", "max": 5, "outputs": {}})
+    with pytest.raises(KindError, match="junction 'M.0.j' left no decision"):
+        Gate().prepare(stage, ctx)

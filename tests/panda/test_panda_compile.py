@@ -169,3 +169,28 @@ def test_kinds_that_cannot_run_locally(tmp_path, kind, words):
     assert main(["check", str(wf)], out, err) == 1
     first = err.getvalue().splitlines()[0]
     assert first.endswith(f"k.cwl:7:10: step 'k': {kind} steps {words} and cannot run locally")
+
+
+def test_a_sub_workflows_output_is_its_output_source_not_every_leaf():
+    code, text, err = compile_(EXAMPLES / "merge_many.cwl", EXAMPLES / "inputs2.yaml")
+    assert code == 0, err
+    assert stages_of(text)["merge"]["needs"] == ["many_sig_bg_comb[0].combine", "many_sig_bg_comb[1].combine"]
+
+
+def test_yaml_errors_missing_sub_workflows_and_cycles(tmp_path):
+    (tmp_path / "syntax.cwl").write_text("class: Workflow\nsteps:\n  a: [\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["check", str(tmp_path / "syntax.cwl")], out, err) == 1
+    assert "syntax.cwl:4:1: YAML syntax error" in err.getvalue()
+    wf = write(
+        tmp_path,
+        "wf.cwl",
+        "inputs: []\noutputs: []\nsteps:\n"
+        "  s:\n    run: missing.cwl\n    in: {}\n    out: [x]\n"
+        + prun("a", "echo %IN", "      opt_inDS: b/outDS\n")
+        + prun("b", "echo %IN", "      opt_inDS: a/outDS\n"),
+    )
+    code, _, err = compile_(wf)
+    assert code == 1
+    assert "wf.cwl:7:10: step 's': run: no such file 'missing.cwl'" in err
+    assert "step 'a': cycle: a -> b -> a" in err

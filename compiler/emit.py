@@ -79,7 +79,8 @@ def compile_plan(process: ir.Process, job: Mapping[str, Any], job_dir: str) -> d
     """The plan for `process` run on `job` (inputs relative to `job_dir`), as plain JSON data."""
     process = _with_job_requirements(process, job)
     ev = Evaluator(js=tuple(js_lib(process, ()) or ()), version=process.cwl_version, allow_js=True)
-    values = {p.id: _formats(_input_value(p, job, job_dir, ev), process.namespaces) for p in process.inputs}
+    values = {p.id: _formats(_input_value(p, job, job_dir), process.namespaces) for p in process.inputs}
+    values = {p.id: _secondary(p, values, ev) for p in process.inputs}
     stages: list[dict[str, Any]] = []
     if isinstance(process, ir.Workflow):
         produced = _workflow(process, "", values, (), stages, ())
@@ -109,13 +110,18 @@ def _formats(value: Any, namespaces: Mapping[str, str]) -> Any:
     )
 
 
-def _input_value(param: ir.InputParam, job: Mapping[str, Any], job_dir: str, ev: Evaluator) -> Any:
+def _input_value(param: ir.InputParam, job: Mapping[str, Any], job_dir: str) -> Any:
     given = job.get(param.id)
     value = files_resolved(given, job_dir) if given is not None else files_resolved(ir.thaw(param.default), "")
     if param.load_contents or (param.binding is not None and param.binding.load_contents):
         value = stepmod.with_contents(value)  # reads the input files: they are known now
-    # the run's own inputs are where secondaryFiles are looked for on disk; steps only check them
-    context: dict[str, Any] = {"inputs": {}, "self": None, "runtime": {}}
+    return value
+
+
+def _secondary(param: ir.InputParam, values: dict[str, Any], ev: Evaluator) -> Any:
+    """The run's own inputs are where secondaryFiles are looked for on disk; steps only check them."""
+    value = values[param.id]
+    context: dict[str, Any] = {"inputs": values, "self": None, "runtime": {}}
     if param.secondary_files:
         patterns = ir.thaw(param.secondary_files)
         value = files.walk_top(value, lambda obj: with_secondary(obj, patterns, context, ev, True, True))

@@ -149,32 +149,51 @@ def with_secondary(
 ) -> dict[str, Any]:
     """`obj` with the secondary files its patterns name that exist next to it (required ones must:
     CWL's default is required for inputs, optional for outputs). Without `discover`, only those `obj`
-    already lists count: a step's inputs carry what the workflow's inputs or upstream outputs found."""
+    already lists count: a step's inputs carry what the workflow's inputs or upstream outputs found.
+    A secondary file is known by its basename, as the tool will see it beside the primary file."""
     if obj.get("class") != "File" or not obj.get("path"):
         return obj
     found = list(obj.get("secondaryFiles") or [])
-    known = {f.get("path") for f in found} | {
-        os.path.join(obj["dirname"], str(f.get("basename"))) for f in found if f.get("basename")
-    }
+    names = {str(f.get("basename") or os.path.basename(str(files.path_of(f)))) for f in found}
     for entry in patterns if isinstance(patterns, list) else [patterns]:
-        pattern, required = (
-            (entry.get("pattern"), entry.get("required")) if isinstance(entry, Mapping) else (entry, None)
-        )
-        required = required_default if required is None else required
+        pattern, required = _pattern(entry, obj, context, ev, required_default)
         computed = "$(" in str(pattern) or "${" in str(pattern)
-        names = ev(pattern, {**context, "self": obj}) if computed else pattern
-        for name in names if isinstance(names, list) else [names]:
-            if isinstance(name, Mapping):
-                path = files.path_of(name, obj["dirname"])
-            elif name and computed:  # an expression gives the file name itself, not a pattern
-                path = os.path.join(obj["dirname"], str(name))
-            elif name:
-                path = os.path.join(obj["dirname"], files.secondary_name(obj["basename"], str(name)))
-            else:
+        wanted = ev(pattern, {**context, "self": obj}) if computed else pattern
+        for name in wanted if isinstance(wanted, list) else [wanted]:
+            candidate = _candidate(obj, name, computed)
+            if candidate is None or candidate["basename"] in names:
                 continue
-            if path and path not in known and discover and os.path.exists(path):
-                found.append(files.describe(path, with_checksum=False))
-                known.add(path)
-            elif path and path not in known and required:
-                raise OutputError(f"the secondary file {os.path.basename(path)} of {obj['path']} is missing")
+            if discover and os.path.exists(candidate["path"]):
+                found.append(candidate)
+                names.add(candidate["basename"])
+            elif required:
+                raise OutputError(f"the secondary file {candidate['basename']} of {obj['path']} is missing")
     return {**obj, "secondaryFiles": found} if found else obj
+
+
+def _pattern(
+    entry: Any, obj: Mapping[str, Any], context: Mapping[str, Any], ev: Evaluator, default: bool
+) -> tuple[Any, bool]:
+    pattern, required = (entry.get("pattern"), entry.get("required")) if isinstance(entry, Mapping) else (entry, None)
+    if isinstance(pattern, str) and pattern.endswith("?"):  # `.bai?`: an optional secondary file
+        pattern, required = pattern[:-1], False
+    if isinstance(required, str):
+        required = bool(ev(required, {**context, "self": obj}))
+    return pattern, default if required is None else bool(required)
+
+
+def _candidate(obj: Mapping[str, Any], name: Any, computed: bool) -> dict[str, Any] | None:
+    """The secondary file a pattern's result names (None for nothing), with the basename it will have."""
+    home = str(obj["dirname"])
+    if isinstance(name, Mapping):
+        path = files.path_of(name, home)
+        if path is None:
+            return None
+        described = files.describe(path, with_checksum=False) if os.path.exists(path) else files.named(dict(name), path)
+        return {**described, "basename": str(name.get("basename") or os.path.basename(path))}
+    if not name:
+        return None
+    # an expression gives the file name itself; a plain pattern is applied to the primary's name
+    base = str(name) if computed else files.secondary_name(str(obj["basename"]), str(name))
+    path = os.path.join(home, base)
+    return files.describe(path, with_checksum=False) if os.path.exists(path) else {"path": path, "basename": base}

@@ -51,7 +51,7 @@ def resolved(value: Any, base: str) -> Any:
     # a given basename is kept: the file is then linked under that name when the tool runs
     out = {**value, "path": path, "basename": value.get("basename") or posixpath.basename(path)}
     out["dirname"] = posixpath.dirname(path)
-    out.pop("location", None)
+    out["location"] = uri(path)  # expressions may read it (`inputs.f.location`)
     for key in ("secondaryFiles", "listing"):
         if isinstance(value.get(key), list):
             out[key] = resolved(value[key], base)

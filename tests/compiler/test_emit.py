@@ -95,6 +95,7 @@ def test_file_inputs_get_absolute_paths_and_name_fields() -> None:
     assert files_resolved({"class": "File", "location": "d/x.tar.gz"}, "/base") == {
         "class": "File",
         "path": "/base/d/x.tar.gz",
+        "location": "file:///base/d/x.tar.gz",
         "basename": "x.tar.gz",
         "dirname": "/base/d",
         "nameroot": "x.tar",

@@ -48,7 +48,8 @@ def command_line(
         if target:
             redirects += f" {op} {shlex.quote(str(ev(target, context)))}"
     if redirects and shell:
-        return f"{{ {text} ; }}{redirects}"  # the streams of the whole shell command, `a && b` included
+        # the streams of the whole shell command, `a && b` included; a newline ends it whatever its last word
+        return f"{{ {text}\n}}{redirects}"
     return text + redirects
 
 

@@ -8,6 +8,7 @@ import functools
 import json
 import os
 import shutil
+import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -248,9 +249,21 @@ def _place(source: str, target: str, writable: bool) -> None:
             shutil.rmtree(target)
         else:
             os.unlink(target)
-    if os.path.isdir(source):
-        shutil.copytree(source, target, symlinks=False) if writable else os.symlink(source, target)
-    elif writable:
-        shutil.copy2(source, target)
-    else:
+    if not writable:
         os.symlink(source, target)
+        return
+    if os.path.isdir(source):
+        shutil.copytree(source, target, symlinks=False)
+    else:
+        shutil.copy2(source, target)
+    _make_writable(target)
+
+
+def _make_writable(path: str) -> None:
+    """A writable copy of read-only inputs must be writable itself (copies keep the source's modes)."""
+    os.chmod(path, os.stat(path).st_mode | stat.S_IWUSR)
+    for root, dirs, names in os.walk(path):
+        for name in dirs + names:
+            child = os.path.join(root, name)
+            if not os.path.islink(child):
+                os.chmod(child, os.stat(child).st_mode | stat.S_IWUSR)

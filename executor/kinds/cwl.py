@@ -169,9 +169,19 @@ class CwlExpression(_CwlKind):
 
 
 def _written(obj: dict[str, Any], scratch: Path) -> dict[str, Any]:
-    if obj.get("class") != "File" or "contents" not in obj or obj.get("path") or obj.get("location"):
+    if obj.get("path") or obj.get("location"):
         return obj
-    return files.write_literal(obj, scratch / f"out{len(list(scratch.glob('out*'))) if scratch.exists() else 0}")
+    where = scratch / f"out{len(list(scratch.glob('out*'))) if scratch.exists() else 0}"
+    if obj.get("class") == "File" and "contents" in obj:
+        return files.write_literal(obj, where)
+    if obj.get("class") == "Directory":  # its listing was written first (`walk` goes inside out)
+        target = where / str(obj.get("basename") or "dir")
+        target.mkdir(parents=True)
+        for item in obj.get("listing") or []:
+            if item.get("path"):
+                os.symlink(item["path"], target / str(item.get("basename") or os.path.basename(item["path"])))
+        return files.describe(str(target), with_checksum=False)
+    return obj
 
 
 def _gathered(data: Mapping[str, Any], results: list[tuple[tuple[int, ...], Any]], shape: list[int]) -> dict[str, Any]:

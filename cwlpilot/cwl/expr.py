@@ -40,6 +40,8 @@ class Evaluator:
         if not isinstance(text, str) or not has_expression(text):
             return text
         try:
+            if "\\" in text:  # CWL's backslash escapes: exactly as cwl-utils reads them
+                raise NotStatic(text)
             return evaluate_refs(text.strip() if strip else text, context)
         except NotStatic:
             if not self.allow_js or _has_ref(context):

@@ -78,8 +78,13 @@ def _params(d: Mapping[str, Any]) -> dict[str, Any]:
 
 def _folders(refs: list[Mapping[str, Any]], ctx: StageContext, optional: bool, what: str) -> list[Path]:
     """The folders of the datasets whose producers all succeeded; a missing one fails unless optional."""
+    return [path for path, _ in _folders_of(refs, ctx, optional, what)]
+
+
+def _folders_of(refs: list[Mapping[str, Any]], ctx: StageContext, optional: bool, what: str) -> list[tuple[Path, int]]:
+    """(folder, position of its dataset in `refs`) for each dataset that can be read."""
     out = []
-    for ref in refs:
+    for index, ref in enumerate(refs):
         missing = [p for p in ref.get("producers") or () if not _done(ctx.workdir, p)]
         if missing:
             if optional:
@@ -90,8 +95,18 @@ def _folders(refs: list[Mapping[str, Any]], ctx: StageContext, optional: bool, w
             if not ref.get("producers"):
                 raise KindError(f"{what} {ref.get('name')}: no such folder {path}")
             path.mkdir(parents=True, exist_ok=True)  # a parent that produced no file at all
-        out.append(path)
+        out.append((path, index))
     return out
+
+
+def _input_files(d: Mapping[str, Any], ctx: StageContext) -> tuple[list[Path], list[Path]]:
+    """The primary input folders and their files. One type per dataset when `opt_inDsType` lists as many
+    types as there are datasets (a junction reading several parents), else every type for every dataset."""
+    refs, types = d.get("inputs") or [], d.get("in_types") or []
+    found = _folders_of(refs, ctx, bool(d.get("optional")), "input dataset")
+    paired = len(refs) > 1 and len(types) == len(refs)
+    files = [f for path, i in found for f in dataset_files(path, tuple(types[i : i + 1] if paired else types))]
+    return [path for path, _ in found], files
 
 
 def _files(folders: list[Path], types: list[str]) -> list[Path]:
@@ -164,8 +179,7 @@ def _secondary_files(pool: list[Path], n: int | None, sn: int) -> list[Path]:
 
 def _script(d: Mapping[str, Any], ctx: StageContext, junction: bool) -> tuple[str, list[int]]:
     optional = bool(d.get("optional"))
-    primary = _folders(d.get("inputs") or [], ctx, optional, "input dataset")
-    in_files = _files(primary, d.get("in_types") or [])
+    primary, in_files = _input_files(d, ctx)
     streams = d.get("streams") or []
     stream_folders = {
         s["n"]: _folders(s.get("inputs") or [], ctx, optional, f"secondary dataset (IN{s['n']})") for s in streams

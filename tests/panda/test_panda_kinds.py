@@ -148,3 +148,17 @@ def test_gate_points_outputs_at_the_last_iteration_and_outputs_stage_reads_them(
     stage, ctx = make(tmp_path, "L2", "panda_gate", {"junction": f"M.{MARK}.j", "max": 5, "outputs": {}})
     with pytest.raises(KindError, match="junction 'M.0.j' left no decision"):
         Gate().prepare(stage, ctx)
+
+
+def test_one_input_type_per_dataset_when_as_many_are_given(tmp_path):
+    refs = []
+    for name in ("u", "v"):
+        folder = tmp_path / "datasets" / name
+        folder.mkdir(parents=True)
+        for t in ("a.txt", "b.txt"):
+            (folder / f"{name}._000000.{t}").write_text("")
+        refs.append({"path": f"datasets/{name}", "name": name, "producers": []})
+    data = prun_data(exec="echo %IN > o.txt", inputs=refs, in_types=["a.txt", "b.txt"], jobs=[0])
+    stage, ctx = make(tmp_path, "p", "panda_prun", data)
+    assert execute(Prun().prepare(stage, ctx), ctx).returncode == 0
+    assert (ctx.cwd / "job0" / "o.txt").read_text() == "u._000000.a.txt,v._000000.b.txt\n"

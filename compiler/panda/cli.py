@@ -51,7 +51,7 @@ def _has_panda_step(path: str, seen: set[str]) -> bool:
     for step in items:
         run = step.get("run") if isinstance(step, Mapping) else None
         if isinstance(run, str):
-            if kind_of_run(run):
+            if kind_of_run(run, os.path.dirname(path)):
                 return True
             if _has_panda_step(os.path.join(os.path.dirname(path), run), seen):
                 return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,11 +42,18 @@ ALLOWED_INPUTS = {
 }
 
 
-def kind_of_run(run: str) -> str | None:
-    """The PanDA kind a `run:` value names (`prun`, `prun.cwl`, `path/junction.cwl`), else None."""
+def kind_of_run(run: str, base_dir: str | None = None) -> str | None:
+    """The PanDA kind a `run:` value names (`prun`, `prun.cwl`, `path/junction.cwl`), else None.
+
+    A `prun.cwl` that exists beside the document (`base_dir`) is a real CWL file, not a PanDA kind.
+    """
     base = run.rsplit("/", 1)[-1]
     stem = base[:-4] if base.endswith(".cwl") else base
-    return stem if stem in KINDS else None
+    if stem not in KINDS:
+        return None
+    if base.endswith(".cwl") and base_dir is not None and os.path.isfile(os.path.join(base_dir, run)):
+        return None
+    return stem
 
 
 @dataclass(frozen=True)

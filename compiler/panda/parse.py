@@ -181,7 +181,7 @@ def _step(sid: str, raw: Any, pos: Pos, doc: _Doc, path: str, reader: Reader, st
     run_pos = doc.at(raw, "run", value=True) if "run" in raw else pos
     body, kind = None, None
     if isinstance(run, str):
-        kind = kind_of_run(run)
+        kind = kind_of_run(run, os.path.dirname(path))
         if kind is None:
             kind = WORKFLOW
             body = _sub_workflow(run, run_pos, sid, path, reader, stack)

@@ -159,3 +159,16 @@ def test_github_annotations():
     code, out, _ = check(SEEDS / "athena.cwl", "--format", "github")
     assert code == 1
     assert out.startswith("::error file=") and ",line=26,col=17,title=step second::" in out
+
+
+def test_a_real_prun_cwl_file_is_not_a_panda_kind(tmp_path):
+    (tmp_path / "prun.cwl").write_text(
+        "cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: echo\ninputs: []\noutputs: []\n"
+    )
+    (tmp_path / "wf.cwl").write_text(
+        "cwlVersion: v1.2\nclass: Workflow\ninputs: []\noutputs: []\nsteps:\n"
+        "  s:\n    run: prun.cwl\n    in: {}\n    out: []\n"
+    )
+    assert not is_panda_document(str(tmp_path / "wf.cwl"))
+    (tmp_path / "prun.cwl").unlink()
+    assert is_panda_document(str(tmp_path / "wf.cwl"))

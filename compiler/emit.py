@@ -89,7 +89,21 @@ def compile_plan(process: ir.Process, job: Mapping[str, Any], job_dir: str) -> d
         stages.extend(_tool_stages(process, name, values, (), ()))
         produced = {o.id: {"$ref": f"{name}/{o.id}"} for o in process.outputs}
     outputs = {o.id: {"type": port_type(o.type), "value": produced.get(o.id)} for o in process.outputs}
+    _mark_expansions(stages)
     return {"schema_version": SCHEMA_VERSION, "stages": stages, "outputs": outputs}
+
+
+def _mark_expansions(stages: list[dict[str, Any]]) -> None:
+    """A tool scattered over an upstream array adds one stage per instance when it runs, and a gather
+    stage; `data.dependents` names the stages that read its outputs, which must wait for that gather."""
+    readers: dict[str, list[str]] = {}
+    for stage in stages:
+        for need in stage["needs"]:
+            readers.setdefault(need, []).append(stage["name"])
+    for stage in stages:
+        step = stage["data"].get("step") or {}
+        if stage["kind"] == "cwl_tool" and step.get("scatter"):
+            stage["data"]["dependents"] = readers.get(stage["name"], [])
 
 
 def _with_job_requirements(process: ir.Process, job: Mapping[str, Any]) -> ir.Process:

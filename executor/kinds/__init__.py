@@ -101,6 +101,7 @@ KINDS = {
     "shell": "executor.kinds:Shell",
     "cwl_tool": "executor.kinds.cwl:CwlTool",
     "cwl_expression": "executor.kinds.cwl:CwlExpression",
+    "cwl_gather": "executor.kinds.cwl:CwlGather",
     "panda_prun": "executor.kinds.panda:Prun",
     "panda_junction": "executor.kinds.panda:Junction",
     "panda_gate": "executor.kinds.panda:Gate",

@@ -28,10 +28,11 @@ from cwlpilot.cwl.expr import Evaluator, ExpressionError
 from cwlpilot.cwl.params import NotStatic
 from cwlpilot.cwl.staging import StagingError, prepare_job, stage_initial_workdir
 from cwlpilot.cwl.values import PickValueError, resolve
-from executor.kinds import KindError, Prepared, StageContext
+from executor.kinds import Expansion, KindError, Prepared, StageContext
 from executor.plan import Stage
 
 META = ".cwlpilot"
+EXPANSION = "expansion.json"  # the stages a run-time scatter adds (see `_plan_expansion`)
 _USER_ERRORS = (
     ExpressionError,
     NotStatic,
@@ -202,6 +203,8 @@ class CwlTool(_CwlKind):
         try:
             found, shape = _instances(data, read, ev)
             scattered = "step" in data and bool(data["step"].get("scatter"))
+            if scattered and "dependents" in data:
+                return _plan_expansion(stage, ctx, data, found, shape)
             plans = [self._instance(stage, data, i, _outdir(ctx, i.index, scattered), ev) for i in found]
         except _USER_ERRORS as exc:
             raise KindError(f"stage '{stage.name}': {exc}") from None
@@ -249,8 +252,8 @@ class CwlTool(_CwlKind):
 
     def finish(self, stage: Stage, ctx: StageContext) -> str | None:
         meta = ctx.cwd / META
-        if (meta / "skipped").exists():
-            return None
+        if (meta / "skipped").exists() or (meta / EXPANSION).exists():
+            return None  # skipped: its null outputs are written; expanded: its gather stage writes them
         data = _data(stage)["data"]
         ev = _evaluator(data)
         try:
@@ -267,6 +270,75 @@ class CwlTool(_CwlKind):
         except _USER_ERRORS as exc:
             return str(exc)
         _write_outputs(ctx, _gathered(data, results, state["shape"]))
+        return None
+
+    def expand(self, stage: Stage, ctx: StageContext) -> Expansion | None:
+        """The instance stages and the gather stage of a scatter over values produced upstream."""
+        path = ctx.cwd / META / EXPANSION
+        if not path.exists():
+            return None
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return Expansion(tuple(doc["stages"]), tuple((str(a), str(b)) for a, b in doc["needs"]))
+
+
+def _plan_expansion(
+    stage: Stage, ctx: StageContext, data: Mapping[str, Any], found: list[stepmod.Instance], shape: list[int]
+) -> Prepared:
+    """A scatter known only now becomes stages of its own, booked and run in parallel like any other, and
+    a gather stage that writes this stage's outputs once they are all done; the steps that read this
+    stage's outputs wait for the gather too (`data.dependents`, written by the compiler)."""
+    keep = {k: v for k, v in data.items() if k not in ("step", "dependents")}
+    resources = {"cpu": stage.cpu, "mem": stage.mem}
+    stages: list[dict[str, Any]] = []
+    placed: list[tuple[list[int], str | None]] = []
+    for inst in found:
+        if not inst.runs:
+            placed.append((list(inst.index), None))
+            continue
+        name = sc.instance_name(stage.name, inst.index)
+        spec: dict[str, Any] = {"name": name, "cwd": name, "kind": "cwl_tool", "cmd": stage.cmd, "needs": []}
+        spec.update(resources=resources, data={**keep, "inputs": inst.values})
+        if stage.timeout:
+            spec["timeout"] = stage.timeout
+        stages.append(spec)
+        placed.append((list(inst.index), name))
+    gather = f"{stage.name}.gather"
+    ports = list(data.get("outputs") or {})
+    stages.append(
+        {
+            "name": gather,
+            "cwd": stage.cwd,
+            "kind": "cwl_gather",
+            "cmd": "true",
+            "needs": [s["name"] for s in stages],
+            "resources": {"cpu": 0.1, "mem": 0},
+            "data": {"into": stage.name, "shape": shape, "instances": placed, "ports": ports},
+        }
+    )
+    needs = [[dependent, gather] for dependent in data.get("dependents") or []]
+    (ctx.cwd / META / EXPANSION).write_text(json.dumps({"stages": stages, "needs": needs}), encoding="utf-8")
+    return Prepared("true", {})
+
+
+class CwlGather:
+    """Puts the outputs of a run-time scatter's instance stages together as the scattering stage's own."""
+
+    def prepare(self, stage: Stage, ctx: StageContext) -> Prepared:
+        data = _data(stage)["data"]
+        read = _reader(ctx.workdir)
+        results = [
+            (tuple(index), None if name is None else dict(read(name))) for index, name in data.get("instances", [])
+        ]
+        ports: dict[str, Any] = {p: {} for p in data.get("ports") or []}
+        outputs = _gathered({"outputs": ports}, results, list(data.get("shape") or []))
+        meta = ctx.workdir / str(data["into"]) / META
+        meta.mkdir(parents=True, exist_ok=True)
+        tmp = meta / "outputs.json.tmp"
+        tmp.write_text(json.dumps(outputs, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, meta / "outputs.json")
+        return Prepared("true", {})
+
+    def finish(self, stage: Stage, ctx: StageContext) -> str | None:
         return None
 
 

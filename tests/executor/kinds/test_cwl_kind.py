@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 from executor.kinds import StageContext
-from executor.kinds.cwl import CwlExpression, CwlTool
+from executor.kinds.cwl import CwlExpression, CwlGather, CwlTool
 from executor.plan import Stage
 
 ECHO = {
@@ -84,3 +84,44 @@ def test_an_expression_tool_is_evaluated_in_process_with_javascript(tmp_path: Pa
         "js": [],
     }
     assert _run(CwlExpression(), _stage("twice", "cwl_expression", data), tmp_path) == {"double": 8}
+
+
+def test_a_scatter_with_dependents_becomes_instance_stages_and_a_gather(tmp_path: Path) -> None:
+    _upstream(tmp_path, "make", {"words": ["x", "y"]})
+    data = {
+        "command": ECHO,
+        "outputs": OUTPUTS,
+        "dependents": ["after"],
+        "step": {"in": {"word": {"$ref": "make/words"}}, "scatter": ["word"], "declared": ["word"]},
+    }
+    stage = _stage("show", "cwl_tool", data)
+    ctx = StageContext(tmp_path, tmp_path / "show", 1)
+    ctx.cwd.mkdir()
+    kind = CwlTool()
+    assert kind.prepare(stage, ctx).cmd == "true"
+    assert kind.finish(stage, ctx) is None
+    expansion = kind.expand(stage, ctx)
+    assert expansion is not None
+    names = [s["name"] for s in expansion.stages]
+    assert names == ["show[0]", "show[1]", "show.gather"]
+    assert expansion.needs == (("after", "show.gather"),)
+    assert expansion.stages[0]["data"]["inputs"] == {"word": "x"}
+    for spec in expansion.stages[:2]:  # run the instances as the pilot would, then the gather
+        instance = Stage(
+            name=spec["name"],
+            cmd=spec["cmd"],
+            kind="cwl_tool",
+            cwd=spec["cwd"],
+            extra=json.dumps({"data": spec["data"]}),
+        )
+        _run(CwlTool(), instance, tmp_path)
+    gather = expansion.stages[2]
+    gather_stage = Stage(
+        name=gather["name"],
+        cmd="true",
+        kind="cwl_gather",
+        cwd=gather["cwd"],
+        extra=json.dumps({"data": gather["data"]}),
+    )
+    CwlGather().prepare(gather_stage, StageContext(tmp_path, tmp_path / "show", 1))
+    assert json.loads((tmp_path / "show" / ".cwlpilot" / "outputs.json").read_text()) == {"line": ["x\n", "y\n"]}

@@ -16,8 +16,11 @@ kind `cwl_tool` — a CommandLineTool instance; it runs in `cwd` (the stage name
                 are `{"$merge": [...], "linkMerge", "pickValue"}` (see `cwlpilot.cwl.values`).
   data.step     instead of data.inputs, when the step itself depends on run-time values (scatter over
                 an upstream array, valueFrom or `when` reading upstream values, a default replacing an
-                upstream null): `{"in": step input values, ...}` as `cwlpilot.cwl.step` describes; the
-                handler expands the instances (each in `<cwd>/out-I-J`) and gathers their outputs.
+                upstream null): `{"in": step input values, ...}` as `cwlpilot.cwl.step` describes.
+                A scatter then gets `data.dependents` (the stages reading its outputs): when it runs,
+                the handler adds one stage per instance (`step[I]`, booked and run like any other)
+                and a gather stage `step.gather` that writes this stage's outputs file, and makes
+                the dependents wait for it.
   data.command  present only when `cmd` could not be built at compile time: the plain tool
                 description (`baseCommand`, `arguments`, `inputs` {name: {type, inputBinding}},
                 `stdin`/`stdout`/`stderr`, `shellCommand`) from which the handler builds the command

@@ -111,7 +111,7 @@ def _secondary(value: str, at: int, errors: list[tuple[int, str]]) -> list[Secon
             errors.append(
                 (
                     pos,
-                    f"--secondaryDSs stream '{stream}' is written without '%' ({stream[1:]}); "
+                    f"--secondaryDSs stream '{stream}' must be written without '%' ({stream[1:]}:...); "
                     f"'{stream}' is how opt_exec refers to its files",
                 )
             )

@@ -55,20 +55,20 @@ MISTAKES = {
         ("scatter_body.cwl:38:19", "step 'checkpoint': junction opt_exec 'echo 1' never writes results.json"),
     ],
     "sig_bg_comb.cwl": [
-        ("sig_bg_comb.cwl:51:53", "step 'premix': opt_args: --secondaryDSs stream '%IN2' is written without '%'"),
+        ("sig_bg_comb.cwl:51:53", "step 'premix': opt_args: --secondaryDSs stream '%IN2' must be written without '%'"),
         (
             "sig_bg_comb.cwl:51:60",
             "step 'premix': --secondaryDSs IN2 reads %{DS1}, which is opt_inDS's dataset "
             "(make_signal/outDS), not one of opt_secondaryDSs; write %{SECDS1}",
         ),
-        ("sig_bg_comb.cwl:75:61", "step 'make_background_2': opt_args: --secondaryDSs stream '%IN2' is written"),
+        ("sig_bg_comb.cwl:75:61", "step 'make_background_2': opt_args: --secondaryDSs stream '%IN2' must be written"),
         (
             "sig_bg_comb.cwl:75:68",
             "step 'make_background_2': --secondaryDSs IN2 reads %{DS1}, which is opt_inDS's dataset (background)",
         ),
-        ("sig_bg_comb.cwl:90:53", "step 'combine': opt_args: --secondaryDSs stream '%IN2' is written without '%'"),
+        ("sig_bg_comb.cwl:90:53", "step 'combine': opt_args: --secondaryDSs stream '%IN2' must be written without '%'"),
         ("sig_bg_comb.cwl:90:60", "step 'combine': --secondaryDSs IN2 reads %{DS1}"),
-        ("sig_bg_comb.cwl:90:67", "step 'combine': opt_args: --secondaryDSs stream '%IN3' is written without '%'"),
+        ("sig_bg_comb.cwl:90:67", "step 'combine': opt_args: --secondaryDSs stream '%IN3' must be written without '%'"),
         (
             "sig_bg_comb.cwl:90:74",
             "step 'combine': --secondaryDSs IN3 reads %{DS2}, which is opt_inDS's dataset (nothing)",

@@ -17,6 +17,6 @@ def test_secondary_streams():
 def test_mistakes_with_offsets():
     pa = parse_args("--outputs x --secondaryDSs %IN2:2:%{DS1} --nJobs zero --exec ls")
     messages = dict(pa.errors)
-    assert "written without '%'" in messages[27]
+    assert "must be written without '%'" in messages[27]
     assert "positive whole number" in messages[49]
     assert "opt_exec" in messages[54]

@@ -217,7 +217,7 @@ class Pilot:
         stage = self._stage(claim.stage_id)
         cwd, cwd_text = self._cwd(stage.cwd)
         log = os.path.join(cwd_text, f"{stage.name}.log" if claim.number == 1 else f"{stage.name}.{claim.number}.log")
-        ctx = StageContext(self.workdir, cwd, claim.number)
+        ctx = StageContext(self.workdir, cwd, claim.number, self.reporter.note)
         start = time.time()
         try:
             if cwd_text not in self.made_dirs:

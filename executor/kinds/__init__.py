@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -16,10 +17,15 @@ from executor.plan import Stage
 from executor.store.base import Additions
 
 
+def _to_stderr(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
+
+
 class StageContext(NamedTuple):
     workdir: Path  # the run's working directory
     cwd: Path  # the stage's working directory (created)
     attempt: int  # 1-based attempt number
+    note: Callable[[str], None] = _to_stderr  # tell the person running this (the run's progress output)
 
 
 class Prepared(NamedTuple):

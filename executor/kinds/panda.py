@@ -24,7 +24,6 @@ import json
 import os
 import shlex
 import shutil
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -281,7 +280,7 @@ class Junction:
         except (JunctionError, OSError) as exc:
             return f"junction: {exc}"
         for warning in decision.warnings:
-            print(f"cwlpilot: stage '{stage.name}': warning: {warning}", file=sys.stderr)
+            ctx.note(f"stage '{stage.name}': warning: {warning}")
         result = _collect(d, ctx, junction=True)
         if isinstance(result, str):
             return result
@@ -291,11 +290,7 @@ class Junction:
             end = "to_terminate"
         elif loop and iteration + 1 >= int(loop.get("max") or 1):
             end = "max-loop-iterations"
-            print(
-                f"cwlpilot: loop '{loop['gate']}': stopped by the max-iteration guard after "
-                f"{iteration + 1} iteration(s)",
-                file=sys.stderr,
-            )
+            ctx.note(f"loop '{loop['gate']}': stopped by the max-iteration guard after {iteration + 1} iteration(s)")
         _write_json(
             ctx,
             "outputs.json",

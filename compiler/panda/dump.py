@@ -19,7 +19,7 @@ def dump_text(emitted: Emitted) -> str:
         lines.append(f"ID:{node.id} Name:{node.name} Type:{node.type}")
         lines.append(f"  Parent:{','.join(str(p) for p in node.parents)}")
         lines.append("  Input:")
-        lines += [f"     {k}: {v}" for k, v in node.inputs]
+        lines += [f"     {k}: {_it(str(v))}" for k, v in node.inputs]
         lines.append("  Output:")
         lines += [f"     {_it(o)}" for o in node.outputs]
         if node.stages:
@@ -50,7 +50,7 @@ def dump_data(emitted: Emitted) -> dict[str, Any]:
             "name": n.name,
             "type": n.type,
             "parents": list(n.parents),
-            "inputs": dict(n.inputs),
+            "inputs": {k: _it(v) if isinstance(v, str) else v for k, v in n.inputs},
             "outputs": [_it(o) for o in n.outputs],
             "stages": [_it(s) for s in n.stages],
             "condition": n.condition,

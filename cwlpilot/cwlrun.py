@@ -15,12 +15,11 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 from cwlpilot.cwl import files
-from cwlpilot.cwl.values import PickValueError, resolve
+from cwlpilot.cwl.values import PickValueError, reader, resolve
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -77,7 +76,7 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) 
         err.write(f"{prog}: the run failed (plan and logs in {workdir})\n")
         return EXIT_FAILED
     try:
-        result = {k: resolve(v.get("value"), _reader(workdir)) for k, v in sorted(plan["outputs"].items())}
+        result = {k: resolve(v.get("value"), reader(workdir)) for k, v in sorted(plan["outputs"].items())}
     except (PickValueError, OSError) as exc:
         err.write(f"{prog}: the workflow's outputs cannot be collected: {exc}\n")
         return EXIT_FAILED
@@ -120,15 +119,6 @@ def _execute(plan_path: Path, workdir: Path, args: argparse.Namespace, err: Text
     except ExecutorError as exc:
         err.write(f"cwlpilot: {exc}\n")
     return EXIT_FAILED
-
-
-def _reader(workdir: Path):  # noqa: ANN202 - a small closure
-    def read(name: str) -> Mapping[str, Any]:
-        with open(workdir / name / ".cwlpilot" / "outputs.json", encoding="utf-8") as handle:
-            data: Mapping[str, Any] = json.load(handle)
-            return data
-
-    return read
 
 
 def _with_checksum(obj: dict[str, Any]) -> dict[str, Any]:

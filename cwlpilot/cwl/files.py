@@ -102,6 +102,17 @@ def contents(path: str) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def with_contents(value: Any) -> Any:
+    """Files with their text in `contents` (CWL's loadContents), read now."""
+
+    def load(obj: dict[str, Any]) -> dict[str, Any]:
+        if obj.get("class") == "File" and "contents" not in obj and obj.get("path"):
+            return {**obj, "contents": contents(obj["path"])}
+        return obj
+
+    return walk(value, load)
+
+
 def secondary_name(primary: str, pattern: str) -> str:
     """CWL's secondaryFiles pattern: each leading `^` strips one extension, the rest is appended."""
     while pattern.startswith("^"):

@@ -106,7 +106,7 @@ def _declared(ready: dict[str, Any], inputs: Mapping[str, Any], ev: Evaluator, d
         if isinstance(spec.get("schema"), Mapping) and spec["schema"].get("type") == "record":
             value = record_secondary(value, spec["schema"], context, ev, discover)
         if spec.get("loadContents"):
-            value = files.walk(value, _load)
+            value = files.with_contents(value)
         ready[name] = value
     return ready
 
@@ -129,12 +129,6 @@ def _secondary(value: Any, patterns: Any, context: Mapping[str, Any], ev: Evalua
         return with_secondary(obj, patterns, context, ev, True, discover)
 
     return files.walk_top(value, one)
-
-
-def _load(obj: dict[str, Any]) -> dict[str, Any]:
-    if obj.get("class") == "File" and "contents" not in obj and obj.get("path"):
-        return {**obj, "contents": files.contents(obj["path"])}
-    return obj
 
 
 def _literal_dir(obj: dict[str, Any], scratch: Path) -> dict[str, Any]:

@@ -67,13 +67,7 @@ def with_contents(value: Any) -> Any:
     """Files with their first 64 KiB in `contents` (CWL's loadContents), read now."""
     if is_pending(value):
         raise NotStatic("loadContents")
-
-    def load(obj: dict[str, Any]) -> dict[str, Any]:
-        if obj.get("class") == "File" and "contents" not in obj and obj.get("path"):
-            return {**obj, "contents": files.contents(obj["path"])}
-        return obj
-
-    return files.walk(value, load)
+    return files.with_contents(value)
 
 
 def value_from(values: dict[str, Any], exprs: Mapping[str, str], ev: Evaluator) -> dict[str, Any]:

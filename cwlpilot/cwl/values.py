@@ -7,12 +7,43 @@ A value in a plan is plain JSON, except for two objects resolved once upstream s
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from cwlpilot.cwl.errors import CwlError
 
 Reader = Callable[[str], Mapping[str, Any]]  # stage name -> its CWL output object
+
+
+META = ".cwlpilot"  # inside a stage's cwd: the files the CWL kinds keep for it
+
+
+def outputs_file(workdir: Path, stage: str) -> Path:
+    """Where a stage's CWL output object is kept; `$ref`s to the stage are read from there."""
+    return workdir / stage / META / "outputs.json"
+
+
+def reader(workdir: Path) -> Reader:
+    """Reads stages' output objects from `workdir` (raises OSError when a stage wrote none)."""
+
+    def read(stage: str) -> Mapping[str, Any]:
+        data: Mapping[str, Any] = json.loads(outputs_file(workdir, stage).read_text(encoding="utf-8"))
+        return data
+
+    return read
+
+
+def write_outputs(stage_dir: Path, outputs: Mapping[str, Any]) -> None:
+    """Writes the output object of the stage whose cwd is `stage_dir`; atomically, as its readers may be
+    other processes (other pilots)."""
+    path = stage_dir / META / "outputs.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(outputs, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 class PickValueError(CwlError):

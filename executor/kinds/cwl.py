@@ -27,11 +27,10 @@ from cwlpilot.cwl.collect import OutputError, collect
 from cwlpilot.cwl.expr import Evaluator, ExpressionError
 from cwlpilot.cwl.params import NotStatic
 from cwlpilot.cwl.staging import StagingError, prepare_job, stage_initial_workdir
-from cwlpilot.cwl.values import PickValueError, resolve
+from cwlpilot.cwl.values import META, PickValueError, Reader, reader, resolve, write_outputs
 from executor.kinds import Expansion, KindError, Prepared, StageContext
 from executor.plan import Stage
 
-META = ".cwlpilot"
 EXPANSION = "expansion.json"  # the stages a run-time scatter adds (see `_plan_expansion`)
 _USER_ERRORS = (
     ExpressionError,
@@ -51,11 +50,12 @@ def _data(stage: Stage) -> dict[str, Any]:
     return {"data": extra.get("data") or {}, "when": extra.get("when")}
 
 
-def _reader(workdir: Path):  # noqa: ANN202 - a small closure
+def _reader(workdir: Path) -> Reader:
+    read_file = reader(workdir)
+
     def read(name: str) -> Mapping[str, Any]:
-        path = workdir / name / META / "outputs.json"
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            return read_file(name)
         except OSError as exc:
             raise KindError(f"the outputs of stage '{name}' cannot be read: {exc.strerror}") from None
 
@@ -65,14 +65,6 @@ def _reader(workdir: Path):  # noqa: ANN202 - a small closure
 def _evaluator(data: Mapping[str, Any]) -> Evaluator:
     js = data.get("js")
     return Evaluator(None if js is None else tuple(js), str(data.get("version") or "v1.2"), allow_js=True)
-
-
-def _write_outputs(ctx: StageContext, outputs: Mapping[str, Any]) -> None:
-    meta = ctx.cwd / META
-    meta.mkdir(exist_ok=True)
-    tmp = meta / "outputs.json.tmp"
-    tmp.write_text(json.dumps(outputs, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, meta / "outputs.json")
 
 
 def _guards_pass(when: Any, read: Any) -> bool:
@@ -131,7 +123,7 @@ class _CwlKind:
         return data, read, _evaluator(data), runs
 
     def _skip(self, data: Mapping[str, Any], ctx: StageContext) -> Prepared:
-        _write_outputs(ctx, {port: None for port in data.get("outputs") or {}})
+        write_outputs(ctx.cwd, {port: None for port in data.get("outputs") or {}})
         (ctx.cwd / META / "skipped").write_text("when\n")
         return Prepared("true", {})
 
@@ -149,7 +141,7 @@ class CwlExpression(_CwlKind):
             results = [(i.index, self._evaluate(data, i, ev, scratch)) for i in found]
         except _USER_ERRORS as exc:
             raise KindError(f"stage '{stage.name}': {exc}") from None
-        _write_outputs(ctx, _gathered(data, results, shape))
+        write_outputs(ctx.cwd, _gathered(data, results, shape))
         return Prepared("true", {})
 
     def _evaluate(
@@ -269,7 +261,7 @@ class CwlTool(_CwlKind):
                 results.append((tuple(inst["index"]), outs))
         except _USER_ERRORS as exc:
             return str(exc)
-        _write_outputs(ctx, _gathered(data, results, state["shape"]))
+        write_outputs(ctx.cwd, _gathered(data, results, state["shape"]))
         return None
 
     def expand(self, stage: Stage, ctx: StageContext) -> Expansion | None:
@@ -331,11 +323,7 @@ class CwlGather:
         ]
         ports: dict[str, Any] = {p: {} for p in data.get("ports") or []}
         outputs = _gathered({"outputs": ports}, results, list(data.get("shape") or []))
-        meta = ctx.workdir / str(data["into"]) / META
-        meta.mkdir(parents=True, exist_ok=True)
-        tmp = meta / "outputs.json.tmp"
-        tmp.write_text(json.dumps(outputs, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, meta / "outputs.json")
+        write_outputs(ctx.workdir / str(data["into"]), outputs)
         return Prepared("true", {})
 
     def finish(self, stage: Stage, ctx: StageContext) -> str | None:

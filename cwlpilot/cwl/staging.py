@@ -199,7 +199,7 @@ def _stage_entry(item: Any, outdir: Path, context: Mapping[str, Any], ev: Evalua
         and all(isinstance(v, Mapping) and files.is_file(v) for v in value)
     ):
         for obj in _flat(value):
-            target = outdir / str(name or obj.get("basename"))
+            target = _inside(outdir, str(name or obj.get("basename")))
             _stage_object(obj, target, writable, moved)
         return
     if name is None:
@@ -211,7 +211,10 @@ def _stage_entry(item: Any, outdir: Path, context: Mapping[str, Any], ev: Evalua
 
 
 def _inside(outdir: Path, name: str) -> Path:
-    target = (outdir / name).resolve() if not os.path.isabs(name) else Path(name)
+    """Where an entry named `name` goes; outside the output directory only a container could put it."""
+    target = Path(os.path.normpath(outdir / name))
+    if not str(target).startswith(str(outdir) + os.sep):
+        raise StagingError(f"InitialWorkDir entryname '{name}' is outside the output directory")
     return target
 
 

@@ -1,5 +1,6 @@
-"""The CWL stage kinds: `cwl_tool` (a CommandLineTool, or a step of one expanded at run time) and
-`cwl_expression` (an ExpressionTool, evaluated in this process).
+"""The CWL stage kinds: `cwl_tool` (a CommandLineTool, or a step of one expanded at run time),
+`cwl_expression` (an ExpressionTool, evaluated in this process) and `cwl_gather` (the outputs of a
+run-time scatter's instance stages put back together).
 
 `prepare` resolves the stage's `$ref`s from the upstream stages' `.cwlpilot/outputs.json`, expands the
 step when the plan left that to run time (scatter, valueFrom, `when`), stages files and writes one bash

@@ -9,6 +9,27 @@ from executor.retry import Decision, FailedAttempt, Failure, RetryRule, decide
 from executor.store.base import Claim, Finish
 
 
+class ExitCodes(NamedTuple):
+    """What exit codes mean for a stage (CWL's successCodes, temporaryFailCodes, permanentFailCodes)."""
+
+    success: frozenset[int] = frozenset()
+    temporary_fail: frozenset[int] = frozenset()
+    permanent_fail: frozenset[int] = frozenset()
+
+
+def verdict(code: int, codes: ExitCodes | None) -> str:
+    """"success", "temporary" (may be retried), "permanent" (never retried) or "failure" (retry rules
+    decide), in CWL's order: declared success codes, then temporary, then permanent, then 0 is success."""
+    if codes is not None:
+        if code in codes.success:
+            return "success"
+        if code in codes.temporary_fail:
+            return "temporary"
+        if code in codes.permanent_fail:
+            return "permanent"
+    return "success" if code == 0 else "failure"
+
+
 class Ended(NamedTuple):
     """How an attempt ended, as the pilot observed it."""
 
@@ -18,15 +39,19 @@ class Ended(NamedTuple):
     end: float = 0.0
     peak_mem: float | None = None
     cpu_time: float | None = None
+    judged: str = ""  # verdict() of the exit code when the stage declares exit codes
+    bypassed: str = ""  # the kind decided not to run the command; the stage is done, for this reason
 
 
 def classify(ended: Ended) -> Failure | None:
     """None for success, otherwise how the attempt failed."""
+    if ended.bypassed:
+        return None
     if ended.killed_for is not None:
         return ended.killed_for
     if ended.exit_code is None or ended.error:
         return Failure.EXIT
-    if ended.exit_code == 0:
+    if ended.exit_code == 0 if not ended.judged else ended.judged == "success":
         return None
     return Failure.SIGNAL if ended.exit_code < 0 else Failure.EXIT
 
@@ -36,13 +61,16 @@ def conclude(claim: Claim, ended: Ended, retry_count: int, rules: Sequence[Retry
     """The Finish record for an ended attempt, and the retry decision when it failed."""
     failure = classify(ended)
     if failure is None:  # the common case, built positionally: this runs once per stage
+        reason = f"skipped: {ended.bypassed}" if ended.bypassed else ""
         return Finish(claim.attempt_id, claim.stage_id, True, False, ended.end, ended.exit_code, None,
-                      ended.peak_mem, ended.cpu_time, log), None
+                      ended.peak_mem, ended.cpu_time, log, reason=reason), None
     common = dict(attempt_id=claim.attempt_id, stage_id=claim.stage_id, end=ended.end,
                   exit_code=ended.exit_code, peak_mem=ended.peak_mem, cpu_time=ended.cpu_time, log=log)
     attempt = FailedAttempt(stage=claim.name, failure=failure, exit_code=ended.exit_code,
                             number=claim.counted + 1, retry_count=retry_count, log_tail=log_tail)
     decision = decide(attempt, rules, claim.retry_limit)
+    if ended.judged == "permanent":  # a code the stage declares permanent is never retried, whatever rules say
+        decision = Decision(retry=False, rule="permanent failure code", retry_limit=decision.retry_limit)
     reason = describe_failure(failure, ended)
     finish = Finish(
         ok=False, retry=decision.retry, failure=failure.value, rule=decision.rule,

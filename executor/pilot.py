@@ -28,7 +28,7 @@ from executor.booking import Choice, Request, Usage, booking, select
 from executor.config import PilotConfig
 from executor.kinds import KindError, StageContext, additions, registry
 from executor.monitor import TreeSampler, process_identity
-from executor.outcome import Ended, conclude
+from executor.outcome import Ended, ExitCodes, conclude, verdict
 from executor.plan import Stage, stage_from_spec
 from executor.retry import Failure, parse_rules
 from executor.store.base import Additions, Claim, ClaimRequest, Finish, ReadyStage, Store
@@ -67,6 +67,7 @@ class Running:
     last_mem: float = 0.0
     killed_for: Failure | None = None
     kill_at: float | None = None  # monotonic time of the SIGKILL after a SIGTERM
+    codes: ExitCodes | None = None  # what the kind says exit codes mean
 
 
 class Pilot:
@@ -224,12 +225,15 @@ class Pilot:
                 os.makedirs(cwd_text, exist_ok=True)
                 self.made_dirs.add(cwd_text)
             prepared = self.kinds[stage.kind].prepare(stage, ctx)
+            if prepared.skip is not None:  # e.g. a CWL `when` that is false: nothing runs
+                return _Ended(claim, Ended(exit_code=None, end=time.time(), bypassed=prepared.skip), log, start)
             env = self._env(stage, claim, prepared.env)
             proc = launch.start(prepared.cmd, cwd_text, env, log, nice=claim.backfill)
         except (OSError, KindError) as exc:
             return _Ended(claim, Ended(exit_code=None, error=f"cannot start: {exc}", end=time.time()), log, start)
         timeout = stage.timeout * claim.time_factor if stage.timeout else None
-        self.running[claim.attempt_id] = Running(claim, stage, ctx, proc, log, start, time.monotonic(), timeout)
+        self.running[claim.attempt_id] = Running(claim, stage, ctx, proc, log, start, time.monotonic(), timeout,
+                                                 codes=prepared.codes)
         self.deadlines += timeout is not None
         self.reporter.started(stage.name, claim.number, claim.backfill)
         return None
@@ -261,23 +265,26 @@ class Pilot:
                 continue
             del self.running[attempt_id]
             self.deadlines -= r.timeout is not None
-            error, added = self._after(r) if exit_.code == 0 and r.killed_for is None else ("", None)
+            judged = verdict(exit_.code, r.codes) if r.codes is not None else ""
+            ok = (judged == "success") if judged else exit_.code == 0
+            error, added = self._after(r, exit_.code) if ok and r.killed_for is None else ("", None)
             # Peak memory comes from the samples only: the kernel's ru_maxrss of a vfork'ed child includes the
             # pilot's own memory, so it would be wrong. A stage shorter than one sample has no figure.
             peak = r.peak_mem if r.sampler is not None else None
-            end = Ended(exit_.code, r.killed_for, error, time.time(), peak, exit_.cpu_time)
+            end = Ended(exit_.code, r.killed_for, error, time.time(), peak, exit_.cpu_time, judged)
             ended.append(_Ended(r.claim, end, r.log, r.start, added))
         return ended
 
-    def _after(self, r: Running) -> tuple[str, Additions | None]:
+    def _after(self, r: Running, code: int) -> tuple[str, Additions | None]:
         """The kind's look at what a successful command left: an error, and stages it adds to the run."""
         kind = self.kinds[r.stage.kind]
+        ctx = r.ctx._replace(exit_code=code)
         try:
-            error = kind.finish(r.stage, r.ctx) or ""
+            error = kind.finish(r.stage, ctx) or ""
             expand = getattr(kind, "expand", None)
             if error or expand is None:
                 return error, None
-            return "", additions(expand(r.stage, r.ctx))
+            return "", additions(expand(r.stage, ctx))
         except KindError as exc:
             return str(exc), None
 

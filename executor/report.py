@@ -24,9 +24,15 @@ class Summary:
         return self.cpu_used / self.cpu_booked if self.cpu_booked > 0 else None
 
 
+def shown_state(s: StageStatus) -> State:
+    """A stage whose kind decided to run nothing (a false CWL `when`) is done for its dependents, and
+    shown as skipped."""
+    return State.SKIPPED if s.state is State.DONE and s.reason.startswith("skipped: ") else s.state
+
+
 def summarize(statuses: Sequence[StageStatus], attempts: Sequence[Attempt], since: float, wall: float) -> Summary:
     wanted = [s for s in statuses if s.wanted]
-    counts = Counter(s.state for s in wanted)
+    counts = Counter(shown_state(s) for s in wanted)
     recent = [a for a in attempts if a.start >= since and a.end is not None]
     retried = len({a.stage for a in recent if a.state == "retried"})
     used = sum(a.cpu_time or 0.0 for a in recent)
@@ -41,14 +47,15 @@ def render(statuses: Sequence[StageStatus], attempts: Sequence[Attempt], summary
     if len(wanted) <= DETAIL_LIMIT:
         shown = wanted
     else:
-        shown = [s for s in wanted if s.state in (State.FAILED, State.SKIPPED) or s.attempts > 1][:DETAIL_LIMIT]
+        shown = [s for s in wanted if shown_state(s) in (State.FAILED, State.SKIPPED) or s.attempts > 1]
+        shown = shown[:DETAIL_LIMIT]
     if shown:
         width = max(12, *(len(s.name) for s in shown))
         header = f"{'stage':<{width}}  {'status':<8} {'tries':>5} {'wall s':>8} {'cpu eff':>7} {'peak MB':>8}  note"
         lines.append(header)
         for s in shown:
             a = last.get(s.name)
-            lines.append(f"{s.name:<{width}}  {s.state.value:<8} {_tries(s, a):>5} {_wall(a):>8} "
+            lines.append(f"{s.name:<{width}}  {shown_state(s).value:<8} {_tries(s, a):>5} {_wall(a):>8} "
                          f"{_eff(a):>7} {_peak(a):>8}  {_note(s, a)}")
         hidden = len([s for s in wanted if s.state in (State.FAILED, State.SKIPPED)]) - len(
             [s for s in shown if s.state in (State.FAILED, State.SKIPPED)])

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+from executor.outcome import ExitCodes
 from executor.plan import Stage
 from executor.store.base import Additions
 
@@ -26,11 +27,14 @@ class StageContext(NamedTuple):
     cwd: Path  # the stage's working directory (created)
     attempt: int  # 1-based attempt number
     note: Callable[[str], None] = _to_stderr  # tell the person running this (the run's progress output)
+    exit_code: int | None = None  # in finish() and expand(): the command's real exit code
 
 
 class Prepared(NamedTuple):
     cmd: str
     env: Mapping[str, str]  # added to the stage's environment
+    skip: str | None = None  # run nothing: the stage counts as done (its dependents go on), shown as skipped
+    codes: ExitCodes | None = None  # what exit codes mean (success, temporary and permanent failure)
 
 
 class Kind(Protocol):

@@ -6,9 +6,12 @@ folders under the workdir (`datasets/...`, see `cwlpilot.panda.datasets`); a sta
 
 prun: each job runs in `<cwd>/jobN` with its input files linked in under their own names; `%IN` is
 their comma-separated names (filtered by `in_types`), `%INn` those of secondary stream n, `%{DSn}` and
-`%{SECDSn}` the datasets' local folders. Without inputs, the stage runs the jobs the plan gives it
-(`--nJobs`); with inputs made upstream, `--nFilesPerJob` splits them into jobs here, run one after the
-other. The files listed in `--outputs` are copied into the step's dataset; a job that did not write one
+`%{SECDSn}` the datasets' local folders. A stage runs the jobs the plan gives it (`jobs`: `--nJobs`, or
+its share of a local dataset split by `--nFilesPerJob`). Over files made upstream, `--nFilesPerJob` is a
+split at run time: the splitter stage (`role: split`) lists the files when it runs and its `expand` adds
+one stage per job (`jobs: [J]`, `files`: its share) and makes the gather stage (`role: gather`, named
+after the step) wait for them all; the gather writes the step's outputs.json once every job succeeded.
+The files listed in `--outputs` are copied into the step's dataset; a job that did not write one
 fails the stage. On a failure branch (the step has a condition) inputs whose producers failed are
 dropped, so the command runs without them, as PanDA runs it without --inDS.
 
@@ -153,7 +156,9 @@ def _jobs(
     planned, size = d.get("jobs"), d.get("files_per_job")
     if not d.get("inputs"):
         per_job: dict[int, list[Path]] = {sn: [] for sn in planned or [0]}
-    elif planned is None:  # inputs made upstream: split here
+    elif d.get("files") is not None:  # a job stage added by a run-time split: its own share of the files
+        per_job = {sn: [ctx.workdir / f for f in d["files"]] for sn in planned or [0]}
+    elif planned is None:  # inputs made upstream, in a plan that leaves the split to this stage: split here
         per_job = dict(enumerate(chunks(in_files, size)))
     elif size:  # split by the compiler over a local dataset: this stage runs its own chunk
         split = chunks(in_files, size)
@@ -250,18 +255,80 @@ def _collect(d: Mapping[str, Any], ctx: StageContext, junction: bool) -> tuple[P
 
 
 class Prun:
-    """`run: prun`: the command of each job, then its --outputs collected into the step's dataset."""
+    """`run: prun`: the command of each job, then its --outputs collected into the step's dataset. The
+    stages of a split made at run time have a `role`: the splitter (`split`) and the gather (`gather`)."""
 
     def prepare(self, stage: Stage, ctx: StageContext) -> Prepared:
+        d = _data(stage)
+        if d.get("role") == "split":
+            return _split(d, ctx)
+        if d.get("role") == "gather":
+            return _gather(d, ctx)
         return _prepare(stage, ctx, junction=False)
 
     def finish(self, stage: Stage, ctx: StageContext) -> str | None:
         d = _data(stage)
+        if d.get("role"):
+            return None  # the splitter and the gather did their work in prepare
         result = _collect(d, ctx, junction=False)
         if isinstance(result, str):
             return result
         _write_json(ctx, "outputs.json", {"outDS": str(result[0]), "files": result[1]})
         return None
+
+    def expand(self, stage: Stage, ctx: StageContext) -> Expansion | None:
+        """The splitter's job stages, and the gather's need of each of them."""
+        d = _data(stage)
+        if d.get("role") != "split":
+            return None
+        jobs = _read_json(ctx.cwd / META / "outputs.json")["jobs"]
+        common = {k: v for k, v in d.items() if k not in ("role", "gather")}
+        stages = tuple(
+            {
+                "name": job["name"],
+                "cmd": d.get("exec") or "",
+                "needs": [stage.name],
+                "kind": "panda_prun",
+                "cwd": job["name"],
+                "data": {"panda": {**common, "jobs": [job["sn"]], "files": job["files"]}},
+            }
+            for job in jobs
+        )
+        return Expansion(stages, tuple((d["gather"], job["name"]) for job in jobs))
+
+
+def _split(d: Mapping[str, Any], ctx: StageContext) -> Prepared:
+    """The splitter of a step over files made upstream: which files each job reads, as PanDA would split
+    them (--nFilesPerJob files per job, in name order); its `expand` adds the jobs as stages."""
+    _, files = _input_files(d, ctx)
+    gather = str(d["gather"])
+    jobs = [
+        {"name": f"{gather}.job{sn}", "sn": sn, "files": [_relative(f, ctx.workdir) for f in share]}
+        for sn, share in enumerate(chunks(files, d.get("files_per_job")))
+    ]
+    _write_json(ctx, "outputs.json", {"jobs": jobs, "files_per_job": d.get("files_per_job")})
+    return Prepared("true", {})
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _gather(d: Mapping[str, Any], ctx: StageContext) -> Prepared:
+    """After every job of a run-time split: the step's dataset is complete; this stage's outputs.json
+    says so, as an unsplit step's does. A job that did not succeed fails the gather."""
+    jobs = [job["name"] for job in _read_json(ctx.workdir / d["split"] / META / "outputs.json")["jobs"]]
+    missing = [name for name in jobs if not _done(ctx.workdir, name)]
+    if missing:
+        raise KindError(f"job stage '{missing[0]}' did not succeed")
+    files = [f for name in jobs for f in _read_json(ctx.workdir / name / META / "outputs.json")["files"]]
+    dataset = ctx.workdir / d["dataset"]
+    dataset.mkdir(parents=True, exist_ok=True)
+    _write_json(ctx, "outputs.json", {"outDS": str(dataset), "files": files, "jobs": jobs})
+    return Prepared("true", {})
 
 
 class Junction:

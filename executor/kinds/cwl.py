@@ -30,6 +30,7 @@ from cwlpilot.cwl.params import NotStatic
 from cwlpilot.cwl.staging import StagingError, prepare_job, stage_initial_workdir
 from cwlpilot.cwl.values import META, PickValueError, Reader, reader, resolve, write_outputs
 from executor.kinds import Expansion, KindError, Prepared, StageContext
+from executor.outcome import ExitCodes
 from executor.plan import Stage
 
 EXPANSION = "expansion.json"  # the stages a run-time scatter adds (see `_plan_expansion`)
@@ -126,7 +127,7 @@ class _CwlKind:
     def _skip(self, data: Mapping[str, Any], ctx: StageContext) -> Prepared:
         write_outputs(ctx.cwd, {port: None for port in data.get("outputs") or {}})
         (ctx.cwd / META / "skipped").write_text("when\n")
-        return Prepared("true", {})
+        return Prepared("true", {}, skip="its `when` is false")
 
 
 class CwlExpression(_CwlKind):
@@ -204,8 +205,12 @@ class CwlTool(_CwlKind):
         state = {"shape": shape, "instances": plans}
         (ctx.cwd / META / "instances.json").write_text(json.dumps(state), encoding="utf-8")
         script = ctx.cwd / META / "run.sh"
-        script.write_text(_script(plans, data.get("codes") or {}, ctx.cwd / META), encoding="utf-8")
-        return Prepared(f"/bin/bash {shlex.quote(str(script))}", {})
+        codes = data.get("codes") or {}
+        script.write_text(_script(plans, codes, ctx.cwd / META), encoding="utf-8")
+        # success codes are mapped to 0 by the script; the failure codes tell the executor what to retry
+        meaning = ExitCodes(temporary_fail=frozenset(codes.get("temporaryFail") or ()),
+                            permanent_fail=frozenset(codes.get("permanentFail") or ()))
+        return Prepared(f"/bin/bash {shlex.quote(str(script))}", {}, codes=meaning)
 
     def _instance(
         self, stage: Stage, data: Mapping[str, Any], inst: stepmod.Instance, outdir: Path, ev: Evaluator

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.panda.values import Emitted
+from compiler.panda.values import Emitted, Node
 from cwlpilot.panda.loops import MARK
 
 
@@ -23,7 +23,7 @@ def dump_text(emitted: Emitted) -> str:
         lines.append("  Output:")
         lines += [f"     {_it(o)}" for o in node.outputs]
         if node.stages:
-            lines.append(f"  Stages: {' '.join(_it(s) for s in node.stages)}")
+            lines.append(f"  Stages: {_stages(node)}")
         if node.condition:
             lines.append(f"  Condition: {node.condition}  ->  {_it(node.translated or '?')}")
         if node.loop:
@@ -37,6 +37,15 @@ def dump_text(emitted: Emitted) -> str:
         lines.append(f"  Max iterations: {loop.max_iterations}")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _stages(node: Node) -> str:
+    names = [_it(s) for s in node.stages]
+    if node.split is None:
+        return " ".join(names)
+    split, gather = names
+    files = "1 input file" if node.split == 1 else f"{node.split} input files"
+    return f"{split} {gather}.job0 {gather}.job1 ... {gather}  ({split} adds one job stage per {files} when it runs)"
 
 
 def notes_text(emitted: Emitted) -> list[str]:
@@ -56,6 +65,7 @@ def dump_data(emitted: Emitted) -> dict[str, Any]:
             "condition": n.condition,
             "translated": _it(n.translated) if n.translated else None,
             "loop": n.loop,
+            "files_per_job": n.split,  # set for a split at run time: stages are then [splitter, gather]
         }
         for n in sorted(emitted.nodes, key=lambda n: n.id)
     ]

@@ -2,8 +2,9 @@
 
 Stage names: a top-level step is its id; `step[k]` is scatter instance k (`step[i,j]` for a cross
 product); `sub.inner` is a step of a sub-workflow; `loop.N.inner` is iteration N of a loop body (the
-loop's gate stage is `loop`); `step.jobJ` is job J of a step split by --nJobs / --nFilesPerJob. The
-data each kind reads is documented in `executor/kinds/panda.py`.
+loop's gate stage is `loop`); `step.jobJ` is job J of a step split by --nJobs / --nFilesPerJob. A step
+split over files made upstream is `step.split` (adds `step.jobJ` when it runs) and `step` (gathers them).
+The data each kind reads is documented in `executor/kinds/panda.py`.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from compiler.errors import Pos
@@ -137,28 +138,49 @@ def emit_leaf(
     condition, tested = translate_when(step, ins, out)
     made_by = {p for r in [*io.primary, *(r for refs in io.secondaries for r in refs)] for p in r.producers}
     needs = sorted(made_by | set(tested))
-    jobs = _jobs(step, io.args, io.primary, io.in_types, opts)
-    names = [name] if len(jobs) == 1 else [f"{name}.job{j}" for j in range(len(jobs))]
     base = _data(step, display, io, ds_name, scope, opts)
-    for stage_name, job in zip(names, jobs, strict=True):
-        stage: dict[str, Any] = {
-            "name": stage_name,
-            "cmd": io.exec_text,
-            "needs": needs,
-            "kind": f"panda_{step.kind}",
-            "cwd": stage_name,
-            "data": {"panda": {**base, "jobs": job}},
-        }
-        if condition is not None:
+    jobs = _jobs(step, io.args, io.primary, io.in_types, opts)
+    if jobs is None:
+        stages = _split_stages(name, base, needs, condition)
+        complete: tuple[str, ...] = (name,)  # the stage that gathers the jobs completes the dataset
+    else:
+        names = [name if len(jobs) == 1 else f"{name}.job{k}" for k in range(len(jobs))]
+        stages = [_stage(n, io.exec_text, needs, step.kind, {**base, "jobs": jobs[k]}) for k, n in enumerate(names)]
+        for stage in stages if condition is not None else ():
             stage["condition"] = condition
-        out.stages.append(stage)
-        out.node_of_stage[stage_name] = nnn
+        complete = tuple(names)
+    out.stages.extend(stages)
+    out.node_of_stage.update((s["name"], nnn) for s in stages)
     parents = tuple(sorted({out.node_of_stage[p] for p in needs if p in out.node_of_stage}))
+    node = Node(nnn, display, step.kind, parents, shown_inputs(ins), (ds_name,), tuple(s["name"] for s in stages))
+    split = io.args.files_per_job if jobs is None else None
     loop = scope.loop.gate if scope.loop else None
-    out.nodes.append(
-        Node(nnn, display, step.kind, parents, shown_inputs(ins), (ds_name,), tuple(names), step.when, condition, loop)
+    out.nodes.append(replace(node, condition=step.when, translated=condition, loop=loop, split=split))
+    return {port: Datasets((DatasetRef(f"{DATASETS}/{ds_name}", ds_name, complete),)) for port in step.out}
+
+
+def _stage(name: str, cmd: str, needs: list[str], kind: str, panda: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "cmd": cmd, "needs": needs, "kind": f"panda_{kind}", "cwd": name, "data": {"panda": panda}}
+
+
+def _split_stages(name: str, base: dict[str, Any], needs: list[str], condition: str | None) -> list[dict[str, Any]]:
+    """A split over files made upstream: `name.split` lists them when it runs and adds one stage `name.jobJ`
+    per --nFilesPerJob files (see executor/kinds/panda.py); `name` waits for every job and completes the
+    step's dataset, so consumers and conditions read `name` as they read an unsplit step."""
+    split = f"{name}.split"
+    splitter = _stage(split, "true", needs, "prun", {**base, "jobs": None, "role": "split", "gather": name})
+    gather = _stage(
+        name,
+        "true",
+        [split],
+        "prun",
+        {"type": "prun", "role": "gather", "step": base["step"], "dataset": base["dataset"], "split": split},
     )
-    return {port: Datasets((DatasetRef(f"{DATASETS}/{ds_name}", ds_name, tuple(names)),)) for port in step.out}
+    if condition is not None:
+        splitter["condition"] = condition  # a skipped or failed splitter skips the gather: !self.X holds
+    for stage in (splitter, gather):
+        stage["resources"] = {"cpu": 0, "mem": 0}
+    return [splitter, gather]
 
 
 def _data(step: Step, display: str, io: _Io, ds_name: str, scope: Scope, opts: Options) -> dict[str, Any]:
@@ -322,17 +344,19 @@ def _check_outputs(step: Step, pa: PrunArgs, args_text: str, pos: Pos, scope: Sc
 
 def _jobs(
     step: Step, pa: PrunArgs, primary: list[DatasetRef], types: list[str], opts: Options
-) -> list[list[int] | None]:
-    """One entry per stage: the job serial numbers it runs, or None for jobs decided at run time.
+) -> list[list[int]] | None:
+    """One entry per stage: the job serial numbers it runs; None when the jobs are known only at run time.
 
-    Inputs known now (local datasets) are split into stages here; inputs made upstream are split into
-    jobs by the stage itself at run time, since their files do not exist yet.
+    Inputs known now (local datasets) are split into stages here. Inputs made upstream with --nFilesPerJob
+    are split at run time (their files do not exist yet): None; without it they are one job.
     """
     if step.kind == "junction":
         return [[0]]
     if not primary:
         return [[j] for j in range(pa.n_jobs or 1)]
-    if pa.files_per_job and all(not r.producers and r.path for r in primary):
+    if not pa.files_per_job:
+        return [[0]]
+    if all(not r.producers and r.path for r in primary):
         local = {d.path: d for d in opts.datasets.values()}
         count = sum(
             1
@@ -341,4 +365,4 @@ def _jobs(
             if not types or any(f == t or f.endswith("." + t) for t in types)
         )
         return [[j] for j in range(max(1, -(-count // pa.files_per_job)))]
-    return [None]
+    return None

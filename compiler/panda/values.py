@@ -85,6 +85,7 @@ class Node:
     condition: str | None = None
     translated: str | None = None
     loop: str | None = None
+    split: int | None = None  # --nFilesPerJob of a split made at run time (stages: splitter, gather)
 
 
 @dataclass(frozen=True)

@@ -172,3 +172,17 @@ def test_a_real_prun_cwl_file_is_not_a_panda_kind(tmp_path):
     assert not is_panda_document(str(tmp_path / "wf.cwl"))
     (tmp_path / "prun.cwl").unlink()
     assert is_panda_document(str(tmp_path / "wf.cwl"))
+
+
+def test_dump_of_a_split_at_run_time_names_the_splitter_the_jobs_and_the_gather():
+    code, out, _ = check(EXAMPLES / "split.cwl")
+    assert code == 0
+    assert (
+        "  Stages: count.split count.job0 count.job1 ... count  "
+        "(count.split adds one job stage per 2 input files when it runs)\n"
+    ) in out
+    assert "  Stages: make.job0 make.job1 make.job2 make.job3 make.job4\n" in out  # known now: made now
+    assert "  Condition: $(!self.opt_inDS)  ->  (failed(count) || skipped(count))\n" in out
+    code, out, _ = check(EXAMPLES / "split.cwl", "--format", "json")
+    count = next(n for n in json.loads(out)["graph"]["nodes"] if n["name"] == "count")
+    assert count["stages"] == ["count.split", "count"] and count["files_per_job"] == 2

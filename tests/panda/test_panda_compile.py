@@ -97,7 +97,36 @@ def test_files_per_job_splits_local_data_into_stages_and_upstream_data_at_run_ti
     assert code == 0, err
     stages = stages_of(text)
     assert [n for n in stages if n.startswith("a")] == ["a.job0", "a.job1", "a.job2"]  # 5 files, 2 per job
-    assert stages["b"]["data"]["panda"]["jobs"] is None and stages["b"]["needs"] == ["a.job0", "a.job1", "a.job2"]
+    # files made upstream: a splitter that needs the producers, and the gather `b` that completes the dataset
+    assert [n for n in stages if n.startswith("b")] == ["b.split", "b"]
+    split, gather = stages["b.split"], stages["b"]
+    assert split["needs"] == ["a.job0", "a.job1", "a.job2"] and gather["needs"] == ["b.split"]
+    assert split["data"]["panda"]["role"] == "split" and split["data"]["panda"]["gather"] == "b"
+    assert gather["data"]["panda"] == {
+        "type": "prun",
+        "role": "gather",
+        "step": "b",
+        "dataset": "datasets/user.local.split_001_b",
+        "split": "b.split",
+    }
+
+
+def test_a_run_time_split_is_read_through_its_gather_in_conditions_and_loops(tmp_path):
+    wf = write(
+        tmp_path,
+        "c.cwl",
+        "inputs: []\noutputs: []\nsteps:\n"
+        + prun("a", "echo > o.txt", args="--outputs o.txt --nJobs 3")
+        + prun("b", "cat %IN > p.txt", "      opt_inDS: a/outDS\n", "--outputs p.txt --nFilesPerJob 2")
+        + prun("ok", "echo %IN > q.txt", "      opt_inDS: b/outDS\n", "--outputs q.txt", "    when: $(self.opt_inDS)\n")
+        + prun("ng", "echo > r.txt", "      opt_inDS: b/outDS\n", "--outputs r.txt", "    when: $(!self.opt_inDS)\n"),
+    )
+    code, text, err = compile_(wf)
+    assert code == 0, err
+    stages = stages_of(text)
+    assert stages["ok"]["needs"] == ["b"] and stages["ok"]["condition"] == "done(b)"
+    assert stages["ng"]["condition"] == "(failed(b) || skipped(b))"
+    assert stages["ok"]["data"]["panda"]["inputs"][0]["producers"] == ["b"]
 
 
 def test_scatter_over_prun_honours_scatter_method(tmp_path):

@@ -162,3 +162,38 @@ def test_one_input_type_per_dataset_when_as_many_are_given(tmp_path):
     stage, ctx = make(tmp_path, "p", "panda_prun", data)
     assert execute(Prun().prepare(stage, ctx), ctx).returncode == 0
     assert (ctx.cwd / "job0" / "o.txt").read_text() == "u._000000.a.txt,v._000000.b.txt\n"
+
+
+def test_a_splitter_adds_one_job_stage_per_share_and_the_gather_waits_for_them(tmp_path):
+    upstream = tmp_path / "datasets" / "ds_000_a"
+    upstream.mkdir(parents=True)
+    for k in range(5):
+        (upstream / f"ds_000_a._00000{k}.t.txt").write_text(f"{k}\n")
+    (tmp_path / "a" / ".cwlpilot").mkdir(parents=True)
+    (tmp_path / "a" / ".cwlpilot" / "outputs.json").write_text("{}")
+    inputs = [{"path": "datasets/ds_000_a", "name": "a", "producers": ["a"]}]
+    data = prun_data(inputs=inputs, files_per_job=2, role="split", gather="p")
+    stage, ctx = make(tmp_path, "p.split", "panda_prun", data)
+    assert Prun().prepare(stage, ctx).cmd == "true" and Prun().finish(stage, ctx) is None
+    added = Prun().expand(stage, ctx)
+    assert [s["name"] for s in added.stages] == ["p.job0", "p.job1", "p.job2"]
+    assert added.needs == (("p", "p.job0"), ("p", "p.job1"), ("p", "p.job2"))
+    job2 = added.stages[2]
+    assert job2["needs"] == ["p.split"] and "role" not in job2["data"]["panda"]
+    assert job2["data"]["panda"]["jobs"] == [2] and job2["data"]["panda"]["files"] == [
+        "datasets/ds_000_a/ds_000_a._000004.t.txt"
+    ]
+    gather_data = {"type": "prun", "role": "gather", "step": "p", "dataset": "datasets/ds_001_p", "split": "p.split"}
+    gather, gctx = make(tmp_path, "p", "panda_prun", gather_data)
+    for spec in added.stages[:2]:  # job 2 has not run yet: the gather refuses to call the dataset complete
+        job, jctx = make(tmp_path, spec["name"], "panda_prun", spec["data"]["panda"], cmd=spec["cmd"])
+        assert execute(Prun().prepare(job, jctx), jctx).returncode == 0 and Prun().finish(job, jctx) is None
+    with pytest.raises(KindError, match="job stage 'p.job2' did not succeed"):
+        Prun().prepare(gather, gctx)
+    spec = added.stages[2]
+    job, jctx = make(tmp_path, spec["name"], "panda_prun", spec["data"]["panda"])
+    assert execute(Prun().prepare(job, jctx), jctx).returncode == 0 and Prun().finish(job, jctx) is None
+    assert (tmp_path / "datasets" / "ds_001_p" / "ds_001_p._000002.o.txt").read_text() == "4\n7 20\n"  # %RNDM:5 + 2
+    Prun().prepare(gather, gctx)
+    done = json.loads((gctx.cwd / ".cwlpilot" / "outputs.json").read_text())
+    assert done["jobs"] == ["p.job0", "p.job1", "p.job2"] and len(done["files"]) == 3

@@ -71,6 +71,8 @@ def guard_stages(step: Step, ins: Mapping[str, Bound], stages: list[dict[str, An
     if outer is None:
         return
     for stage in stages:
+        if (stage.get("data") or {}).get("panda", {}).get("role") == "gather":
+            continue  # it needs its splitter, which is guarded: a guard that fails skips both
         own = stage.get("condition")
         if own is None:
             own = " && ".join(f"done({n})" for n in stage["needs"]) or "true"

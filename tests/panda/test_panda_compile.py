@@ -127,6 +127,24 @@ def test_a_run_time_split_is_read_through_its_gather_in_conditions_and_loops(tmp
     assert stages["ok"]["needs"] == ["b"] and stages["ok"]["condition"] == "done(b)"
     assert stages["ng"]["condition"] == "(failed(b) || skipped(b))"
     assert stages["ok"]["data"]["panda"]["inputs"][0]["producers"] == ["b"]
+    sub = write(
+        tmp_path,
+        "sub.cwl",
+        "inputs:\n  ds: string\noutputs: []\nsteps:\n"
+        + prun("s", "cat %IN > s.txt", "      opt_inDS: ds\n", "--outputs s.txt --nFilesPerJob 2"),
+    )
+    wf = write(
+        tmp_path,
+        "g.cwl",
+        "requirements:\n  SubworkflowFeatureRequirement: {}\ninputs: []\noutputs: []\nsteps:\n"
+        + prun("a", "echo > o.txt", args="--outputs o.txt --nJobs 3")
+        + f"  w:\n    run: {sub.name}\n    in:\n      ds: a/outDS\n    out: []\n    when: $(!self.ds)\n",
+    )
+    code, text, err = compile_(wf)
+    assert code == 0, err
+    stages = stages_of(text)  # the guard is the splitter's; the gather keeps needing the splitter only
+    assert "(failed(a.job0) || skipped(a.job0))" in stages["w.s.split"]["condition"]
+    assert "condition" not in stages["w.s"] and stages["w.s"]["needs"] == ["w.s.split"]
 
 
 def test_scatter_over_prun_honours_scatter_method(tmp_path):

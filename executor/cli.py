@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from executor.booking import Limits
@@ -64,6 +65,12 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--workflow-file", dest="plan_file", type=Path, help="the plan JSON (O2DPG's spelling)")
     p.add_argument("--workdir", type=Path, default=Path("."), help="where stages run (their cwd is relative "
                    "to it) and where logs, timeline.json and the store go (default: .)")
+    add_run_options(p)
+    return p
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options of running a plan, shared by `run PLAN.json` and `run WF.cwl` (which compiles first)."""
     p.add_argument("--store", help="store URL (default: sqlite:///WORKDIR/cwlpilot.db)")
     p.add_argument("-k", "--keep-going", action="store_true", help="carry on with independent stages after a failure")
     p.add_argument("--dry-run", action="store_true", help="show what would run, in order, and stop")
@@ -81,7 +88,20 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", choices=("auto", "bar", "lines", "quiet"), default="auto")
     p.add_argument("-q", "--quiet", action="store_true", help="only failures and the final table")
     _limits_args(p)
-    return p
+
+
+def run_config(a: argparse.Namespace, plan: Path, workdir: Path, progress: str | None = None,
+               optimistic: bool = False) -> RunConfig:
+    """The RunConfig of parsed run options (`add_run_options`) for `plan` in `workdir`."""
+    store = a.store or f"sqlite:///{(workdir / 'cwlpilot.db').resolve()}"
+    pilot = _pilot_config(a, a.keep_going)
+    if optimistic:
+        pilot = replace(pilot, limits=replace(pilot.limits, optimistic=True))
+    return RunConfig(plan=plan, workdir=workdir, store_url=store, pilot=pilot,
+                     target_tasks=tuple(a.target_tasks), target_labels=tuple(a.target_labels),
+                     rerun_from=a.rerun_from, retry_rules_file=a.retry_rules, dry_run=a.dry_run,
+                     list_tasks=a.list_tasks, produce_script=a.produce_script,
+                     progress=progress or ("quiet" if a.quiet else a.progress))
 
 
 def pilot_parser() -> argparse.ArgumentParser:
@@ -116,15 +136,9 @@ def _run(parser: argparse.ArgumentParser, a: argparse.Namespace) -> int:
     plan = a.plan or a.plan_file
     if plan is None:
         parser.error("give the plan: cwlpilot run PLAN.json (or -f PLAN.json)")
-    store = a.store or f"sqlite:///{(a.workdir / 'cwlpilot.db').resolve()}"
-    progress = "quiet" if a.quiet else a.progress
-    cfg = RunConfig(plan=plan, workdir=a.workdir, store_url=store, pilot=_pilot_config(a, a.keep_going),
-                    target_tasks=tuple(a.target_tasks), target_labels=tuple(a.target_labels),
-                    rerun_from=a.rerun_from, retry_rules_file=a.retry_rules, dry_run=a.dry_run,
-                    list_tasks=a.list_tasks, produce_script=a.produce_script, progress=progress)
     from executor.runner import run
 
-    return run(cfg)
+    return run(run_config(a, plan, a.workdir))
 
 
 def _pilot(a: argparse.Namespace) -> int:

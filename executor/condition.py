@@ -154,12 +154,24 @@ def stages_in(node: Node) -> set[str]:
 
 
 def failures_tested(node: Node) -> set[str]:
-    """Stages whose failure the condition looks for (`failed(X)` not under a `!`): a run whose failures are
-    all looked for by conditions that held ends successfully."""
+    """Stages whose failure the condition looks for (`failed(X)`, or `skipped(X)` — X skipped because of a
+    failure upstream — not under a `!`): a run whose failures are all looked for by conditions that held
+    ends successfully."""
     if isinstance(node, StateTest):
-        return {node.stage} if node.state == "failed" else set()
+        return {node.stage} if node.state in ("failed", "skipped") else set()
     if isinstance(node, (And, Or)):
         return set().union(*(failures_tested(a) for a in node.args))
+    return set()
+
+
+def tests_outcome(node: Node) -> set[str]:
+    """Stages whose failure or skip the condition looks at in any way (failed, skipped, ended; negated too)."""
+    if isinstance(node, StateTest):
+        return {node.stage} if node.state != "done" else set()
+    if isinstance(node, Not):
+        return tests_outcome(node.arg)
+    if isinstance(node, (And, Or)):
+        return set().union(*(tests_outcome(a) for a in node.args))
     return set()
 
 

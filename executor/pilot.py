@@ -77,7 +77,6 @@ class Pilot:
         self.workdir = Path(store.get_meta("workdir") or ".").resolve()
         self.run_id = store.get_meta("run_id") or "run"
         self.rules = parse_rules(json.loads(store.get_meta("retry_rules") or "[]"))
-        self.watched = set(json.loads(store.get_meta("watched") or "[]"))  # failures a condition handles
         keep_going = store.get_meta("keep_going")
         if keep_going is not None:  # the run's setting holds for every pilot that joins it
             self.cfg = config = replace(config, keep_going=keep_going == "1")
@@ -159,7 +158,7 @@ class Pilot:
         finishes = [self._conclude(e) for e in ended]
         for e, finish in zip(ended, finishes, strict=True):
             if not finish.ok and not finish.retry and not self.cfg.keep_going and self.stop_reason is None \
-                    and e.claim.name not in self.watched:
+                    and not self.store.failure_may_be_handled(e.claim.name):
                 self.stop_reason = f"stage '{e.claim.name}' failed ({finish.reason})"
         free = 0 if self.stop_reason is not None else self.cfg.limits.max_jobs - len(self.running)
         if not finishes and free <= 0:

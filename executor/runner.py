@@ -80,7 +80,6 @@ def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, wanted: set[str] | N
         "workdir": str(cfg.workdir.resolve()), "run_id": run_id, "plan": str(cfg.plan.resolve()),
         "global_env": json.dumps(dict(plan.global_env)), "keep_going": "1" if cfg.pilot.keep_going else "0",
         "retry_rules": json.dumps(file_rules + rules),  # --retry-rules first: it is the more specific
-        "watched": json.dumps(_watched(plan)),
     }
     sync = store.sync_plan(_rows(plan, rank), meta)
     if sync.rerun:
@@ -121,13 +120,6 @@ def succeeded(statuses: Sequence[StageStatus]) -> bool:
 
 def _rows(plan: Plan, rank: dict[str, int]) -> list[StageRow]:
     return [store_row(s, rank[s.name]) for s in plan.stages]
-
-
-def _watched(plan: Plan) -> list[str]:
-    """Stages whose failure some condition looks for: their failure does not stop the run."""
-    from executor.condition import failures_tested, parse
-
-    return sorted({name for s in plan.stages if s.condition for name in failures_tested(parse(s.condition))})
 
 
 def targets(plan: Plan, tasks: Sequence[str], labels: Sequence[str]) -> set[str] | None:

@@ -248,6 +248,11 @@ class Store(abc.ABC):
         stages are offered to `pick` (a pure selection) and what it picks is claimed."""
 
     @abc.abstractmethod
+    def failure_may_be_handled(self, name: str) -> bool:
+        """Whether a condition looks at this stage's failure (or at a skip it causes): then its failure does
+        not stop the run."""
+
+    @abc.abstractmethod
     def stage_specs(self, ids: Iterable[int]) -> dict[int, str]: ...
 
     # -- reports ----------------------------------------------------------------------------------

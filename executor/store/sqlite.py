@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS stages (
   semaphore TEXT, retry_count INTEGER NOT NULL DEFAULT 0, counted INTEGER NOT NULL DEFAULT 0,
   mem_factor REAL NOT NULL DEFAULT 1, time_factor REAL NOT NULL DEFAULT 1, retry_limit INTEGER,
   tries INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '', condition TEXT,
-  handled INTEGER NOT NULL DEFAULT 0, origin TEXT);
+  handled INTEGER NOT NULL DEFAULT 0, origin TEXT, cause TEXT);
 CREATE INDEX IF NOT EXISTS stages_ready ON stages(state, wanted, rank);
 CREATE INDEX IF NOT EXISTS stages_origin ON stages(origin);
 CREATE TABLE IF NOT EXISTS expansions (id INTEGER PRIMARY KEY, spawner TEXT NOT NULL, payload TEXT NOT NULL);
@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS pilots (
   cpu REAL NOT NULL, mem REAL NOT NULL);
 """
 
-STORE_VERSION = "2"
+STORE_VERSION = "3"
 
 
 class SQLiteStore(Store):
@@ -146,7 +146,7 @@ class SQLiteStore(Store):
             graph.drop_added_by(db, down)
             db.executemany(
                 "UPDATE stages SET state = 'pending', counted = 0, mem_factor = 1, time_factor = 1, "
-                "retry_limit = NULL, handled = 0, reason = '' WHERE name = ? AND state != 'running'",
+                "retry_limit = NULL, handled = 0, cause = NULL, reason = '' WHERE name = ? AND state != 'running'",
                 [(n,) for n in down])
             graph.recount(db)
         return sorted(down)
@@ -154,7 +154,8 @@ class SQLiteStore(Store):
     def reset_unfinished(self) -> None:
         with self._tx() as db:
             db.execute("UPDATE stages SET state = 'pending', counted = 0, mem_factor = 1, time_factor = 1, "
-                       "retry_limit = NULL, handled = 0, reason = '' WHERE state IN ('failed', 'skipped')")
+                       "retry_limit = NULL, handled = 0, cause = NULL, reason = '' "
+                       "WHERE state IN ('failed', 'skipped')")
             db.execute("DELETE FROM meta WHERE key = 'stop'")
             graph.recount(db)
 
@@ -301,6 +302,10 @@ class SQLiteStore(Store):
             return False
         db.execute("RELEASE expand")
         return True
+
+    def failure_may_be_handled(self, name: str) -> bool:
+        row = self.db.execute("SELECT id FROM stages WHERE name = ?", (name,)).fetchone()
+        return row is not None and graph.failure_may_be_handled(self.db, row[0])
 
     def stage_specs(self, ids: Iterable[int]) -> dict[int, str]:
         wanted = list(ids)

@@ -15,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from executor.condition import evaluate, failures_tested, parse
+from executor.condition import evaluate, failures_tested, parse, tests_outcome
 from executor.errors import StoreError
 from executor.store.base import StageRow
 
@@ -81,31 +81,47 @@ def stage_ended(db: sqlite3.Connection, stage_id: int) -> None:
 def decide(db: sqlite3.Connection, stage_id: int, cascade: bool = True) -> bool:
     """Make a pending stage whose needs have all ended ready (True) or skipped (False, cascading if asked)."""
     (condition,) = db.execute("SELECT condition FROM stages WHERE id = ?", (stage_id,)).fetchone()
-    needs = db.execute("SELECT p.name, p.state, p.reason FROM edges e JOIN stages p ON p.id = e.parent "
+    needs = db.execute("SELECT p.name, p.state, p.reason, p.cause FROM edges e JOIN stages p ON p.id = e.parent "
                        "WHERE e.child = ? ORDER BY p.rank", (stage_id,)).fetchall()
+    cause = None
     if condition:
         node = parse(condition)
-        states = {name: state for name, state, _ in needs}
+        states = {name: state for name, state, _, _ in needs}
         if evaluate(node, lambda name: states.get(name, "skipped")):
-            handled = [n for n in failures_tested(node) if states.get(n) == "failed"]
-            db.executemany("UPDATE stages SET handled = 1 WHERE name = ?", [(n,) for n in handled])
+            # the failures this condition looked for, directly or through the stages they made skip
+            causes = {n: c for n, s, _, c in needs if s == "skipped" and c}
+            handled = [n if states.get(n) == "failed" else causes.get(n) for n in failures_tested(node)]
+            db.executemany("UPDATE stages SET handled = 1 WHERE name = ? AND state = 'failed'",
+                           [(n,) for n in handled if n])
             db.execute("UPDATE stages SET state = 'ready', reason = '' WHERE id = ?", (stage_id,))
             return True
         reason = f"condition false: {condition}"
     else:
-        blocking = next(((n, s, r) for n, s, r in needs if s != "done"), None)
+        blocking = next(((n, s, r, c) for n, s, r, c in needs if s != "done"), None)
         if blocking is None:
             db.execute("UPDATE stages SET state = 'ready', reason = '' WHERE id = ?", (stage_id,))
             return True
-        name, state, why = blocking
+        name, state, why, upstream = blocking
         if state == "failed":
-            reason = f"needs failed stage '{name}'"
+            reason, cause = f"needs failed stage '{name}'", name
         else:  # name the root cause, not only the stage in between
             reason = why if why.startswith("needs ") else f"needs skipped stage '{name}' ({why})"
-    db.execute("UPDATE stages SET state = 'skipped', reason = ? WHERE id = ?", (reason, stage_id))
+            cause = upstream
+    db.execute("UPDATE stages SET state = 'skipped', reason = ?, cause = ? WHERE id = ?", (reason, cause, stage_id))
     if cascade:
         stage_ended(db, stage_id)
     return False
+
+
+def failure_may_be_handled(db: sqlite3.Connection, stage_id: int) -> bool:
+    """Whether some condition looks at the failure (or skip) of this stage or of a stage it would make skip:
+    then its failure must not stop the run, since a branch may be waiting for it."""
+    rows = db.execute(
+        "WITH RECURSIVE down(id) AS (SELECT ? UNION SELECT e.child FROM edges e JOIN down d ON e.parent = d.id "
+        "JOIN stages c ON c.id = e.child WHERE c.condition IS NULL) "
+        "SELECT c.condition, p.name FROM edges e JOIN stages c ON c.id = e.child JOIN stages p ON p.id = e.parent "
+        "WHERE e.parent IN (SELECT id FROM down) AND c.condition IS NOT NULL", (stage_id,)).fetchall()
+    return any(name in tests_outcome(parse(condition)) for condition, name in rows)
 
 
 def apply_expansion(db: sqlite3.Connection, spawner: tuple[int, str, float], rows: Sequence[StageRow],

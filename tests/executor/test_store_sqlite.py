@@ -224,3 +224,26 @@ def test_invalid_added_stages_are_refused_before_the_store(tmp_path):
         added({"name": "n", "cmd": "x", "resources": {"cpu": "x"}})
     with pytest.raises(KindError, match="tests 'z', which is not one of the stage's needs"):
         added({"name": "n", "cmd": "x", "condition": "done(z)"})
+
+
+def test_a_failure_that_skips_a_tested_stage_is_handled_through_it(tmp_path):
+    """A job added at run time fails; the gather that needs it is skipped; a branch looking for that skip
+    runs: the job's failure is handled, and it is known beforehand that it may be."""
+    from executor.runner import succeeded
+
+    s = make_store(tmp_path, {"split": [], "gather": ["split"], "ok": ["gather"], "rescue": ["gather"]},
+                   {"ok": "done(gather)", "rescue": "failed(gather) || skipped(gather)"})
+    pilot = s.register_pilot("h", 1, 0.0, 1, 1)
+    (split,) = claim_all(s, pilot)
+    s.finish(pilot, [finish(split)._replace(expansion=added({"name": "job0", "cmd": "x", "needs": ["split"]},
+                                                            needs=[("gather", "job0")]))])
+    assert s.failure_may_be_handled("job0") and s.failure_may_be_handled("gather")
+    assert not s.failure_may_be_handled("ok")
+    (job,) = claim_all(s, pilot)
+    s.finish(pilot, [finish(job, ok=False)])
+    st = {x.name: x for x in s.statuses()}
+    assert (st["gather"].state, st["ok"].state, st["rescue"].state) == (State.SKIPPED, State.SKIPPED, State.READY)
+    assert st["job0"].handled
+    (rescue,) = claim_all(s, pilot)
+    s.finish(pilot, [finish(rescue)])
+    assert succeeded(s.statuses())

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from compiler import ir
 from compiler.emit_tool import (
@@ -266,11 +266,14 @@ def _step_stages(
     except CwlError as exc:
         raise CompilerError(f"{step.pos}: step '{step.id}': {exc}") from None
     stages, per_instance = [], []
+    shared: _Shared | None = None
     for inst in found:
         instance = sc.instance_name(name, inst.index)
         job = stepmod.tool_job(spec, inst.values, _tool_defaults(run))
+        if inst.runs and shared is None:  # the same for every instance: worked out once per step
+            shared = _Shared(tool_data(run, chain), resources(run, chain))
         # needs follow every connected input, also those the tool ignores (CWL still orders the steps)
-        new = _tool_stages(run, instance, job, chain, guards, inst.values) if inst.runs else []
+        new = _tool_stages(run, instance, job, chain, guards, inst.values, shared) if inst.runs else []
         stages.extend(new)
         per_instance.append((inst.index, {o.id: {"$ref": f"{instance}/{o.id}"} if new else None for o in step.outputs}))
     if not step.scatter:
@@ -282,10 +285,24 @@ def _tool_defaults(run: ir.Process) -> dict[str, Any]:
     return {p.id: files_resolved(ir.thaw(p.default), "") for p in run.inputs if p.has_default}
 
 
-def _base_stage(run: ir.Process, name: str, chain: tuple[Any, ...], pending: Any, guards: Guards) -> dict[str, Any]:
+class _Shared(NamedTuple):
+    """What every stage of one tool in one place carries: its data (without inputs) and its resources."""
+
+    data: dict[str, Any]
+    resources: dict[str, Any]
+
+
+def _base_stage(
+    run: ir.Process,
+    name: str,
+    chain: tuple[Any, ...],
+    pending: Any,
+    guards: Guards,
+    res: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     unsupported_if_docker(run, chain)
     stage: dict[str, Any] = {"name": name, "cwd": name, "needs": refs([pending, list(guards)])}
-    stage.update(resources(run, chain))
+    stage.update(res if res is not None else resources(run, chain))
     if guards:
         stage["when"] = {"guards": list(guards)}
     return stage
@@ -298,10 +315,15 @@ def _tool_stages(
     chain: tuple[Any, ...],
     guards: Guards,
     connected: Mapping[str, Any] | None = None,
+    shared: _Shared | None = None,
 ) -> list[dict[str, Any]]:
-    """The stage running `run` on the tool job `job` (values may still hold `$ref`s)."""
-    stage = _base_stage(run, name, chain, [job, connected], guards)
-    data = tool_data(run, chain)
+    """The stage running `run` on the tool job `job` (values may still hold `$ref`s).
+
+    With `shared`, the stage's data is a shallow copy of `shared.data`: only its top-level keys are ever
+    set or dropped afterwards (`inputs`, `command`, `dependents`), so the nested values can be shared.
+    """
+    stage = _base_stage(run, name, chain, [job, connected], guards, shared.resources if shared else None)
+    data = dict(shared.data) if shared is not None else tool_data(run, chain)
     data["inputs"] = dict(job)
     if isinstance(run, ir.ExpressionTool):
         return [{**stage, "kind": "cwl_expression", "cmd": "", "data": data}]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -188,10 +189,15 @@ class ProcessBase:
         return None
 
     def input(self, name: str) -> InputParam | None:
-        return next((p for p in self.inputs if p.id == name), None)
+        return self._inputs_by_id.get(name)
 
     def output(self, name: str) -> OutputParam | None:
         return next((p for p in self.outputs if p.id == name), None)
+
+    @cached_property
+    def _inputs_by_id(self) -> dict[str, InputParam]:
+        # a dict, not a scan: step graphs ask this once per source, which made big workflows quadratic
+        return _first_by_id(self.inputs)
 
 
 @dataclass(frozen=True)
@@ -233,7 +239,19 @@ class Workflow(ProcessBase):
     steps: tuple[Step, ...] = field(default=())
 
     def step(self, name: str) -> Step | None:
-        return next((s for s in self.steps if s.id == name), None)
+        return self._steps_by_id.get(name)
+
+    @cached_property
+    def _steps_by_id(self) -> dict[str, Step]:
+        return _first_by_id(self.steps)
+
+
+def _first_by_id(items: tuple[Any, ...]) -> dict[str, Any]:
+    """Items by id, the first one winning when an id repeats (as a scan in document order would)."""
+    found: dict[str, Any] = {}
+    for item in items:
+        found.setdefault(item.id, item)
+    return found
 
 
 Process = CommandLineTool | ExpressionTool | Workflow

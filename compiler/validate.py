@@ -171,12 +171,15 @@ def step_needs(wf: ir.Workflow, step: ir.Step) -> list[str]:
 def _cycles(wf: ir.Workflow) -> list[Diagnostic]:
     """One diagnostic per cycle (strongly connected component) among the steps."""
     edges = {s.id: step_needs(wf, s) for s in wf.steps}
+    order: dict[str, int] = {}
+    for i, s in enumerate(wf.steps):
+        order.setdefault(s.id, i)
     found = []
     for component in _components(edges):
-        first = min(component, key=[s.id for s in wf.steps].index)
+        first = min(component, key=order.__getitem__)
         if len(component) == 1 and first not in edges[first]:
             continue
-        ring = " -> ".join([*sorted(component, key=[s.id for s in wf.steps].index), first])
+        ring = " -> ".join([*sorted(component, key=order.__getitem__), first])
         step = wf.step(first)
         assert step is not None
         found.append(Diagnostic(step.pos, f"steps form a cycle: {ring}", first))

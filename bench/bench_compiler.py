@@ -1,0 +1,233 @@
+"""Compiler benchmark: `cwlpilot compile` against `cwltool --validate` on the same files, in the same run.
+
+The cases are generated here: a CommandLineTool (`echo`) scattered over a string array of N items given in
+the inputs file (N = 1,000 and 10,000), and workflows of S steps running `cat` (S = 50 and 200), linear
+(step i reads step i-1) and branching (step i reads step (i-1)//2, a binary tree). Both programs run as
+subprocesses, start-up included: `python -m cwlpilot compile WF INPUTS -o plan.json` and
+`cwltool --validate WF INPUTS`. Runs alternate (cwltool, cwlpilot, cwltool, ...) and the medians are
+compared, because the machine is shared and noisy; the figure is the ratio cwltool / cwlpilot.
+
+Growth: the time of the larger size over the smaller one, next to the size ratio (linear growth is at most
+the size ratio). Start-up hides growth, so cwlpilot's is also given net of its start-up, measured as the
+compile of a 1-way scatter in the same rounds.
+
+    python bench/bench_compiler.py                       # N = 1,000 and 10,000; S = 50 and 200; 3 rounds
+    python bench/bench_compiler.py --n 1000 --steps 50 --rounds 5
+
+cwltool is taken from this interpreter when importable, else from a venv under ~/.cache/cwltool-venv
+(created with `pip install cwltool` when missing; it is not a dependency of cwlpilot). cwltool validates
+the inputs file too, and its time grows faster than linearly with the array's length: the 10,000-way
+case takes it about two minutes per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = Path.home() / ".cache" / "cwltool-venv"
+
+ECHO = """cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: echo
+inputs:
+  msg:
+    type: string
+    inputBinding: {position: 1}
+outputs:
+  out:
+    type: stdout
+stdout: out.txt
+"""
+CAT = """cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: cat
+inputs:
+  prev:
+    type: File
+    inputBinding: {position: 1}
+outputs:
+  out:
+    type: stdout
+stdout: out.txt
+"""
+SCATTER = """cwlVersion: v1.2
+class: Workflow
+requirements:
+  ScatterFeatureRequirement: {}
+inputs:
+  msgs: string[]
+outputs:
+  outs:
+    type: File[]
+    outputSource: say/out
+steps:
+  say:
+    run: echo.cwl
+    scatter: msg
+    in:
+      msg: msgs
+    out: [out]
+"""
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    workflow: Path
+    inputs: Path
+    stages: int  # stages the plan must have
+    size: int
+
+
+def scatter_case(n: int, scratch: Path) -> Case:
+    wf, inputs = scratch / "scatter.cwl", scratch / f"scatter-{n}.yml"
+    wf.write_text(SCATTER)
+    inputs.write_text("msgs:\n" + "".join(f"- item{i}\n" for i in range(n)))
+    return Case(f"scatter N={n}", wf, inputs, n, n)
+
+
+def steps_case(steps: int, shape: str, scratch: Path) -> Case:
+    """`steps` steps running cat.cwl: each reads the previous one (linear) or its parent in a binary tree."""
+    lines = [
+        "cwlVersion: v1.2",
+        "class: Workflow",
+        "inputs:",
+        "  seed: File",
+        "outputs:",
+        "  last:",
+        "    type: File",
+        f"    outputSource: s{steps - 1}/out",
+        "steps:",
+    ]
+    for i in range(steps):
+        parent = i - 1 if shape == "linear" else (i - 1) // 2
+        source = "seed" if i == 0 else f"s{parent}/out"
+        lines += [f"  s{i}:", "    run: cat.cwl", "    in:", f"      prev: {source}", "    out: [out]"]
+    wf = scratch / f"{shape}-{steps}.cwl"
+    wf.write_text("\n".join(lines) + "\n")
+    return Case(f"{shape} S={steps}", wf, scratch / "seed.yml", steps, steps)
+
+
+def write_common(scratch: Path) -> None:
+    (scratch / "echo.cwl").write_text(ECHO)
+    (scratch / "cat.cwl").write_text(CAT)
+    (scratch / "seed.txt").write_text("seed\n")
+    (scratch / "seed.yml").write_text("seed:\n  class: File\n  path: seed.txt\n")
+
+
+def cwltool_command(given: str | None) -> list[str]:
+    if given:
+        return [given]
+    if importlib.util.find_spec("cwltool") is not None:
+        return [sys.executable, "-m", "cwltool"]
+    exe = VENV / "bin" / "cwltool"
+    if not exe.exists():
+        print(f"installing cwltool into {VENV} (not a dependency of cwlpilot)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "cwltool"], check=True)
+    return [str(exe)]
+
+
+def timed(argv: list[str], cwd: Path) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
+    return wall
+
+
+def compile_argv(case: Case, plan: Path) -> list[str]:
+    return [sys.executable, "-m", "cwlpilot", "compile", str(case.workflow), str(case.inputs), "-o", str(plan)]
+
+
+def check_plan(case: Case, plan: Path) -> None:
+    """The plan is the one expected: a stage per scatter instance or per step, named as the plan says."""
+    names = [s["name"] for s in json.loads(plan.read_text())["stages"]]
+    expected = (
+        [f"say[{i}]" for i in range(case.size)]
+        if case.label.startswith("scatter")
+        else [f"s{i}" for i in range(case.size)]
+    )
+    if names != expected:
+        sys.exit(f"{case.label}: unexpected plan ({len(names)} stages, expected {case.stages})")
+
+
+def run(cases: list[Case], rounds: int, cwltool: list[str], scratch: Path) -> tuple[dict[str, float], ...]:
+    """Median wall seconds per case for cwltool and cwlpilot, and cwlpilot's start-up (a 1-way scatter)."""
+    tool: dict[str, list[float]] = {c.label: [] for c in cases}
+    ours: dict[str, list[float]] = {c.label: [] for c in cases}
+    startup, plan = [], scratch / "plan.json"
+    tiny = scatter_case(1, scratch)
+    for r in range(rounds):
+        startup.append(timed(compile_argv(tiny, plan), scratch))
+        for case in cases:
+            tool[case.label].append(timed([*cwltool, "--validate", str(case.workflow), str(case.inputs)], scratch))
+            ours[case.label].append(timed(compile_argv(case, plan), scratch))
+            if r == 0:
+                check_plan(case, plan)
+            print(
+                f"  round {r + 1}/{rounds} {case.label}: cwltool {tool[case.label][-1]:.2f} s, "
+                f"cwlpilot {ours[case.label][-1]:.2f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+    med = statistics.median
+    return ({k: med(v) for k, v in tool.items()}, {k: med(v) for k, v in ours.items()}, {"startup": med(startup)})
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, nargs="+", default=[1000, 10000], help="scatter widths")
+    p.add_argument("--steps", type=int, nargs="+", default=[50, 200], help="step counts")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--cwltool", help="the cwltool executable (default: see above)")
+    a = p.parse_args()
+    cwltool = cwltool_command(a.cwltool)
+    scratch = Path(tempfile.mkdtemp(prefix="cwlpilot-bench-compiler-"))
+    try:
+        write_common(scratch)
+        groups = [[scatter_case(n, scratch) for n in sorted(a.n)]]
+        groups += [[steps_case(s, shape, scratch) for s in sorted(a.steps)] for shape in ("linear", "branching")]
+        cases = [c for g in groups for c in g]
+        version = subprocess.run([*cwltool, "--version"], capture_output=True, text=True).stdout.split()[-1:]
+        print(
+            f"cwlpilot compile vs cwltool {' '.join(version)} --validate; {a.rounds} rounds, medians, "
+            f"wall time including start-up"
+        )
+        tool, ours, extra = run(cases, a.rounds, cwltool, scratch)
+        start = extra["startup"]
+        print(f"cwlpilot start-up (1-way scatter): {start:.2f} s")
+        for c in cases:
+            print(
+                f"{c.label:<18} ({c.stages:>6} stages): cwltool --validate {tool[c.label]:7.2f} s, "
+                f"cwlpilot compile {ours[c.label]:5.2f} s, ratio {tool[c.label] / ours[c.label]:6.1f}x "
+                f"(target >= 10x)"
+            )
+        for g in groups:
+            for small, big in zip(g, g[1:], strict=False):
+                size = big.size / small.size
+                net = (ours[big.label] - start) / max(ours[small.label] - start, 1e-3)
+                print(
+                    f"growth {small.label} -> {big.label} ({size:g}x the size): "
+                    f"cwlpilot {ours[big.label] / ours[small.label]:.2f}x ({net:.2f}x net of start-up), "
+                    f"cwltool {tool[big.label] / tool[small.label]:.2f}x"
+                )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from ruamel.yaml import YAML
@@ -148,17 +148,19 @@ def run_compile(argv: list[str], out: TextIO, err: TextIO, checked_cwl: str | No
 
 
 def build_plan(
-    workflow: str, inputs: str | None, err: TextIO, prog: str, checked_cwl: str | None = None
+    workflow: str, inputs: str | None, err: TextIO, prog: str, checked_cwl: str | None = None,
+    panda: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any] | None, int]:
     """The checked plan of `workflow` on `inputs`, or None and the exit code after writing why to `err`.
 
+    `panda` holds the PanDA options (out_ds, datasets, dataset_map, max_loop_iterations).
     `checked_cwl` names a file already found not to be a PanDA document: finding that out parses the
     document and every file its steps run, a good part of compiling a large workflow, so it is done once.
     """
     if _panda_candidate([workflow]) != checked_cwl and _is_panda([workflow]):
         from compiler.panda.cli import build_plan as panda_build_plan
 
-        return panda_build_plan(workflow, inputs, err, prog)
+        return panda_build_plan(workflow, inputs, err, prog, **(panda or {}))
     missing = _missing_file(workflow, inputs)
     if missing:
         err.write(f"{prog}: no such file: {missing}\n")

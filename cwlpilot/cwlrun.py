@@ -41,12 +41,20 @@ def _parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--outdir", default=".", help="where the output files go (default: .)")
         p.add_argument("--quiet", action="store_true", help="no progress on stderr")
         p.add_argument("--workdir", help="where stages run (default: a new temporary directory)")
-    else:
-        p.add_argument("--workdir", default=".", help="where the plan, the stages and outputs.json go")
-        p.add_argument("-q", "--quiet", action="store_true", help="only failures and the final table")
-    p.add_argument("-j", "--max-jobs", type=int, default=100, help="at most this many stages at once")
-    p.add_argument("--cpu-limit", type=float, help="CPU cores to book (default: this machine's)")
-    p.add_argument("--mem-limit", type=float, help="memory to book, MB (default: 90%% of this machine's)")
+        p.add_argument("-j", "--max-jobs", type=int, default=100, help="at most this many stages at once")
+        p.add_argument("--cpu-limit", type=float, help="CPU cores to book (default: this machine's)")
+        p.add_argument("--mem-limit", type=float, help="memory to book, MB (default: 90%% of this machine's)")
+        return p
+    from executor.cli import add_run_options
+
+    p.add_argument("--workdir", default=".", help="where the plan, the stages and outputs.json go")
+    panda = p.add_argument_group("PanDA-style workflows")
+    panda.add_argument("--outDS", dest="out_ds", help="base of the dataset names (default user.local.WORKFLOW)")
+    panda.add_argument("--dataset", action="append", default=[], metavar="NAME=DIR",
+                       help="the local folder of a dataset named in the inputs (repeatable)")
+    panda.add_argument("--datasets", metavar="FILE", help="YAML mapping of dataset names to folders")
+    panda.add_argument("--max-loop-iterations", type=int, metavar="N", help="every loop stops after N iterations")
+    add_run_options(p)
     return p
 
 
@@ -63,7 +71,10 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) 
     from compiler.cli import build_plan, plan_json
 
     prog = f"cwlpilot {command}"
-    plan, code = build_plan(args.workflow, args.inputs, err, prog)
+    panda = {} if command == "cwl-runner" else {
+        "out_ds": args.out_ds, "datasets": args.dataset, "dataset_map": args.datasets,
+        "max_loop_iterations": args.max_loop_iterations}
+    plan, code = build_plan(args.workflow, args.inputs, err, prog, panda=panda)
     if plan is None:
         return code
     runner = command == "cwl-runner"
@@ -71,12 +82,15 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) 
     workdir.mkdir(parents=True, exist_ok=True)
     plan_path = workdir / "plan.json"
     plan_path.write_text(plan_json(plan), encoding="utf-8")
-    code = _execute(plan_path, workdir, args, err, quiet=runner or args.quiet)
+    code = _execute(plan_path, workdir, args, err, runner)
+    if not runner and (args.dry_run or args.list_tasks or args.produce_script):
+        return code  # nothing ran, so there are no outputs to collect
     if code != 0:
         err.write(f"{prog}: the run failed (plan and logs in {workdir})\n")
         return EXIT_FAILED
     try:
-        result = {k: resolve(v.get("value"), reader(workdir)) for k, v in sorted(plan["outputs"].items())}
+        outputs = plan.get("outputs") or {}
+        result = {k: resolve(v.get("value"), reader(workdir)) for k, v in sorted(outputs.items())}
     except (PickValueError, OSError) as exc:
         err.write(f"{prog}: the workflow's outputs cannot be collected: {exc}\n")
         return EXIT_FAILED
@@ -90,29 +104,23 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) 
     return EXIT_OK
 
 
-def _execute(plan_path: Path, workdir: Path, args: argparse.Namespace, err: TextIO, quiet: bool) -> int:
-    from executor.booking import Limits
-    from executor.config import PilotConfig, RunConfig
+def _execute(plan_path: Path, workdir: Path, args: argparse.Namespace, err: TextIO, runner: bool) -> int:
+    """Run the compiled plan. Bookings larger than the limits are clamped, as cwltool runs a tool asking
+    for more cores than the machine has; `run` takes every option of `cwlpilot run PLAN.json`."""
+    from executor.cli import _pilot_config, run_config
+    from executor.config import RunConfig
     from executor.errors import ExecutorError, PlanError
-    from executor.monitor import cpu_count, total_memory_mb
     from executor.runner import run
 
-    limits = Limits(
-        cpu=args.cpu_limit or float(cpu_count()),
-        mem=args.mem_limit or 0.9 * total_memory_mb(),
-        max_jobs=args.max_jobs,
-        n_backfill=1,
-        backfill_factor=1.5,
-        optimistic=True,
-    )
-    cfg = RunConfig(
-        plan=plan_path,
-        workdir=workdir,
-        store_url=f"sqlite:///{workdir / 'cwlpilot.db'}",
-        pilot=PilotConfig(limits=limits),
-        progress="quiet" if quiet else "auto",
-    )
     try:
+        if runner:
+            limits = argparse.Namespace(**vars(args), n_backfill=1, backfill_factor=1.5, optimistic_resources=True,
+                                        mem_overuse_factor=None, mem_metric="pss", heartbeat_timeout=60.0,
+                                        heartbeat_interval=5.0, sample_interval=0.5)
+            cfg = RunConfig(plan=plan_path, workdir=workdir, store_url=f"sqlite:///{workdir / 'cwlpilot.db'}",
+                            pilot=_pilot_config(limits), progress="quiet")
+        else:
+            cfg = run_config(args, plan_path, workdir, optimistic=True)
         return run(cfg, out=err, err=err)
     except PlanError as exc:
         err.writelines(f"{p}\n" for p in exc.problems)

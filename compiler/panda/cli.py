@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -265,11 +265,12 @@ def _write_diagnostics(result: Result, err: TextIO) -> None:
     err.write(f"{name}: {n} error{'s' if n != 1 else ''}\n")
 
 
-def build_plan(workflow: str, inputs: str | None, err: TextIO, prog: str) -> tuple[dict[str, Any] | None, int]:
+def build_plan(workflow: str, inputs: str | None, err: TextIO, prog: str, out_ds: str | None = None,
+               datasets: Sequence[str] = (), dataset_map: str | None = None,
+               max_loop_iterations: int | None = None) -> tuple[dict[str, Any] | None, int]:
     """For `cwlpilot run WF.cwl`: the plan, or None and the exit code after saying why on `err`."""
     try:
-        max_env = os.environ.get("CWLPILOT_MAX_LOOP_ITERATIONS")
-        opts = options(workflow, inputs, None, [], None, int(max_env) if max_env and max_env.isdigit() else None, False)
+        opts = options(workflow, inputs, out_ds, list(datasets), dataset_map, max_loop_iterations, False)
     except _Usage as exc:
         err.write(f"{prog}: {exc}\n")
         return None, EXIT_USAGE

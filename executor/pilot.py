@@ -13,6 +13,7 @@ Guarantees (each backed by a test):
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -104,6 +105,9 @@ class Pilot:
         """Work until the run has nothing left for this pilot. Returns why it stopped early, if it did."""
         self.id = self.store.register_pilot(self.host, os.getpid(), process_identity(os.getpid()) or 0.0,
                                             self.cfg.limits.cpu, self.cfg.limits.mem)
+        # Everything alive now (the plan, the modules) lives as long as the run: keep it out of the garbage
+        # collector's full passes, which otherwise walk all of it again and again while stages start.
+        gc.freeze()
         self.watch = launch.ChildWatch()
         previous = {}
         if self.watch.enabled:  # signal handlers can only be set in the main thread

@@ -125,12 +125,7 @@ def run_graph(argv: list[str], out: TextIO, err: TextIO) -> int:
                 err.write(f"{diag}\n")
             return EXIT_INVALID
         text = graph_dot(build_graph(result.process, display_path(args.workflow)))
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    else:
-        out.write(text)
-    return EXIT_OK
+    return _emit(text, args.output, out)
 
 
 def run_compile(argv: list[str], out: TextIO, err: TextIO, checked_cwl: str | None = None) -> int:
@@ -138,9 +133,13 @@ def run_compile(argv: list[str], out: TextIO, err: TextIO, checked_cwl: str | No
     plan, code = build_plan(args.workflow, args.inputs, err, "cwlpilot compile", checked_cwl)
     if plan is None:
         return code
-    text = plan_json(plan)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
+    return _emit(plan_json(plan), args.output, out)
+
+
+def _emit(text: str, output: str | None, out: TextIO) -> int:
+    """Write `text` to the -o file, or to standard output."""
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
     else:
         out.write(text)

@@ -32,22 +32,14 @@ from compiler.render import (
     to_json,
 )
 from compiler.yamlsrc import display_path
+from cwlpilot.argparsing import RaisingParser, UsageError
 from cwlpilot.cwl.errors import CwlError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_UNSUPPORTED = 0, 1, 2, 33
 
 
-class _UsageError(Exception):
-    """Raised by the argument parser instead of exiting the process."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(f"{self.prog}: {message}")
-
-
 def _check_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="cwlpilot check", description="Validate a CWL workflow and print its graph.")
+    parser = RaisingParser(prog="cwlpilot check", description="Validate a CWL workflow and print its graph.")
     parser.add_argument("workflow", help="the CWL document (FILE or FILE#ID for a $graph entry)")
     parser.add_argument("inputs", nargs="?", help="an inputs file (YAML or JSON) to check as well")
     parser.add_argument("--format", choices=["text", "json", "github"], default="text")
@@ -55,7 +47,7 @@ def _check_parser() -> argparse.ArgumentParser:
 
 
 def _compile_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="cwlpilot compile", description="Compile a CWL workflow into a stages plan.")
+    parser = RaisingParser(prog="cwlpilot compile", description="Compile a CWL workflow into a stages plan.")
     parser.add_argument("workflow", help="the CWL document (FILE or FILE#ID for a $graph entry)")
     parser.add_argument("inputs", nargs="?", help="the inputs file (YAML or JSON)")
     parser.add_argument("-o", "--output", help="write the plan here instead of standard output")
@@ -63,7 +55,7 @@ def _compile_parser() -> argparse.ArgumentParser:
 
 
 def _graph_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="cwlpilot graph", description="Write the step graph as Graphviz DOT.")
+    parser = RaisingParser(prog="cwlpilot graph", description="Write the step graph as Graphviz DOT.")
     parser.add_argument("workflow", help="a CWL document or a stages plan (.json)")
     parser.add_argument("-o", "--output", help="write to this file instead of standard output")
     return parser
@@ -283,7 +275,7 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) 
         if argv[0] == "compile":
             return run_compile(argv[1:], out, err, _panda_candidate(argv[1:]))
         return HANDLERS[argv[0]](argv[1:], out, err)
-    except _UsageError as exc:
+    except UsageError as exc:
         err.write(f"{exc}\n")
         return EXIT_USAGE
     except SystemExit as exc:  # --help exits through argparse

@@ -18,23 +18,15 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
+from cwlpilot.argparsing import RaisingParser, UsageError
 from cwlpilot.cwl import files
 from cwlpilot.cwl.values import PickValueError, reader, resolve
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class _Usage(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _Usage(f"{self.prog}: {message}")
-
-
 def _parser(command: str) -> argparse.ArgumentParser:
-    p = _Parser(prog=f"cwlpilot {command}", description="Compile a CWL document and run it.")
+    p = RaisingParser(prog=f"cwlpilot {command}", description="Compile a CWL document and run it.")
     p.add_argument("workflow", help="the CWL document (FILE or FILE#ID for a $graph entry)")
     p.add_argument("inputs", nargs="?", help="the inputs (job) file, YAML or JSON")
     if command == "cwl-runner":
@@ -63,7 +55,7 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) 
     command = argv[0]
     try:
         args = _parser(command).parse_args(argv[1:])
-    except _Usage as exc:
+    except UsageError as exc:
         err.write(f"{exc}\n")
         return EXIT_USAGE
     except SystemExit as exc:  # --help

@@ -26,6 +26,7 @@ from compiler.panda.emit import emit_plan
 from compiler.panda.ir import Workflow, kind_of_run
 from compiler.panda.parse import Reader, load_workflow
 from compiler.panda.values import Emitted, LocalDataset, Options
+from cwlpilot.argparsing import RaisingParser, UsageError
 from cwlpilot.panda.datasets import dataset_files
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -65,17 +66,8 @@ class Result(NamedTuple):
     diagnostics: tuple[Diagnostic, ...]
 
 
-class _Usage(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _Usage(f"{self.prog}: {message}")
-
-
 def _parser(command: str) -> argparse.ArgumentParser:
-    p = _Parser(prog=f"cwlpilot {command}", description=f"{command} a PanDA-style CWL workflow")
+    p = RaisingParser(prog=f"cwlpilot {command}", description=f"{command} a PanDA-style CWL workflow")
     p.add_argument("workflow")
     p.add_argument("inputs", nargs="?")
     p.add_argument("--outDS", dest="out_ds", help="base name of the output datasets (user.local.<workflow>)")
@@ -98,7 +90,7 @@ def options(
     max_iterations: int | None,
     check_only: bool,
 ) -> Options:
-    """The emission options; raises _Usage for a malformed option or an unreadable mapping file."""
+    """The emission options; raises UsageError for a malformed option or an unreadable mapping file."""
     folders: dict[str, str] = {}
     default_map = Path(inputs or workflow).resolve().parent / "datasets.yaml"
     for source in (os.environ.get("CWLPILOT_DATASETS"), str(default_map) if default_map.exists() else None, mapping):
@@ -107,18 +99,18 @@ def options(
     for pair in pairs:
         name, eq, folder = pair.partition("=")
         if not eq or not name or not folder:
-            raise _Usage(f"--dataset wants NAME=DIR, not '{pair}'")
+            raise UsageError(f"--dataset wants NAME=DIR, not '{pair}'")
         folders[name] = os.path.abspath(folder)
     datasets = {}
     for name, folder in folders.items():
         if not os.path.isdir(folder):
-            raise _Usage(f"dataset '{name}': no such folder {folder}")
+            raise UsageError(f"dataset '{name}': no such folder {folder}")
         files = tuple(str(p.relative_to(folder)) for p in dataset_files(folder))
         datasets[name] = LocalDataset(folder, files)
     env_max = os.environ.get("CWLPILOT_MAX_LOOP_ITERATIONS")
     limit = max_iterations or (int(env_max) if env_max and env_max.isdigit() else DEFAULT_MAX_ITERATIONS)
     if limit < 1:
-        raise _Usage("--max-loop-iterations must be at least 1")
+        raise UsageError("--max-loop-iterations must be at least 1")
     stem = Path(workflow).stem
     return Options(
         out_ds or os.environ.get("CWLPILOT_OUTDS") or f"user.local.{stem}",
@@ -134,11 +126,11 @@ def _mapping_file(path: str) -> dict[str, str]:
         with open(path, encoding="utf-8") as handle:
             data = YAML(typ="safe").load(handle) or {}
     except OSError as exc:
-        raise _Usage(f"cannot read the datasets file {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot read the datasets file {path}: {exc.strerror}") from None
     except Exception as exc:  # noqa: BLE001 - a YAML error, said plainly
-        raise _Usage(f"the datasets file {path} is not valid YAML: {exc}") from None
+        raise UsageError(f"the datasets file {path} is not valid YAML: {exc}") from None
     if not isinstance(data, Mapping):
-        raise _Usage(f"the datasets file {path} must map dataset names to folders")
+        raise UsageError(f"the datasets file {path} must map dataset names to folders")
     base = os.path.dirname(os.path.abspath(path))
     return {str(k): os.path.join(base, str(v)) for k, v in data.items()}
 
@@ -206,7 +198,7 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
             args.max_loop_iterations,
             command == "check",
         )
-    except _Usage as exc:
+    except UsageError as exc:
         err.write(f"{exc}\n")
         return EXIT_USAGE
     except SystemExit as exc:
@@ -271,7 +263,7 @@ def build_plan(workflow: str, inputs: str | None, err: TextIO, prog: str, out_ds
     """For `cwlpilot run WF.cwl`: the plan, or None and the exit code after saying why on `err`."""
     try:
         opts = options(workflow, inputs, out_ds, list(datasets), dataset_map, max_loop_iterations, False)
-    except _Usage as exc:
+    except UsageError as exc:
         err.write(f"{prog}: {exc}\n")
         return None, EXIT_USAGE
     result = analyse(workflow, inputs, opts)

@@ -14,8 +14,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-from ruamel.yaml import YAML
-
+from compiler import fastyaml
 from compiler.check import CheckResult, check
 from compiler.cwltypes import accepts_null
 from compiler.emit import compile_plan
@@ -189,7 +188,7 @@ def build_plan(
 def _is_panda(args: list[str]) -> bool:
     """True when the first existing file in `args` is a PanDA-style workflow (`run: prun`, ...): those go
     to `compiler.panda`, since cwl-utils cannot load them."""
-    from compiler.panda.cli import is_panda_document
+    from compiler.panda.detect import is_panda_document
 
     path = _panda_candidate(args)
     return path is not None and is_panda_document(path)
@@ -204,7 +203,7 @@ def _read_job(path: str | None) -> tuple[dict[str, object], str]:
     if path is None:
         return {}, os.getcwd()
     with open(path, encoding="utf-8") as handle:
-        job = YAML(typ="safe").load(handle)  # already parsed once by check: it is valid YAML
+        job = fastyaml.load(handle.read(), "safe")  # already parsed once by check: it is valid YAML
     return (job if isinstance(job, dict) else {}), os.path.dirname(os.path.abspath(path))
 
 
@@ -215,12 +214,12 @@ def plan_json(plan: object) -> str:
 
 def plan_problems(plan: object) -> list[str]:
     """Schema violations of `plan` against schemas/stages.schema.json (empty when valid)."""
-    import jsonschema
+    if _fast_valid(plan):
+        return []
+    import jsonschema  # 50 ms to import: only when there is something to say
 
     import schemas
 
-    if _fast_valid(plan):
-        return []
     validator = jsonschema.Draft202012Validator(schemas.load("stages"))
     return sorted(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(plan))
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
+from compiler import fastyaml
 from compiler.errors import Diagnostic, Pos
 
 
@@ -90,7 +90,7 @@ class YamlCache:
             self.errors[path] = Diagnostic(Pos(shown, 1, 1), f"cannot read file: {exc.strerror}")
             return
         try:
-            self.trees[path] = YAML(typ="rt").load(text)
+            self.trees[path] = fastyaml.load(text, "rt")
         except MarkedYAMLError as exc:
             self.errors[path] = yaml_diagnostic(exc, shown)
 

@@ -17,13 +17,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from ruamel.yaml import YAML
-
+from compiler import fastyaml
 from compiler.errors import Diagnostic, Pos
 from compiler.panda.check import check_workflows
 from compiler.panda.dump import dump_data, dump_text, notes_text
 from compiler.panda.emit import emit_plan
-from compiler.panda.ir import Workflow, kind_of_run
+from compiler.panda.ir import Workflow
 from compiler.panda.parse import Reader, load_workflow
 from compiler.panda.values import Emitted, LocalDataset, Options
 from cwlpilot.argparsing import RaisingParser, UsageError
@@ -31,32 +30,6 @@ from cwlpilot.panda.datasets import dataset_files
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 DEFAULT_MAX_ITERATIONS = 10
-
-
-def is_panda_document(path: str) -> bool:
-    """True when `path` (or a sub-workflow it runs) has a step whose `run` is a PanDA kind (prun, ...)."""
-    return _has_panda_step(os.path.abspath(path.split("#")[0]), set())
-
-
-def _has_panda_step(path: str, seen: set[str]) -> bool:
-    if path in seen or not os.path.isfile(path):
-        return False
-    seen.add(path)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            tree = YAML(typ="safe").load(handle)
-    except Exception:  # noqa: BLE001 - anything unreadable is left to the CWL compiler to report
-        return False
-    steps = tree.get("steps") if isinstance(tree, Mapping) else None
-    items = steps.values() if isinstance(steps, Mapping) else steps if isinstance(steps, list) else []
-    for step in items:
-        run = step.get("run") if isinstance(step, Mapping) else None
-        if isinstance(run, str):
-            if kind_of_run(run, os.path.dirname(path)):
-                return True
-            if _has_panda_step(os.path.join(os.path.dirname(path), run), seen):
-                return True
-    return False
 
 
 class Result(NamedTuple):
@@ -124,7 +97,7 @@ def options(
 def _mapping_file(path: str) -> dict[str, str]:
     try:
         with open(path, encoding="utf-8") as handle:
-            data = YAML(typ="safe").load(handle) or {}
+            data = fastyaml.load(handle.read(), "safe") or {}
     except OSError as exc:
         raise UsageError(f"cannot read the datasets file {path}: {exc.strerror}") from None
     except Exception as exc:  # noqa: BLE001 - a YAML error, said plainly
@@ -174,7 +147,7 @@ def _job(inputs: str | None) -> tuple[dict[str, Any], Diagnostic | None]:
         return {}, None
     try:
         with open(inputs, encoding="utf-8") as handle:
-            job = YAML(typ="safe").load(handle)
+            job = fastyaml.load(handle.read(), "safe")
     except Exception as exc:  # noqa: BLE001 - YAML errors are the user's, reported at the file
         return {}, Diagnostic(Pos(inputs, 1, 1), f"the inputs file cannot be read: {exc}")
     if job is None:

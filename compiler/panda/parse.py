@@ -10,9 +10,9 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
+from compiler import fastyaml
 from compiler.errors import Diagnostic, Pos
 from compiler.panda.ir import WORKFLOW, Source, Step, StepIn, WfInput, WfOutput, Workflow, kind_of_run
 from compiler.yamlsrc import display_path, yaml_diagnostic
@@ -44,7 +44,7 @@ class Reader:
             self.diags.append(Diagnostic(Pos(self.shown(path), 1, 1), f"cannot read file: {exc.strerror}"))
             return None
         try:
-            return YAML(typ="rt").load(text), text.splitlines()
+            return fastyaml.load(text, "rt"), text.splitlines()
         except MarkedYAMLError as exc:
             self.diags.append(yaml_diagnostic(exc, self.shown(path)))
             return None

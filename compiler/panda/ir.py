@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 from compiler.errors import Pos
+from compiler.panda.detect import KINDS, kind_of_run  # noqa: F401 - part of this module's interface
 
-# Step kinds PanDA knows, by `run:` name (also written `prun.cwl`, ...). Only the first two run locally.
-KINDS = ("prun", "junction", "phpo", "reana", "gitlab")
-LOCAL_KINDS = ("prun", "junction")
+LOCAL_KINDS = ("prun", "junction")  # the KINDS that run locally
 WORKFLOW = "workflow"
 
 # The inputs each kind accepts, as PanDA's own verification lists them.
@@ -40,20 +38,6 @@ ALLOWED_INPUTS = {
         "opt_input_location",
     ),
 }
-
-
-def kind_of_run(run: str, base_dir: str | None = None) -> str | None:
-    """The PanDA kind a `run:` value names (`prun`, `prun.cwl`, `path/junction.cwl`), else None.
-
-    A `prun.cwl` that exists beside the document (`base_dir`) is a real CWL file, not a PanDA kind.
-    """
-    base = run.rsplit("/", 1)[-1]
-    stem = base[:-4] if base.endswith(".cwl") else base
-    if stem not in KINDS:
-        return None
-    if base.endswith(".cwl") and base_dir is not None and os.path.isfile(os.path.join(base_dir, run)):
-        return None
-    return stem
 
 
 @dataclass(frozen=True)

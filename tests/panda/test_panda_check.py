@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.panda.cli import is_panda_document, main
+from compiler.panda.cli import main
+from compiler.panda.detect import is_panda_document
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seed-workflows" / "panda"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "panda"

@@ -44,10 +44,15 @@ while started < n or running:
 """
 
 
+# cwlpilot runs as an installed package does: with its bytecode cached (pip writes it when installing;
+# PYTHONDONTWRITEBYTECODE, set on some machines, would make every run recompile it from source).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def timed(argv: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
     """(wall seconds, peak RSS MB of the process, exit code)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)

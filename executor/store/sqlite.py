@@ -42,7 +42,10 @@ CREATE TABLE IF NOT EXISTS stages (
   mem_factor REAL NOT NULL DEFAULT 1, time_factor REAL NOT NULL DEFAULT 1, retry_limit INTEGER,
   tries INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '', condition TEXT,
   handled INTEGER NOT NULL DEFAULT 0, origin TEXT, cause TEXT);
-CREATE INDEX IF NOT EXISTS stages_ready ON stages(state, wanted, rank);
+DROP INDEX IF EXISTS stages_ready;
+CREATE INDEX IF NOT EXISTS stages_ready_rank ON stages(rank) WHERE state = 'ready';
+CREATE INDEX IF NOT EXISTS stages_running_semaphore ON stages(semaphore)
+  WHERE state = 'running' AND semaphore IS NOT NULL;
 CREATE INDEX IF NOT EXISTS stages_origin ON stages(origin);
 CREATE TABLE IF NOT EXISTS expansions (id INTEGER PRIMARY KEY, spawner TEXT NOT NULL, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS edges (parent INTEGER NOT NULL, child INTEGER NOT NULL);
@@ -82,14 +85,23 @@ class SQLiteStore(Store):
                                  "use a new workdir or --store")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot open the store: {exc}") from None
+        # The ready stages as last read, best rank first, and the database version they were read at (see
+        # `cycle`); None when they must be read again.
+        self._ready: list[ReadyStage] | None = None
+        self._ready_all = False  # the last read found fewer ready stages than it asked for: that was all
+        self._ready_version = -1
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once (IMMEDIATE) so that pilots never deadlock upgrading."""
+    def _tx(self, keeps_ready: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (IMMEDIATE) so that pilots never deadlock upgrading.
+        Unless the caller keeps the cached ready stages up to date itself (`keeps_ready`), they are dropped."""
+        if not keeps_ready:
+            self._ready = None
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
         except BaseException:
+            self._ready = None
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
@@ -126,9 +138,9 @@ class SQLiteStore(Store):
     def set_wanted(self, names: Iterable[str] | None) -> None:
         with self._tx() as db:
             if names is None:
-                db.execute("UPDATE stages SET wanted = 1")
+                db.execute("UPDATE stages SET wanted = 1 WHERE wanted = 0")  # rows left alone are not rewritten
                 return
-            db.execute("UPDATE stages SET wanted = 0")
+            db.execute("UPDATE stages SET wanted = 0 WHERE wanted = 1")
             db.executemany("UPDATE stages SET wanted = 1 WHERE name = ?", [(n,) for n in names])
             # stages added at run time by a wanted stage are wanted too
             db.execute("UPDATE stages SET wanted = 1 WHERE origin IN (SELECT name FROM stages WHERE wanted = 1)")
@@ -153,11 +165,12 @@ class SQLiteStore(Store):
 
     def reset_unfinished(self) -> None:
         with self._tx() as db:
-            db.execute("UPDATE stages SET state = 'pending', counted = 0, mem_factor = 1, time_factor = 1, "
-                       "retry_limit = NULL, handled = 0, cause = NULL, reason = '' "
-                       "WHERE state IN ('failed', 'skipped')")
+            cur = db.execute("UPDATE stages SET state = 'pending', counted = 0, mem_factor = 1, time_factor = 1, "
+                             "retry_limit = NULL, handled = 0, cause = NULL, reason = '' "
+                             "WHERE state IN ('failed', 'skipped')")
             db.execute("DELETE FROM meta WHERE key = 'stop'")
-            graph.recount(db)
+            if cur.rowcount:  # counting again is a pass over every stage: only when something changed
+                graph.recount(db)
 
     def request_stop(self, reason: str) -> None:
         with self._tx() as db:
@@ -206,10 +219,10 @@ class SQLiteStore(Store):
 
     # -- scheduling -------------------------------------------------------------------------------
     def ready(self, limit: int) -> list[ReadyStage]:
-        return self._ready(self.db, limit)
+        return self._read_ready(self.db, limit)
 
     @staticmethod
-    def _ready(db: sqlite3.Connection, limit: int) -> list[ReadyStage]:
+    def _read_ready(db: sqlite3.Connection, limit: int) -> list[ReadyStage]:
         rows = db.execute(
             "SELECT id, name, cpu, mem, relative_cpu, semaphore, mem_factor FROM stages "
             "WHERE state = 'ready' AND wanted = 1 AND (semaphore IS NULL OR semaphore NOT IN "
@@ -227,12 +240,33 @@ class SQLiteStore(Store):
 
     def cycle(self, pilot: int, results: Sequence[Finish], pick: Picker, limit: int,
               now: float) -> tuple[list[bool], list[Claim]]:
-        with self._tx() as db:
+        """Record `results` and claim what `pick` chooses among the best `limit` ready stages, in one
+        transaction.
+
+        The ready stages are read in batches and kept between cycles while nothing could have changed
+        them: no stage this pilot recorded released or re-queued another, and no other connection wrote
+        (SQLite's data_version). A pilot running alone then reads the queue once per batch instead of once
+        per stage, the query that was a fifth of the store's time per stage."""
+        with self._tx(keeps_ready=True) as db:
             accepted = self._finish(db, pilot, results) if results else []
             if limit <= 0:
                 return accepted, []
-            requests = pick(self._ready(db, limit))
-            return accepted, self._claim(db, pilot, requests, now) if requests else []
+            requests = pick(self._best_ready(db, limit))
+            claims = self._claim(db, pilot, requests, now) if requests else []
+            if self._ready is not None and requests:  # claimed now, or found taken by another pilot
+                self._ready = _without(self._ready, {r.stage_id for r in requests})
+            return accepted, claims
+
+    READY_BATCH = 64
+
+    def _best_ready(self, db: sqlite3.Connection, limit: int) -> list[ReadyStage]:
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        cached = self._ready
+        if cached is None or version != self._ready_version or (len(cached) < limit and not self._ready_all):
+            size = max(limit, self.READY_BATCH)
+            cached = self._ready = self._read_ready(db, size)
+            self._ready_all, self._ready_version = len(cached) < size, version
+        return cached[:limit]
 
     def _claim(self, db: sqlite3.Connection, pilot: int, requests: Sequence[ClaimRequest],
                now: float) -> list[Claim]:
@@ -264,25 +298,26 @@ class SQLiteStore(Store):
                 ("done" if r.ok else "retried" if r.retry else "failed", r.end, r.exit_code, r.failure,
                  r.peak_mem, r.cpu_time, r.log, r.rule, r.attempt_id, pilot))
             accepted.append(cur.rowcount == 1)
-            if cur.rowcount == 1:
-                self._end_stage(db, r)
+            if cur.rowcount == 1 and self._end_stage(db, r):
+                self._ready = None
         return accepted
 
     @staticmethod
-    def _end_stage(db: sqlite3.Connection, r: Finish) -> None:
+    def _end_stage(db: sqlite3.Connection, r: Finish) -> bool:
+        """Record how the stage ended; True when that may have changed which stages are ready."""
         if r.ok and r.expansion is not None and not SQLiteStore._expand(db, r):
-            return
+            return True
         if r.ok:
             db.execute("UPDATE stages SET state = 'done', reason = ? WHERE id = ?", (r.reason, r.stage_id))
         elif r.retry:
             db.execute("UPDATE stages SET state = 'ready', counted = counted + 1, mem_factor = ?, "
                        "time_factor = ?, retry_limit = ?, reason = ? WHERE id = ?",
                        (r.mem_factor, r.time_factor, r.retry_limit, r.reason, r.stage_id))
-            return
+            return True
         else:
             db.execute("UPDATE stages SET state = 'failed', counted = counted + 1, reason = ? WHERE id = ?",
                        (r.reason, r.stage_id))
-        graph.stage_ended(db, r.stage_id)
+        return graph.stage_ended(db, r.stage_id) or r.expansion is not None
 
     @staticmethod
     def _expand(db: sqlite3.Connection, r: Finish) -> bool:
@@ -329,3 +364,11 @@ class SQLiteStore(Store):
         return [StageStatus(n, State(s), c, r, bool(w), bool(h)) for n, s, c, r, w, h in rows]
 
 
+def _without(ready: list[ReadyStage], taken: set[int]) -> list[ReadyStage]:
+    """`ready` less the stages in `taken`, which are usually its first entries."""
+    head = 0
+    while head < len(ready) and ready[head].id in taken:
+        head += 1
+    if head == len(taken):
+        return ready[head:]
+    return [r for r in ready[head:] if r.id not in taken]

@@ -66,16 +66,21 @@ def recount(db: sqlite3.Connection) -> None:
             decide(db, stage_id)
 
 
-def stage_ended(db: sqlite3.Connection, stage_id: int) -> None:
-    """A stage reached done, failed or skipped: count it off its dependents and decide those now free."""
+def stage_ended(db: sqlite3.Connection, stage_id: int) -> bool:
+    """A stage reached done, failed or skipped: count it off its dependents and decide those now free.
+    Returns whether some stage was decided (made ready or skipped)."""
     todo = [stage_id]
+    decided = False
     while todo:
         parent = todo.pop()
         rows = db.execute("UPDATE stages SET remaining = remaining - 1 WHERE state = 'pending' AND id IN "
                           "(SELECT child FROM edges WHERE parent = ?) RETURNING id, remaining", (parent,)).fetchall()
         for child, remaining in rows:
-            if remaining == 0 and not decide(db, child, cascade=False):
-                todo.append(child)
+            if remaining == 0:
+                decided = True
+                if not decide(db, child, cascade=False):
+                    todo.append(child)
+    return decided
 
 
 def decide(db: sqlite3.Connection, stage_id: int, cascade: bool = True) -> bool:

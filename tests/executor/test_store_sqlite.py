@@ -2,7 +2,7 @@
 
 import pytest
 
-from executor.store.base import State
+from executor.store.base import ClaimRequest, State
 from executor.store.sqlite import SQLiteStore
 
 from .helpers_store import claim_all, finish, rows, stages
@@ -247,3 +247,48 @@ def test_a_failure_that_skips_a_tested_stage_is_handled_through_it(tmp_path):
     (rescue,) = claim_all(s, pilot)
     s.finish(pilot, [finish(rescue)])
     assert succeeded(s.statuses())
+
+
+def _first(store, pilot, results=()):
+    """One cycle claiming the best ready stage; its name, or None."""
+    def pick(ready):
+        return [ClaimRequest(r.id, 1, 10, False, r.semaphore) for r in ready[:1]]
+
+    _, claims = store.cycle(pilot, list(results), pick, 5, 0.0)
+    return claims[0] if claims else None
+
+
+def test_cycles_follow_what_another_pilot_changed(tmp_path):
+    """A pilot keeps the ready queue between cycles; a commit by another pilot (here one that finishes the
+    need of the best-ranked stage, and one that claims a stage this pilot has seen ready) must show."""
+    # "long" is the head of the critical path: once "gate" is done it outranks every "x" stage
+    plan = {"gate": [], "long": ["gate"], "long2": ["long"], "long3": ["long2"], "x1": [], "x2": [], "x3": []}
+    path = tmp_path / "run.db"
+    a = SQLiteStore(path)
+    a.sync_plan(rows(stages(plan)), {"workdir": str(tmp_path), "run_id": "r1"})
+    b = SQLiteStore(path)
+    pa, pb = a.register_pilot("h", 1, 0.0, 1, 1), b.register_pilot("h", 2, 0.0, 1, 1)
+    gate = _first(b, pb)
+    assert gate.name == "gate"
+    first = _first(a, pa)  # a reads the queue: x1, x2, x3
+    assert first.name.startswith("x")
+    taken = _first(b, pb)  # b claims the next x that a has in its queue
+    assert taken.name.startswith("x") and taken.name != first.name
+    b.cycle(pb, [finish(gate)], lambda ready: [], 0, 0.0)  # "long" becomes ready, best rank
+    assert _first(a, pa, [finish(first)]).name == "long"
+    last = _first(a, pa)
+    assert last.name not in {first.name, taken.name, "long"} and last.name.startswith("x")
+    assert _first(a, pa) is None and _first(b, pb) is None
+    a.close()
+    b.close()
+
+
+def test_a_retry_or_a_release_in_the_same_cycle_is_seen_by_the_next(store):
+    pilot = store.register_pilot("h", 1, 0.0, 1, 1)
+    a = _first(store, pilot)
+    e = _first(store, pilot)
+    assert {a.name, e.name} == {"a", "e"}
+    assert _first(store, pilot) is None
+    again = _first(store, pilot, [finish(a, ok=False, retry=True)])  # the retry is ready again at once
+    assert (again.name, again.number) == ("a", 2)
+    assert _first(store, pilot, [finish(again)]).name in {"b", "c"}  # released by the same cycle's finish

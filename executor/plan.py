@@ -21,6 +21,8 @@ from executor.retry import RetryRule, parse_rules
 from executor.store.base import StageRow
 
 GLOBAL_INIT = "__global_init_task__"
+# One encoder for every stage's spec: json.dumps with options builds a new one per call, a third of the cost.
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
 NO_COMMAND = "NO-COMMAND"
 # O2DPG's createTask defaults, so a stage that omits a key books what O2DPG would book.
 DEFAULT_CPU = 1.0
@@ -233,7 +235,7 @@ def stage_from_spec(spec: Mapping[str, Any], index: int) -> Stage:
 
 def store_row(stage: Stage, rank: float) -> StageRow:
     """The stage as the store keeps it."""
-    return StageRow(id=stage.index, name=stage.name, spec=json.dumps(stage.spec(), separators=(",", ":")),
+    return StageRow(id=stage.index, name=stage.name, spec=_compact_json(stage.spec()),
                     fingerprint=stage.fingerprint(), rank=rank, needs=stage.needs, cpu=stage.cpu, mem=stage.mem,
                     relative_cpu=stage.relative_cpu, semaphore=stage.semaphore, retry_count=stage.retry_count,
                     condition=stage.condition)

@@ -107,3 +107,19 @@ def test_unusual_yaml_reads_as_ruamel_reads_it(text: str, flavour: str) -> None:
         assert str(raised.value) == str(exc)
         return
     assert difference(fastyaml.load(text, flavour), expected) is None
+
+
+def test_checking_a_workflow_never_needs_ruamels_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every document of an ordinary workflow (the workflow, its tools, the inputs) is read through
+    libyaml: ruamel.yaml's pure-Python parser, 30x slower, is only for what libyaml cannot give."""
+    from ruamel.yaml.main import YAML as RuamelYAML
+
+    from compiler.check import check
+
+    def refuse(self: object, stream: object) -> None:
+        raise AssertionError("ruamel.yaml parsed a document")
+
+    monkeypatch.setattr(RuamelYAML, "load", refuse)
+    result = check(str(REPO / "examples" / "cwl" / "cross.cwl"), str(REPO / "examples" / "cwl" / "cross-job.yml"))
+    assert result.ok, result.diagnostics
+    assert result.process is not None and result.process.steps

@@ -64,8 +64,9 @@ def start(cmd: str, cwd: str, env: Mapping[bytes, bytes], log: str, nice: bool =
     """Start `cmd` in `cwd` with `env`, stdout and stderr appended to `log`, in a new session.
 
     os.posix_spawn (vfork + exec in glibc) instead of subprocess.Popen: Popen's own bookkeeping costs about
-    as much as the exec itself for a short stage. posix_spawn has no working-directory option, so the pilot
-    (single-threaded: nothing else can observe it) steps into `cwd` for the spawn and straight back out. The
+    as much as the exec itself for a short stage. posix_spawn has no working-directory option, so the pilot (its
+    loop is the only thread at work: nothing else can observe it) steps into `cwd` for the spawn and straight
+    back out. The
     child opens the log itself, so creating 10,000 log files is not serialised in the pilot.
     Raises OSError (e.g. the log cannot be created)."""
     argv = argv_for(cmd, env.get(b"PATH"))
@@ -78,7 +79,8 @@ def start(cmd: str, cwd: str, env: Mapping[bytes, bytes], log: str, nice: bool =
                (os.POSIX_SPAWN_DUP2, 1, 2)]
     os.chdir(cwd)
     try:
-        pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True)
+        # no signal blocked in the stage, whatever the pilot's threads block
+        pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True, setsigmask=())
     finally:
         os.fchdir(_HOME_FD[0])
     return Process(pid)
@@ -128,6 +130,12 @@ class ChildWatch:
         if ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(self.read_fd, 4096)
+
+    def poke(self) -> None:
+        """Wake `wait` now (from a signal handler that changed what the loop must do)."""
+        if self.enabled:
+            with contextlib.suppress(BlockingIOError):
+                os.write(self.write_fd, b"\0")
 
     def close(self) -> None:
         if self.enabled:

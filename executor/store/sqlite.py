@@ -71,7 +71,9 @@ class SQLiteStore(Store):
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(str(self.path), isolation_level=None, timeout=60.0)
+            # The pilot's loop uses the connection from a thread of its own, never at the same time as the
+            # thread that opened it (executor.pilot._in_fresh_thread).
+            self.db = sqlite3.connect(str(self.path), isolation_level=None, timeout=60.0, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)

@@ -147,3 +147,26 @@ def test_a_pilot_without_a_run_says_so(tmp_path):
     proc = cwlpilot("pilot", "--store", f"sqlite:///{tmp_path}/none.db", "--wait", 0.3)
     assert proc.returncode == 1 and "no store there after 0.3 s" in proc.stderr
     assert not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_is_obeyed_at_once_while_stages_start_and_end(tmp_path, signum):
+    """The loop runs in a thread of its own and the main thread takes the signals: a stop must still reach
+    the loop at once, while short stages keep starting and ending (SIGCHLD arriving all the time)."""
+    stages = [stage("long", "sleep 30")] + [stage(f"t{i}", "true") for i in range(20000)]
+    plan = write_plan(tmp_path / "p.json", stages)
+    work = tmp_path / "w"
+    proc = start_cwlpilot("run", plan, "--workdir", work, "-j", "3", "--cpu-limit", "3", log=tmp_path / "run.log")
+    deadline = time.time() + 30
+    while time.time() < deadline and not ((work / "cwlpilot.db").exists() and len(attempts(work)) >= 300):
+        time.sleep(0.05)
+    sent = time.monotonic()
+    os.kill(proc.pid, signum)
+    assert proc.wait(timeout=30) == 1
+    assert time.monotonic() - sent < 5  # `sleep` obeys the SIGTERM it is sent at once
+    log = (tmp_path / "run.log").read_text()
+    assert "interrupted: running stages were stopped and will run again next time" in log
+    ended = {a[0]: a[2] for a in attempts(work)}
+    assert ended["long"] == "lost"
+    assert 300 <= sum(state == "done" for state in ended.values()) < 20000
+    assert processes_of_run(work, "long") == []

@@ -169,3 +169,18 @@ def test_a_terminal_gets_a_live_progress_bar(tmp_path):
     screen = b"".join(chunks).decode(errors="replace")
     assert "26/26" in screen and "\x1b[" in screen  # a bar drawn with terminal control sequences
     assert "26 stages: 26 done" in screen
+
+
+def test_stages_start_with_no_signal_blocked_and_default_handlers(tmp_path):
+    """The pilot's threads block signals of their own (its loop runs in a thread of its own); a stage
+    must still start as from a shell: nothing blocked, so that SIGTERM and SIGINT reach it."""
+    plan = write_plan(tmp_path / "p.json", [
+        stage("direct", "grep -h Sig /proc/self/status"),  # plain words: run without a shell
+        stage("shell", "grep Sig /proc/self/status > shell.txt"),
+    ])
+    work = tmp_path / "w"
+    cwlpilot("run", plan, "--workdir", work, check=0)
+    for text in ((work / "direct.log").read_text(), (work / "shell.txt").read_text()):
+        fields = {key: value.strip() for key, _, value in (line.partition(":") for line in text.splitlines())}
+        assert int(fields["SigBlk"], 16) == 0, text
+        assert int(fields["SigIgn"], 16) & (1 << (15 - 1)) == 0, text  # SIGTERM is not ignored

@@ -207,10 +207,7 @@ class CwlTool(_CwlKind):
         script = ctx.cwd / META / "run.sh"
         codes = data.get("codes") or {}
         script.write_text(_script(plans, codes, ctx.cwd / META), encoding="utf-8")
-        # success codes are mapped to 0 by the script; the failure codes tell the executor what to retry
-        meaning = ExitCodes(temporary_fail=frozenset(codes.get("temporaryFail") or ()),
-                            permanent_fail=frozenset(codes.get("permanentFail") or ()))
-        return Prepared(f"/bin/bash {shlex.quote(str(script))}", {}, codes=meaning)
+        return Prepared(f"/bin/bash {shlex.quote(str(script))}", {}, codes=_script_codes(codes))
 
     def _instance(
         self, stage: Stage, data: Mapping[str, Any], inst: stepmod.Instance, outdir: Path, ev: Evaluator
@@ -360,10 +357,13 @@ def _ceil(value: Any) -> int:
 
 
 def _script(plans: list[dict[str, Any]], codes: Mapping[str, Any], meta: Path) -> str:
-    """One bash script running every instance in its output directory; success codes mapped to 0.
+    """One bash script running every instance in its output directory. It exits 0 when every instance
+    ended with a success code (successCodes, and 0 unless a fail code list names it), otherwise with the
+    first failing instance's code; a failing 0 becomes `_zero_failure(codes)`, see `_script_codes`.
 
     Each instance's exit code is kept in `<meta>/exit-<n>` for `runtime.exitCode` in outputEval."""
-    ok = " ".join(str(c) for c in [0, *codes.get("success", [])])
+    failing = {*(codes.get("temporaryFail") or ()), *(codes.get("permanentFail") or ())}
+    ok = " ".join(str(c) for c in sorted({*(codes.get("success") or ()), *({0} - failing)}))
     lines = ["set -u"]
     for n, p in enumerate(plans):
         if not p["runs"]:
@@ -371,6 +371,26 @@ def _script(plans: list[dict[str, Any]], codes: Mapping[str, Any], meta: Path) -
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(p["env"].items()))
         lines.append(f"( cd {shlex.quote(p['outdir'])} && export {exports} && {p['cmd']} )")
         lines.append(f"rc=$?; echo $rc > {shlex.quote(str(meta / f'exit-{n}'))}")
-        lines.append(f'case " {ok} " in *" $rc "*) ;; *) exit $rc ;; esac')
+        zero = _zero_failure(codes)
+        lines.append(f'case " {ok} " in *" $rc "*) ;; *) if [ $rc -eq 0 ]; then exit {zero}; fi; exit $rc ;; esac')
     lines.append("exit 0")
     return "\n".join(lines) + "\n"
+
+
+def _zero_failure(codes: Mapping[str, Any]) -> int:
+    """The code the script exits with when a tool's 0 is one of its fail codes: 0 means success to the
+    executor, so another code no list uses stands for it."""
+    used = {*(codes.get("success") or ()), *(codes.get("temporaryFail") or ()), *(codes.get("permanentFail") or ())}
+    return next(c for c in range(125, 1, -1) if c not in used)
+
+
+def _script_codes(codes: Mapping[str, Any]) -> ExitCodes:
+    """What the script's exit code means: 0 is success (it mapped the success codes), the fail codes say
+    what may be retried, with a failing 0 under its stand-in."""
+    zero = _zero_failure(codes)
+
+    def shifted(key: str) -> frozenset[int]:
+        return frozenset(zero if c == 0 else c for c in codes.get(key) or ())
+
+    return ExitCodes(success=frozenset({0}), temporary_fail=shifted("temporaryFail"),
+                     permanent_fail=shifted("permanentFail"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import textwrap
 from pathlib import Path
 
@@ -105,3 +106,37 @@ def test_run_writes_the_output_object_into_the_workdir(tmp_path: Path) -> None:
     written = json.loads((tmp_path / "w" / "outputs.json").read_text())
     assert written["greetings"]["class"] == "File"
     assert (tmp_path / "w" / "plan.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("exits", "ok", "attempts"),
+    [
+        (1, True, 1),  # a success code
+        (0, False, 1),  # 0 named a permanent failure: fails, never retried
+        (42, False, 2),  # a temporary failure: tried again (--retry-on-failure 1), fails again
+        (3, False, 2),  # a code no list names: a failure, retried like any failure
+    ],
+)
+def test_success_and_fail_codes_decide_the_outcome(tmp_path: Path, exits: int, ok: bool, attempts: int) -> None:
+    tool = _write(
+        tmp_path,
+        "tool.cwl",
+        f"""\
+        cwlVersion: v1.2
+        class: CommandLineTool
+        inputs: []
+        outputs: []
+        baseCommand: [sh, -c, "exit {exits}"]
+        successCodes: [1]
+        permanentFailCodes: [0]
+        temporaryFailCodes: [42]
+        """,
+    )
+    out, err_stream = io.StringIO(), io.StringIO()
+    code = main(["run", tool, "--workdir", str(tmp_path / "work"), "--retry-on-failure", "1"], out, err_stream)
+    err = err_stream.getvalue()
+    assert (code == 0) is ok, err
+    db = sqlite3.connect(tmp_path / "work" / "cwlpilot.db")
+    tries = db.execute("SELECT count(*) FROM attempts").fetchone()[0]
+    db.close()
+    assert tries == attempts, err

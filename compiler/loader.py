@@ -115,8 +115,8 @@ class _Session:
             fetcher=None if self.options is not None else _Fetcher({}, None),
         )
         try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
+            # a tree of its own (cwl-utils may change the one it is given), from the text already read
+            text = self.yaml.texts[os.path.abspath(path)]
             obj = cwl.load_document_by_yaml(fastyaml.load(text, "salad"), file_uri, options, fragment)
         except ValidationException as exc:
             self.diagnostics.extend(salad_diagnostics(exc, shown, self.yaml.cwd))

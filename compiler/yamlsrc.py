@@ -66,10 +66,11 @@ _EMPTY = Node(None, "")
 
 @dataclass
 class YamlCache:
-    """Parsed YAML files by absolute path; a syntax error is remembered as a diagnostic."""
+    """Parsed YAML files by absolute path, with their text; a syntax error is remembered as a diagnostic."""
 
     cwd: str | None = None
     trees: dict[str, Any] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
     errors: dict[str, Diagnostic] = field(default_factory=dict)
 
     def node(self, path: str) -> Node | None:
@@ -89,6 +90,7 @@ class YamlCache:
         except OSError as exc:
             self.errors[path] = Diagnostic(Pos(shown, 1, 1), f"cannot read file: {exc.strerror}")
             return
+        self.texts[path] = text
         try:
             self.trees[path] = fastyaml.load(text, "rt")
         except MarkedYAMLError as exc:

@@ -12,7 +12,8 @@ import shlex
 from difflib import get_close_matches
 
 from compiler.errors import Diagnostic
-from compiler.panda.ir import ALLOWED_INPUTS, KINDS, LOCAL_KINDS, WORKFLOW, Step, Workflow
+from compiler.panda.detect import KINDS
+from compiler.panda.ir import ALLOWED_INPUTS, LOCAL_KINDS, WORKFLOW, Step, Workflow
 
 SCATTER_METHODS = ("dotproduct", "flat_crossproduct", "nested_crossproduct")
 # commands that cannot write a file by themselves (only a redirection could)

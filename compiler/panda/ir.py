@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from compiler.errors import Pos
-from compiler.panda.detect import KINDS, kind_of_run  # noqa: F401 - part of this module's interface
 
-LOCAL_KINDS = ("prun", "junction")  # the KINDS that run locally
+LOCAL_KINDS = ("prun", "junction")  # the kinds of compiler.panda.detect.KINDS that run locally
 WORKFLOW = "workflow"
 
 # The inputs each kind accepts, as PanDA's own verification lists them.

@@ -14,7 +14,8 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from compiler import fastyaml
 from compiler.errors import Diagnostic, Pos
-from compiler.panda.ir import WORKFLOW, Source, Step, StepIn, WfInput, WfOutput, Workflow, kind_of_run
+from compiler.panda.detect import kind_of_run
+from compiler.panda.ir import WORKFLOW, Source, Step, StepIn, WfInput, WfOutput, Workflow
 from compiler.yamlsrc import display_path, yaml_diagnostic
 
 

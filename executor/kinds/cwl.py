@@ -364,6 +364,7 @@ def _script(plans: list[dict[str, Any]], codes: Mapping[str, Any], meta: Path) -
     Each instance's exit code is kept in `<meta>/exit-<n>` for `runtime.exitCode` in outputEval."""
     failing = {*(codes.get("temporaryFail") or ()), *(codes.get("permanentFail") or ())}
     ok = " ".join(str(c) for c in sorted({*(codes.get("success") or ()), *({0} - failing)}))
+    zero = _zero_failure(codes)
     lines = ["set -u"]
     for n, p in enumerate(plans):
         if not p["runs"]:
@@ -371,7 +372,6 @@ def _script(plans: list[dict[str, Any]], codes: Mapping[str, Any], meta: Path) -
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(p["env"].items()))
         lines.append(f"( cd {shlex.quote(p['outdir'])} && export {exports} && {p['cmd']} )")
         lines.append(f"rc=$?; echo $rc > {shlex.quote(str(meta / f'exit-{n}'))}")
-        zero = _zero_failure(codes)
         lines.append(f'case " {ok} " in *" $rc "*) ;; *) if [ $rc -eq 0 ]; then exit {zero}; fi; exit $rc ;; esac')
     lines.append("exit 0")
     return "\n".join(lines) + "\n"

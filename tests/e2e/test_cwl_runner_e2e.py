@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from cwlpilot.cwlrun import main
+
+from .helpers import attempts as store_attempts
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cwl"
 pytestmark = pytest.mark.e2e
@@ -136,7 +137,4 @@ def test_success_and_fail_codes_decide_the_outcome(tmp_path: Path, exits: int, o
     code = main(["run", tool, "--workdir", str(tmp_path / "work"), "--retry-on-failure", "1"], out, err_stream)
     err = err_stream.getvalue()
     assert (code == 0) is ok, err
-    db = sqlite3.connect(tmp_path / "work" / "cwlpilot.db")
-    tries = db.execute("SELECT count(*) FROM attempts").fetchone()[0]
-    db.close()
-    assert tries == attempts, err
+    assert len(store_attempts(tmp_path / "work")) == attempts, err

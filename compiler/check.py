@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from compiler import ir
-from compiler.errors import Diagnostic
-from compiler.jobcheck import check_job
-from compiler.loader import load
-from compiler.rawshape import lenient_process
-from compiler.validate import validate
+from cwlpilot.compiler import ir
+from cwlpilot.compiler.errors import Diagnostic
+from cwlpilot.compiler.jobcheck import check_job
+from cwlpilot.compiler.loader import load
+from cwlpilot.compiler.rawshape import lenient_process
+from cwlpilot.compiler.validate import validate
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def _lenient(path: str, cache) -> ir.Process | None:  # type: ignore[no-untyped-
     if node is None:
         return None
     if isinstance(node.value, dict) and "$graph" in node.value:
-        from compiler.yamlsrc import entry
+        from cwlpilot.compiler.yamlsrc import entry
 
         node = entry(node, "$graph", fragment or "main")
 

@@ -6,7 +6,7 @@ not compared field by field): a mismatch is reported only when no value could pa
 
 from __future__ import annotations
 
-from compiler import ir
+from cwlpilot.compiler import ir
 
 NUMBERS = frozenset({"int", "long", "float", "double"})
 

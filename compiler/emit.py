@@ -49,8 +49,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, NamedTuple
 
-from compiler import ir
-from compiler.emit_tool import (
+from cwlpilot.compiler import ir
+from cwlpilot.compiler.emit_tool import (
     expand,
     js_lib,
     port_type,
@@ -60,17 +60,17 @@ from compiler.emit_tool import (
     tool_data,
     unsupported_if_docker,
 )
-from compiler.errors import CompilerError, UnsupportedError
-from compiler.graph import topological
-from cwlpilot.cwl import files
-from cwlpilot.cwl import scatter as sc
-from cwlpilot.cwl import step as stepmod
-from cwlpilot.cwl.collect import with_secondary
-from cwlpilot.cwl.errors import CwlError
-from cwlpilot.cwl.expr import PYTHON_ONLY, Evaluator
-from cwlpilot.cwl.params import NotStatic
-from cwlpilot.cwl.staging import record_secondary
-from cwlpilot.cwl.values import PickValueError, merge, refs
+from cwlpilot.compiler.errors import CompilerError, UnsupportedError
+from cwlpilot.compiler.graph import topological
+from cwlpilot.semantics.cwl import files
+from cwlpilot.semantics.cwl import scatter as sc
+from cwlpilot.semantics.cwl import step as stepmod
+from cwlpilot.semantics.cwl.collect import with_secondary
+from cwlpilot.semantics.cwl.errors import CwlError
+from cwlpilot.semantics.cwl.expr import PYTHON_ONLY, Evaluator
+from cwlpilot.semantics.cwl.params import NotStatic
+from cwlpilot.semantics.cwl.staging import record_secondary
+from cwlpilot.semantics.cwl.values import PickValueError, merge, refs
 
 files_resolved = files.resolved
 

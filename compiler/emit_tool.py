@@ -12,11 +12,11 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from compiler import ir
-from compiler.errors import CompilerError, UnsupportedError
-from cwlpilot.cwl import files
-from cwlpilot.cwl.cmdline import command_line
-from cwlpilot.cwl.params import NotStatic
+from cwlpilot.compiler import ir
+from cwlpilot.compiler.errors import CompilerError, UnsupportedError
+from cwlpilot.semantics.cwl import files
+from cwlpilot.semantics.cwl.cmdline import command_line
+from cwlpilot.semantics.cwl.params import NotStatic
 
 _DYNAMIC = {"$ref": "runtime"}  # runtime values known only once the stage runs
 _RESOURCE_FIELDS = ("coresMin", "coresMax", "ramMin", "ramMax", "tmpdirMin", "outdirMin")

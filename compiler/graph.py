@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from compiler import ir
-from compiler.errors import Pos
-from compiler.validate import run_name
+from cwlpilot.compiler import ir
+from cwlpilot.compiler.errors import Pos
+from cwlpilot.compiler.validate import run_name
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def topological(wf: ir.Workflow) -> list[ir.Step]:
     came in earlier rounds, and so on, each round in document order. A step's round is the length of
     the longest chain of needs above it, computed once per step (linear in the graph's size).
     """
-    from compiler.validate import step_needs
+    from cwlpilot.compiler.validate import step_needs
 
     needs = {s.id: step_needs(wf, s) for s in wf.steps}
     rounds: dict[str, int] = {}

@@ -14,7 +14,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
-from compiler.errors import Pos
+from cwlpilot.compiler.errors import Pos
 
 PRIMITIVES = frozenset(
     {"null", "boolean", "int", "long", "float", "double", "string", "File", "Directory", "Any"}

@@ -6,11 +6,11 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from compiler import cwltypes as T
-from compiler import ir
-from compiler.errors import Diagnostic, Pos
-from compiler.yamlsrc import YamlCache
-from cwlpilot.cwl import files
+from cwlpilot.compiler import cwltypes as T
+from cwlpilot.compiler import ir
+from cwlpilot.compiler.errors import Diagnostic, Pos
+from cwlpilot.compiler.yamlsrc import YamlCache
+from cwlpilot.semantics.cwl import files
 
 
 def check_job(process: ir.Process, job_path: str, yaml: YamlCache) -> list[Diagnostic]:

@@ -19,10 +19,10 @@ from ruamel.yaml.error import MarkedYAMLError
 from schema_salad.exceptions import SchemaSaladException, ValidationException
 from schema_salad.fetcher import DefaultFetcher
 
-from compiler import fastyaml, ir
-from compiler.errors import Diagnostic, Pos, WorkflowError
-from compiler.loader_convert import Converter
-from compiler.yamlsrc import Node, YamlCache, display_path, uri_to_path
+from cwlpilot.compiler import fastyaml, ir
+from cwlpilot.compiler.errors import Diagnostic, Pos, WorkflowError
+from cwlpilot.compiler.loader_convert import Converter
+from cwlpilot.compiler.yamlsrc import Node, YamlCache, display_path, uri_to_path
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ def _version(doc: Node) -> str:
 
 
 def _graph_entry(doc: Node, fragment: str) -> Node:
-    from compiler.yamlsrc import entry
+    from cwlpilot.compiler.yamlsrc import entry
 
     return entry(doc, "$graph", fragment or "main")
 

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from compiler import ir
-from compiler.errors import Diagnostic, Pos
-from compiler.yamlsrc import Node, YamlCache, entry
+from cwlpilot.compiler import ir
+from cwlpilot.compiler.errors import Diagnostic, Pos
+from cwlpilot.compiler.yamlsrc import Node, YamlCache, entry
 
 RunLoader = Callable[[str, Pos], "ir.Process | None"]
 

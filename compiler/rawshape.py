@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from compiler import ir
-from compiler.yamlsrc import Node, YamlCache, entry, uri_to_path
+from cwlpilot.compiler import ir
+from cwlpilot.compiler.yamlsrc import Node, YamlCache, entry, uri_to_path
 
 RunLoader = Callable[[str], "ir.Process | None"]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from compiler.errors import Diagnostic
-from compiler.graph import Graph, GraphNode
+from cwlpilot.compiler.errors import Diagnostic
+from cwlpilot.compiler.graph import Graph, GraphNode
 
 
 def graph_text(graph: Graph) -> str:

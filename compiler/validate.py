@@ -7,9 +7,9 @@ loaded (`run is None`) are checked only for what does not need their tool.
 
 from __future__ import annotations
 
-from compiler import cwltypes as T
-from compiler import ir
-from compiler.errors import Diagnostic
+from cwlpilot.compiler import cwltypes as T
+from cwlpilot.compiler import ir
+from cwlpilot.compiler.errors import Diagnostic
 
 
 def validate(process: ir.Process | None) -> list[Diagnostic]:

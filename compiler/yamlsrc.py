@@ -15,8 +15,8 @@ from urllib.parse import unquote, urlparse
 
 from ruamel.yaml.error import MarkedYAMLError
 
-from compiler import fastyaml
-from compiler.errors import Diagnostic, Pos
+from cwlpilot.compiler import fastyaml
+from cwlpilot.compiler.errors import Diagnostic, Pos
 
 
 def display_path(path: str, cwd: str | None = None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from executor.booking import Limits
+from cwlpilot.executor.booking import Limits
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from executor.retry import Decision, FailedAttempt, Failure, RetryRule, decide
-from executor.store.base import Claim, Finish
+from cwlpilot.executor.retry import Decision, FailedAttempt, Failure, RetryRule, decide
+from cwlpilot.executor.store.base import Claim, Finish
 
 
 class ExitCodes(NamedTuple):

@@ -26,16 +26,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-from executor import launch
-from executor.booking import Choice, Request, Usage, booking, select
-from executor.config import PilotConfig
-from executor.kinds import KindError, StageContext, additions, registry
-from executor.monitor import TreeSampler, process_identity
-from executor.outcome import Ended, ExitCodes, conclude, verdict
-from executor.plan import Stage, stage_from_spec
-from executor.retry import Failure, parse_rules
-from executor.store.base import Additions, Claim, ClaimRequest, Finish, ReadyStage, Store
-from executor.takeover import MARKER, requeue_dead_pilots
+from cwlpilot.executor import launch
+from cwlpilot.executor.booking import Choice, Request, Usage, booking, select
+from cwlpilot.executor.config import PilotConfig
+from cwlpilot.executor.kinds import KindError, StageContext, additions, registry
+from cwlpilot.executor.monitor import TreeSampler, process_identity
+from cwlpilot.executor.outcome import Ended, ExitCodes, conclude, verdict
+from cwlpilot.executor.plan import Stage, stage_from_spec
+from cwlpilot.executor.retry import Failure, parse_rules
+from cwlpilot.executor.store.base import Additions, Claim, ClaimRequest, Finish, ReadyStage, Store
+from cwlpilot.executor.takeover import MARKER, requeue_dead_pilots
 
 LOG_TAIL_BYTES = 65536
 _MARKER = MARKER.encode()

@@ -15,10 +15,10 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from executor.errors import PlanError
-from executor.graph import find_cycles
-from executor.retry import RetryRule, parse_rules
-from executor.store.base import StageRow
+from cwlpilot.executor.errors import PlanError
+from cwlpilot.executor.graph import find_cycles
+from cwlpilot.executor.retry import RetryRule, parse_rules
+from cwlpilot.executor.store.base import StageRow
 
 GLOBAL_INIT = "__global_init_task__"
 # One encoder for every stage's spec: json.dumps with options builds a new one per call, a third of the cost.
@@ -129,7 +129,7 @@ def _fast_valid(doc: Any) -> bool:
         import jsonschema_rs
     except ImportError:
         return False
-    import schemas
+    from cwlpilot import schemas
 
     return bool(jsonschema_rs.Draft202012Validator(schemas.load("stages")).is_valid(doc))
 
@@ -140,7 +140,7 @@ def schema_problems(doc: Any, text: str, source: str) -> list[str]:
         return []
     from jsonschema import Draft202012Validator
 
-    import schemas
+    from cwlpilot import schemas
 
     validator = Draft202012Validator(schemas.load("stages"))
     errors = sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
@@ -287,7 +287,7 @@ def graph_problems(stages: Sequence[Stage], known_kinds: Iterable[str]) -> list[
 
 def condition_problems(stage: Stage) -> list[str]:
     """Why a stage's condition cannot be used: it does not parse, or tests a stage it does not need."""
-    from executor.condition import ConditionError, parse, stages_in
+    from cwlpilot.executor.condition import ConditionError, parse, stages_in
 
     if stage.condition is None:
         return []

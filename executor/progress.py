@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from executor.store.base import Finish
+from cwlpilot.executor.store.base import Finish
 
 
 def _ended_line(name: str, finish: Finish, seconds: float) -> str:

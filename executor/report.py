@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from executor.store.base import Attempt, StageStatus, State
+from cwlpilot.executor.store.base import Attempt, StageStatus, State
 
 DETAIL_LIMIT = 40  # stages listed one per line when the run is this small, or for failures
 

@@ -18,21 +18,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from executor import views
-from executor.booking import booking, never_fit
-from executor.config import RunConfig
-from executor.errors import PlanError, UsageError
-from executor.graph import ranks, topological_order, upstream
-from executor.kinds import registry
-from executor.pilot import Pilot
-from executor.plan import GLOBAL_INIT, Plan, load_plan, store_row
-from executor.progress import make_reporter
-from executor.report import render, summarize
-from executor.retry import rule_problems
-from executor.store import open_store, store_exists
-from executor.store.base import Attempt, StageRow, StageStatus, State, Store
-from executor.takeover import live_pilots, requeue_dead_pilots
-from executor.timeline import write_timeline
+from cwlpilot.executor import views
+from cwlpilot.executor.booking import booking, never_fit
+from cwlpilot.executor.config import RunConfig
+from cwlpilot.executor.errors import PlanError, UsageError
+from cwlpilot.executor.graph import ranks, topological_order, upstream
+from cwlpilot.executor.kinds import registry
+from cwlpilot.executor.pilot import Pilot
+from cwlpilot.executor.plan import GLOBAL_INIT, Plan, load_plan, store_row
+from cwlpilot.executor.progress import make_reporter
+from cwlpilot.executor.report import render, summarize
+from cwlpilot.executor.retry import rule_problems
+from cwlpilot.executor.store import open_store, store_exists
+from cwlpilot.executor.store.base import Attempt, StageRow, StageStatus, State, Store
+from cwlpilot.executor.takeover import live_pilots, requeue_dead_pilots
+from cwlpilot.executor.timeline import write_timeline
 
 
 def run(cfg: RunConfig, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -168,7 +168,7 @@ def _load_rule_file(path: Path) -> list[dict[str, object]]:
     from jsonschema import Draft202012Validator
     from ruamel.yaml import YAML, YAMLError
 
-    import schemas
+    from cwlpilot import schemas
 
     try:
         doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))

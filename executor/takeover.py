@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 
-from executor.monitor import kill_marked, process_identity
-from executor.store.base import PilotRecord, Store
+from cwlpilot.executor.monitor import kill_marked, process_identity
+from cwlpilot.executor.store.base import PilotRecord, Store
 
 MARKER = "CWLPILOT_ATTEMPT"
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from executor.store.base import Attempt
+from cwlpilot.executor.store.base import Attempt
 
 
 def trace_events(attempts: Sequence[Attempt], now: float) -> list[dict[str, Any]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shlex
 from collections.abc import Collection, Mapping, Sequence
 
-from executor.booking import Limits, booking
-from executor.plan import Plan, Stage
+from cwlpilot.executor.booking import Limits, booking
+from cwlpilot.executor.plan import Plan, Stage
 
 
 def _order(plan: Plan, wanted: Collection[str] | None, rank: Mapping[str, int]) -> list[Stage]:

@@ -11,9 +11,9 @@ import re
 import shlex
 from difflib import get_close_matches
 
-from compiler.errors import Diagnostic
-from compiler.panda.detect import KINDS
-from compiler.panda.ir import ALLOWED_INPUTS, LOCAL_KINDS, WORKFLOW, Step, Workflow
+from cwlpilot.compiler.errors import Diagnostic
+from cwlpilot.compiler.panda.detect import KINDS
+from cwlpilot.compiler.panda.ir import ALLOWED_INPUTS, LOCAL_KINDS, WORKFLOW, Step, Workflow
 
 SCATTER_METHODS = ("dotproduct", "flat_crossproduct", "nested_crossproduct")
 # commands that cannot write a file by themselves (only a redirection could)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from compiler import fastyaml
+from cwlpilot.compiler import fastyaml
 
 # Step kinds PanDA knows, by `run:` name (also written `prun.cwl`, ...). Only the first two run locally.
 KINDS = ("prun", "junction", "phpo", "reana", "gitlab")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.panda.values import Emitted, Node
-from cwlpilot.panda.loops import MARK
+from cwlpilot.compiler.panda.values import Emitted, Node
+from cwlpilot.semantics.panda.loops import MARK
 
 
 def _it(text: str) -> str:

@@ -13,9 +13,9 @@ import itertools
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from compiler.panda import leaf
-from compiler.panda.ir import WORKFLOW, Step, Workflow
-from compiler.panda.values import (
+from cwlpilot.compiler.panda import leaf
+from cwlpilot.compiler.panda.ir import WORKFLOW, Step, Workflow
+from cwlpilot.compiler.panda.values import (
     DatasetRef,
     Datasets,
     Emitted,
@@ -27,7 +27,7 @@ from compiler.panda.values import (
     Value,
     producers,
 )
-from compiler.panda.when import guard_stages
+from cwlpilot.compiler.panda.when import guard_stages
 
 SCHEMA_VERSION = "1"
 OUTPUTS_STAGE = "@outputs"
@@ -193,7 +193,7 @@ def _emit_one(
 ) -> dict[str, Value]:
     if step.kind == WORKFLOW and step.body is not None:
         if step.loop:
-            from compiler.panda.loop import emit_loop
+            from cwlpilot.compiler.panda.loop import emit_loop
 
             return emit_loop(step, ins, name, display, scope, out, opts)
         return _sub_workflow(step, ins, name, display, scope, out, opts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.errors import Pos
+from cwlpilot.compiler.errors import Pos
 
 LOCAL_KINDS = ("prun", "junction")  # the kinds of compiler.panda.detect.KINDS that run locally
 WORKFLOW = "workflow"

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from compiler.errors import Pos
-from compiler.panda.ir import Step, StepIn
-from compiler.panda.prunargs import PrunArgs, parse_args
-from compiler.panda.values import (
+from cwlpilot.compiler.errors import Pos
+from cwlpilot.compiler.panda.ir import Step, StepIn
+from cwlpilot.compiler.panda.prunargs import PrunArgs, parse_args
+from cwlpilot.compiler.panda.values import (
     DatasetRef,
     Datasets,
     Emitted,
@@ -21,12 +21,12 @@ from compiler.panda.values import (
     Value,
     at,
 )
-from compiler.panda.when import translate_when
-from cwlpilot.panda import placeholders as ph
-from cwlpilot.panda.datasets import DATASETS
+from cwlpilot.compiler.panda.when import translate_when
+from cwlpilot.semantics.panda import placeholders as ph
+from cwlpilot.semantics.panda.datasets import DATASETS
 
 if TYPE_CHECKING:
-    from compiler.panda.emit import Bound
+    from cwlpilot.compiler.panda.emit import Bound
 
 
 def shown_inputs(ins: Mapping[str, Bound]) -> tuple[tuple[str, str], ...]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from compiler.panda.ir import Step
-from compiler.panda.leaf import dataset_part
-from compiler.panda.values import (
+from cwlpilot.compiler.panda.ir import Step
+from cwlpilot.compiler.panda.leaf import dataset_part
+from cwlpilot.compiler.panda.values import (
     DatasetRef,
     Datasets,
     Emitted,
@@ -25,18 +25,18 @@ from compiler.panda.values import (
     Scope,
     Value,
 )
-from cwlpilot.panda.datasets import DATASETS
-from cwlpilot.panda.loops import MARK, instantiate
+from cwlpilot.semantics.panda.datasets import DATASETS
+from cwlpilot.semantics.panda.loops import MARK, instantiate
 
 if TYPE_CHECKING:
-    from compiler.panda.emit import Bound
+    from cwlpilot.compiler.panda.emit import Bound
 
 
 def emit_loop(
     step: Step, ins: Mapping[str, Bound], name: str, display: str, scope: Scope, out: Emitted, opts: Options
 ) -> dict[str, Value]:
     """Iteration 0 of the loop's body, the templates of the next ones, and the gate `name`."""
-    from compiler.panda.emit import bind_body, emit_workflow
+    from cwlpilot.compiler.panda.emit import bind_body, emit_workflow
 
     body = step.body
     assert body is not None

@@ -12,11 +12,11 @@ from typing import Any
 
 from ruamel.yaml.error import MarkedYAMLError
 
-from compiler import fastyaml
-from compiler.errors import Diagnostic, Pos
-from compiler.panda.detect import kind_of_run
-from compiler.panda.ir import WORKFLOW, Source, Step, StepIn, WfInput, WfOutput, Workflow
-from compiler.yamlsrc import display_path, yaml_diagnostic
+from cwlpilot.compiler import fastyaml
+from cwlpilot.compiler.errors import Diagnostic, Pos
+from cwlpilot.compiler.panda.detect import kind_of_run
+from cwlpilot.compiler.panda.ir import WORKFLOW, Source, Step, StepIn, WfInput, WfOutput, Workflow
+from cwlpilot.compiler.yamlsrc import display_path, yaml_diagnostic
 
 
 class Reader:

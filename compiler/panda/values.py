@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from compiler.errors import Diagnostic, Pos
+from cwlpilot.compiler.errors import Diagnostic, Pos
 
 
 class DatasetRef(NamedTuple):

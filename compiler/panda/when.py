@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from compiler.panda import condition as cond
-from compiler.panda.ir import Step
-from compiler.panda.values import Emitted, Lit, at, producers
+from cwlpilot.compiler.panda import condition as cond
+from cwlpilot.compiler.panda.ir import Step
+from cwlpilot.compiler.panda.values import Emitted, Lit, at, producers
 
 if TYPE_CHECKING:
-    from compiler.panda.emit import Bound
+    from cwlpilot.compiler.panda.emit import Bound
 
 
 def translate_when(step: Step, ins: Mapping[str, Bound], out: Emitted) -> tuple[str | None, list[str]]:

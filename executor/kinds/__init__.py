@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from executor.outcome import ExitCodes
-from executor.plan import Stage
-from executor.store.base import Additions
+from cwlpilot.executor.outcome import ExitCodes
+from cwlpilot.executor.plan import Stage
+from cwlpilot.executor.store.base import Additions
 
 
 def _to_stderr(message: str) -> None:
@@ -59,7 +59,7 @@ def additions(expansion: Expansion | None) -> Additions | None:
     """Check an expansion's stages against the schema and turn them into store rows. Raises KindError."""
     if expansion is None or (not expansion.stages and not expansion.needs):
         return None
-    from executor.plan import condition_problems, schema_problems, stage_from_spec, store_row
+    from cwlpilot.executor.plan import condition_problems, schema_problems, stage_from_spec, store_row
 
     doc = {"stages": [dict(spec) for spec in expansion.stages]}
     problems = schema_problems(doc, json.dumps(doc, indent=1), "added stages")
@@ -108,14 +108,14 @@ class Shell:
 # name -> "module:Class". Imported on first use only, so that `cwlpilot run` on a plain O2DPG plan never
 # pays for the imports (cwl-utils, ...) that other kinds need.
 KINDS = {
-    "shell": "executor.kinds:Shell",
-    "cwl_tool": "executor.kinds.cwl:CwlTool",
-    "cwl_expression": "executor.kinds.cwl:CwlExpression",
-    "cwl_gather": "executor.kinds.cwl:CwlGather",
-    "panda_prun": "executor.kinds.panda:Prun",
-    "panda_junction": "executor.kinds.panda:Junction",
-    "panda_gate": "executor.kinds.panda:Gate",
-    "panda_outputs": "executor.kinds.panda:Outputs",
+    "shell": "cwlpilot.executor.kinds:Shell",
+    "cwl_tool": "cwlpilot.executor.kinds.cwl:CwlTool",
+    "cwl_expression": "cwlpilot.executor.kinds.cwl:CwlExpression",
+    "cwl_gather": "cwlpilot.executor.kinds.cwl:CwlGather",
+    "panda_prun": "cwlpilot.executor.kinds.panda:Prun",
+    "panda_junction": "cwlpilot.executor.kinds.panda:Junction",
+    "panda_gate": "cwlpilot.executor.kinds.panda:Gate",
+    "panda_outputs": "cwlpilot.executor.kinds.panda:Outputs",
 }
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from executor.errors import StoreError
-from executor.store.base import Store
+from cwlpilot.executor.errors import StoreError
+from cwlpilot.executor.store.base import Store
 
 
 def _sqlite_path(url: str) -> Path:
@@ -25,6 +25,6 @@ def store_exists(url: str) -> bool:
 
 
 def open_store(url: str) -> Store:
-    from executor.store.sqlite import SQLiteStore
+    from cwlpilot.executor.store.sqlite import SQLiteStore
 
     return SQLiteStore(_sqlite_path(url))

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from executor.errors import StoreError
-from executor.graph import downstream
-from executor.store import sqlite_graph as graph
-from executor.store.base import (
+from cwlpilot.executor.errors import StoreError
+from cwlpilot.executor.graph import downstream
+from cwlpilot.executor.store import sqlite_graph as graph
+from cwlpilot.executor.store.base import (
     Attempt,
     Claim,
     ClaimRequest,

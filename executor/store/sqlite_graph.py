@@ -15,9 +15,9 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from executor.condition import evaluate, failures_tested, parse, tests_outcome
-from executor.errors import StoreError
-from executor.store.base import StageRow
+from cwlpilot.executor.condition import evaluate, failures_tested, parse, tests_outcome
+from cwlpilot.executor.errors import StoreError
+from cwlpilot.executor.store.base import StageRow
 
 ENDED = ("done", "failed", "skipped")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.check import check
+from cwlpilot.compiler.check import check
 
 REPO = Path(__file__).resolve().parents[2]
 CONFORMANCE = REPO.parent / "shared" / "cwl-conformance" / "tests"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.cli import main
+from cwlpilot.check_cmd import main
 
 REPO = Path(__file__).resolve().parents[2]
 

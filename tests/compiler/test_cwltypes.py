@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compiler import cwltypes as T
-from compiler import ir
+from cwlpilot.compiler import cwltypes as T
+from cwlpilot.compiler import ir
 
 A = ir.ArrayType
 U = ir.UnionType

@@ -10,10 +10,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-import schemas
-from compiler.cli import main, plan_json
-from compiler.emit import compile_plan, files_resolved
-from compiler.loader import load_strict
+from cwlpilot import schemas
+from cwlpilot.check_cmd import main, plan_json
+from cwlpilot.compiler.emit import compile_plan, files_resolved
+from cwlpilot.compiler.loader import load_strict
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -12,7 +12,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import YAMLError
 from schema_salad.utils import yaml_no_ts
 
-from compiler import fastyaml
+from cwlpilot.compiler import fastyaml
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
@@ -114,7 +114,7 @@ def test_checking_a_workflow_never_needs_ruamels_parser(monkeypatch: pytest.Monk
     libyaml: ruamel.yaml's pure-Python parser, 30x slower, is only for what libyaml cannot give."""
     from ruamel.yaml.main import YAML as RuamelYAML
 
-    from compiler.check import check
+    from cwlpilot.compiler.check import check
 
     def refuse(self: object, stream: object) -> None:
         raise AssertionError("ruamel.yaml parsed a document")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.graph import GraphInput, build_graph
-from compiler.loader import load_strict
+from cwlpilot.compiler.graph import GraphInput, build_graph
+from cwlpilot.compiler.loader import load_strict
 
 REPO = Path(__file__).resolve().parents[2]
 CONFORMANCE = REPO.parent / "shared" / "cwl-conformance" / "tests"

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from compiler import ir
-from compiler.errors import Pos
-from compiler.jobcheck import check_job, value_problem
-from compiler.loader import load_strict
-from compiler.yamlsrc import YamlCache
+from cwlpilot.compiler import ir
+from cwlpilot.compiler.errors import Pos
+from cwlpilot.compiler.jobcheck import check_job, value_problem
+from cwlpilot.compiler.loader import load_strict
+from cwlpilot.compiler.yamlsrc import YamlCache
 
 REPO = Path(__file__).resolve().parents[2]
 

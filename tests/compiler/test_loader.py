@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler import ir
-from compiler.errors import Pos, WorkflowError
-from compiler.loader import load, load_strict
+from cwlpilot.compiler import ir
+from cwlpilot.compiler.errors import Pos, WorkflowError
+from cwlpilot.compiler.loader import load, load_strict
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "cwl"

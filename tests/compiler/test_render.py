@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from compiler.errors import Diagnostic, Pos
-from compiler.render import github_annotation, plan_dot
+from cwlpilot.compiler.errors import Diagnostic, Pos
+from cwlpilot.compiler.render import github_annotation, plan_dot
 
 
 def test_github_annotation_escapes_data_and_properties() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.cli import main
+from cwlpilot.check_cmd import main
 
 ECHO = """cwlVersion: v1.2
 class: CommandLineTool

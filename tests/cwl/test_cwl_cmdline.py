@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cwlpilot.cwl.cmdline import command_line
-from cwlpilot.cwl.params import NotStatic
+from cwlpilot.semantics.cwl.cmdline import command_line
+from cwlpilot.semantics.cwl.params import NotStatic
 
 TOOL = {
     "baseCommand": ["tool", "run"],

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from cwlpilot.cwl import files
-from cwlpilot.cwl.collect import OutputError, collect
-from cwlpilot.cwl.errors import CwlError
-from cwlpilot.cwl.expr import PYTHON_ONLY
-from cwlpilot.cwl.staging import prepare_job, stage_initial_workdir
+from cwlpilot.semantics.cwl import files
+from cwlpilot.semantics.cwl.collect import OutputError, collect
+from cwlpilot.semantics.cwl.errors import CwlError
+from cwlpilot.semantics.cwl.expr import PYTHON_ONLY
+from cwlpilot.semantics.cwl.staging import prepare_job, stage_initial_workdir
 
 
 def test_glob_load_contents_output_eval_and_secondary_files(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cwlpilot.cwl.params import NotStatic, UnknownInput, evaluate
+from cwlpilot.semantics.cwl.params import NotStatic, UnknownInput, evaluate
 
 CTX = {
     "inputs": {"x": {"path": "/d/a.txt", "basename": "a.txt"}, "n": 3, "xs": [1, 2], "up": {"$ref": "s/o"}},

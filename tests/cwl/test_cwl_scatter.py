@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cwlpilot.cwl import scatter as sc
-from cwlpilot.cwl.params import NotStatic
+from cwlpilot.semantics.cwl import scatter as sc
+from cwlpilot.semantics.cwl.params import NotStatic
 
 
 def test_dotproduct_pairs_elements() -> None:

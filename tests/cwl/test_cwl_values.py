@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cwlpilot.cwl.values import PickValueError, merge, refs, resolve
+from cwlpilot.semantics.cwl.values import PickValueError, merge, refs, resolve
 
 
 def test_one_source_is_not_wrapped_unless_merged() -> None:

@@ -1,8 +1,8 @@
 """Shared builders for store tests: plans as StageRows, and finishing attempts."""
 
-from executor.graph import ranks
-from executor.plan import Stage
-from executor.store.base import ClaimRequest, Finish, StageRow
+from cwlpilot.executor.graph import ranks
+from cwlpilot.executor.plan import Stage
+from cwlpilot.executor.store.base import ClaimRequest, Finish, StageRow
 
 
 def stages(spec):

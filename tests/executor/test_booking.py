@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from executor.booking import Choice, Limits, Request, Usage, booking, never_fit, select
+from cwlpilot.executor.booking import Choice, Limits, Request, Usage, booking, never_fit, select
 
 LIMITS = Limits(cpu=4, mem=1000, max_jobs=10, n_backfill=0)
 

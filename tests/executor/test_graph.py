@@ -1,7 +1,7 @@
 """executor.graph: cycles as data, scheduling ranks, closures."""
 
-from executor.graph import downstream, find_cycles, ranks, topological_order, upstream
-from executor.plan import Stage
+from cwlpilot.executor.graph import downstream, find_cycles, ranks, topological_order, upstream
+from cwlpilot.executor.plan import Stage
 
 
 def st(name, needs=(), tf=-1, index=0):

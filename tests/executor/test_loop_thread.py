@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from executor.pilot import _in_fresh_thread
+from cwlpilot.executor.pilot import _in_fresh_thread
 
 
 def test_the_body_runs_in_another_thread_and_its_exception_reaches_the_caller():

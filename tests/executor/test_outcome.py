@@ -1,8 +1,8 @@
 """executor.outcome: exit-code verdicts in CWL's order, bypassed stages, and the Finish record."""
 
-from executor.outcome import Ended, ExitCodes, classify, conclude, verdict
-from executor.retry import Failure, RetryRule
-from executor.store.base import Claim
+from cwlpilot.executor.outcome import Ended, ExitCodes, classify, conclude, verdict
+from cwlpilot.executor.retry import Failure, RetryRule
+from cwlpilot.executor.store.base import Claim
 
 CODES = ExitCodes(success=frozenset({3}), temporary_fail=frozenset({0, 75}), permanent_fail=frozenset({42}))
 CLAIM = Claim(7, 1, "tool", 1, 0, 1.0, 100.0, False, 1.0, 1.0, None)

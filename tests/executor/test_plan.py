@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from executor.errors import PlanError
-from executor.plan import DEFAULT_CPU, DEFAULT_MEM, load_plan, parse_plan
+from cwlpilot.executor.errors import PlanError
+from cwlpilot.executor.plan import DEFAULT_CPU, DEFAULT_MEM, load_plan, parse_plan
 
 
 def plan_text(*stages, **top):
@@ -96,7 +96,7 @@ def test_fingerprint_ignores_resources_but_not_the_command():
 
 
 def test_spec_round_trips_through_the_schema():
-    from executor.plan import stage_from_spec
+    from cwlpilot.executor.plan import stage_from_spec
 
     plan = parse_plan(plan_text({"name": "a", "cmd": "x", "retry_rules": [{"action": "no_retry", "exit_codes": [3]}],
                                  "data": {"k": [1, 2]}, "timeout": 5, "semaphore": "s"}))

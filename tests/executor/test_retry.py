@@ -1,6 +1,6 @@
 """executor.retry: rule matching and the retry decision (first match wins, never above retry_count)."""
 
-from executor.retry import Decision, FailedAttempt, Failure, RetryRule, decide
+from cwlpilot.executor.retry import Decision, FailedAttempt, Failure, RetryRule, decide
 
 
 def failed(number=1, retry_count=2, failure=Failure.EXIT, code=1, log="", stage="reco_1"):

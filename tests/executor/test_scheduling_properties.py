@@ -11,14 +11,14 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from executor.booking import Limits, Request, Usage, booking, select
-from executor.condition import evaluate, parse
-from executor.graph import ranks
-from executor.outcome import Ended, conclude
-from executor.plan import Stage
-from executor.retry import RetryRule
-from executor.store.base import ClaimRequest, StageRow, State
-from executor.store.sqlite import SQLiteStore
+from cwlpilot.executor.booking import Limits, Request, Usage, booking, select
+from cwlpilot.executor.condition import evaluate, parse
+from cwlpilot.executor.graph import ranks
+from cwlpilot.executor.outcome import Ended, conclude
+from cwlpilot.executor.plan import Stage
+from cwlpilot.executor.retry import RetryRule
+from cwlpilot.executor.store.base import ClaimRequest, StageRow, State
+from cwlpilot.executor.store.sqlite import SQLiteStore
 
 
 @st.composite

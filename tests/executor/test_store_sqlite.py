@@ -2,8 +2,8 @@
 
 import pytest
 
-from executor.store.base import ClaimRequest, State
-from executor.store.sqlite import SQLiteStore
+from cwlpilot.executor.store.base import ClaimRequest, State
+from cwlpilot.executor.store.sqlite import SQLiteStore
 
 from .helpers_store import claim_all, finish, rows, stages
 
@@ -63,7 +63,7 @@ def test_a_claim_is_taken_once_even_when_two_pilots_race(store, tmp_path):
     p1, p2 = store.register_pilot("h", 1, 0.0, 1, 1), other.register_pilot("h", 2, 0.0, 1, 1)
     ready = store.ready(10)
     first = claim_all(store, p1)
-    from executor.store.base import ClaimRequest
+    from cwlpilot.executor.store.base import ClaimRequest
     second = other.claim(p2, [ClaimRequest(r.id, 1, 10, False) for r in ready], 0.0)
     assert {c.name for c in first} == {"a", "e"} and second == []
     other.close()
@@ -121,8 +121,8 @@ def test_wanted_restricts_ready_stages_and_progress(store):
 
 
 def test_store_urls(tmp_path):
-    from executor.errors import StoreError
-    from executor.store import open_store, store_exists
+    from cwlpilot.executor.errors import StoreError
+    from cwlpilot.executor.store import open_store, store_exists
 
     with pytest.raises(StoreError, match="PostgreSQL stores are not available"):
         open_store("postgresql://localhost/run")
@@ -144,7 +144,7 @@ def make_store(tmp_path, plan, conditions=None):
 
 
 def test_conditions_choose_a_branch_after_a_failure(tmp_path):
-    from executor.runner import succeeded
+    from cwlpilot.executor.runner import succeeded
 
     s = make_store(tmp_path, {"top": [], "ok": ["top"], "ng": ["top"], "after_ok": ["ok"]},
                    {"ok": "done(top)", "ng": "failed(top)"})
@@ -161,7 +161,7 @@ def test_conditions_choose_a_branch_after_a_failure(tmp_path):
 
 
 def test_an_unhandled_failure_is_not_success(tmp_path):
-    from executor.runner import succeeded
+    from cwlpilot.executor.runner import succeeded
 
     s = make_store(tmp_path, {"top": [], "ok": ["top"]}, {"ok": "done(top)"})
     pilot = s.register_pilot("h", 1, 0.0, 1, 1)
@@ -181,7 +181,7 @@ def test_a_condition_waits_for_every_need_to_end(tmp_path):
 
 
 def added(*specs, needs=()):
-    from executor.kinds import Expansion, additions
+    from cwlpilot.executor.kinds import Expansion, additions
 
     return additions(Expansion(tuple(specs), tuple(needs)))
 
@@ -218,7 +218,7 @@ def test_adding_a_stage_that_exists_fails_the_spawner(tmp_path):
 
 
 def test_invalid_added_stages_are_refused_before_the_store(tmp_path):
-    from executor.kinds import KindError
+    from cwlpilot.executor.kinds import KindError
 
     with pytest.raises(KindError, match="cpu: 'x' is not of type 'number', 'null'"):
         added({"name": "n", "cmd": "x", "resources": {"cpu": "x"}})
@@ -229,7 +229,7 @@ def test_invalid_added_stages_are_refused_before_the_store(tmp_path):
 def test_a_failure_that_skips_a_tested_stage_is_handled_through_it(tmp_path):
     """A job added at run time fails; the gather that needs it is skipped; a branch looking for that skip
     runs: the job's failure is handled, and it is known beforehand that it may be."""
-    from executor.runner import succeeded
+    from cwlpilot.executor.runner import succeeded
 
     s = make_store(tmp_path, {"split": [], "gather": ["split"], "ok": ["gather"], "rescue": ["gather"]},
                    {"ok": "done(gather)", "rescue": "failed(gather) || skipped(gather)"})

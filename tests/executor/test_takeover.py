@@ -3,16 +3,16 @@
 import os
 import time
 
-from executor.store.base import PilotRecord
-from executor.store.sqlite import SQLiteStore
-from executor.takeover import is_dead, live_pilots, requeue_dead_pilots
+from cwlpilot.executor.store.base import PilotRecord
+from cwlpilot.executor.store.sqlite import SQLiteStore
+from cwlpilot.executor.takeover import is_dead, live_pilots, requeue_dead_pilots
 
 from .helpers_store import claim_all, rows, stages
 
 
 def test_is_dead_on_this_host_by_process_and_elsewhere_by_heartbeat():
     me = PilotRecord(1, "here", os.getpid(), 0.0, time.time(), False)
-    from executor.monitor import process_identity
+    from cwlpilot.executor.monitor import process_identity
     alive = me._replace(pid_started=process_identity(os.getpid()))
     assert not is_dead(alive, "here", 60, time.time())
     assert is_dead(me._replace(pid=2**22 + 12345), "here", 60, time.time())  # no such process

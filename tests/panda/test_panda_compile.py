@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.panda.cli import main, plan_problems
+from cwlpilot.panda_cmd import main, plan_problems
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "panda"
 RUNS = [

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compiler.panda.condition import ConditionSyntaxError, Not, Ref, parse, translate
-from executor import condition as executor_condition
+from cwlpilot.compiler.panda.condition import ConditionSyntaxError, Not, Ref, parse, translate
+from cwlpilot.executor import condition as executor_condition
 
 
 def stages(ref):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cwlpilot.panda.junction import JunctionError, decide
+from cwlpilot.semantics.panda.junction import JunctionError, decide
 
 PARAMS = {"xxx": 1, "arr": [1, 2]}
 

@@ -2,8 +2,8 @@
 
 import copy
 
-from cwlpilot.panda.datasets import chunks, dataset_files, output_name
-from cwlpilot.panda.loops import MARK, instantiate
+from cwlpilot.semantics.panda.datasets import chunks, dataset_files, output_name
+from cwlpilot.semantics.panda.loops import MARK, instantiate
 
 TEMPLATE = {
     "name": f"L.{MARK}.a",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cwlpilot.panda import placeholders as ph
+from cwlpilot.semantics.panda import placeholders as ph
 
 
 def test_tokens_and_offsets():

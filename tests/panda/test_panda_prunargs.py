@@ -1,6 +1,6 @@
 """compiler.panda.prunargs: the prun options with a local meaning, and the others listed once."""
 
-from compiler.panda.prunargs import Secondary, parse_args
+from cwlpilot.compiler.panda.prunargs import Secondary, parse_args
 
 
 def test_local_meanings_and_ignored_options():

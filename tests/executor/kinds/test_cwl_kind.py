@@ -9,9 +9,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from executor.kinds import StageContext
-from executor.kinds.cwl import CwlExpression, CwlGather, CwlTool
-from executor.plan import Stage
+from cwlpilot.executor.kinds import StageContext
+from cwlpilot.executor.kinds.cwl import CwlExpression, CwlGather, CwlTool
+from cwlpilot.executor.plan import Stage
 
 ECHO = {
     "baseCommand": ["echo"],

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     command = args[0]
     if command in EXECUTOR_COMMANDS and not (command == "run" and _is_cwl_run(args[1:])):
-        from executor.cli import main as executor_main
+        from cwlpilot.run_cmd import main as executor_main
 
         return executor_main(args)
     if command in CWL_RUN_COMMANDS:
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return cwl_run_main(args)
     if command in COMPILER_COMMANDS:
         try:
-            from compiler.cli import main as compiler_main
+            from cwlpilot.check_cmd import main as compiler_main
         except ImportError as exc:  # the compiler is optional at run time; say what is missing
             print(f"cwlpilot: the '{command}' command needs the CWL compiler: {exc}", file=sys.stderr)
             return 2

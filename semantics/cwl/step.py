@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cwlpilot.cwl import files
-from cwlpilot.cwl import scatter as sc
-from cwlpilot.cwl.errors import CwlError
-from cwlpilot.cwl.expr import Evaluator
-from cwlpilot.cwl.params import NotStatic
-from cwlpilot.cwl.values import is_pending
+from cwlpilot.semantics.cwl import files
+from cwlpilot.semantics.cwl import scatter as sc
+from cwlpilot.semantics.cwl.errors import CwlError
+from cwlpilot.semantics.cwl.expr import Evaluator
+from cwlpilot.semantics.cwl.params import NotStatic
+from cwlpilot.semantics.cwl.values import is_pending
 
 
 class WhenError(CwlError):

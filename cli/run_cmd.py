@@ -10,9 +10,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from executor.booking import Limits
-from executor.config import PilotConfig, RunConfig
-from executor.errors import ExecutorError, PlanError
+from cwlpilot.executor.booking import Limits
+from cwlpilot.executor.config import PilotConfig, RunConfig
+from cwlpilot.executor.errors import ExecutorError, PlanError
 
 
 def _limits_args(p: argparse.ArgumentParser) -> None:
@@ -39,7 +39,7 @@ def _limits_args(p: argparse.ArgumentParser) -> None:
 
 
 def _pilot_config(a: argparse.Namespace, keep_going: bool = False) -> PilotConfig:
-    from executor.monitor import cpu_count, total_memory_mb
+    from cwlpilot.executor.monitor import cpu_count, total_memory_mb
 
     for name in ("cpu_limit", "mem_limit", "max_jobs"):
         value = getattr(a, name)
@@ -136,7 +136,7 @@ def _run(parser: argparse.ArgumentParser, a: argparse.Namespace) -> int:
     plan = a.plan or a.plan_file
     if plan is None:
         parser.error("give the plan: cwlpilot run PLAN.json (or -f PLAN.json)")
-    from executor.runner import run
+    from cwlpilot.executor.runner import run
 
     return run(run_config(a, plan, a.workdir))
 
@@ -144,9 +144,9 @@ def _run(parser: argparse.ArgumentParser, a: argparse.Namespace) -> int:
 def _pilot(a: argparse.Namespace) -> int:
     import time
 
-    from executor.pilot import Pilot
-    from executor.progress import LinesReporter
-    from executor.store import open_store, store_exists
+    from cwlpilot.executor.pilot import Pilot
+    from cwlpilot.executor.progress import LinesReporter
+    from cwlpilot.executor.store import open_store, store_exists
 
     # A pilot may start before the run (a batch system starts jobs in any order): wait for the run to appear,
     # without creating a store file at a mistyped path.

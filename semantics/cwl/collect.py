@@ -10,9 +10,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from cwlpilot.cwl import files
-from cwlpilot.cwl.errors import CwlError
-from cwlpilot.cwl.expr import Evaluator
+from cwlpilot.semantics.cwl import files
+from cwlpilot.semantics.cwl.errors import CwlError
+from cwlpilot.semantics.cwl.expr import Evaluator
 
 
 class OutputError(CwlError):

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cwlpilot.argparsing import RaisingParser, UsageError
-from cwlpilot.cwl import files
-from cwlpilot.cwl.values import PickValueError, reader, resolve
+from cwlpilot.semantics.cwl import files
+from cwlpilot.semantics.cwl.values import PickValueError, reader, resolve
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -37,7 +37,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--cpu-limit", type=float, help="CPU cores to book (default: this machine's)")
         p.add_argument("--mem-limit", type=float, help="memory to book, MB (default: 90%% of this machine's)")
         return p
-    from executor.cli import add_run_options
+    from cwlpilot.run_cmd import add_run_options
 
     p.add_argument("--workdir", default=".", help="where the plan, the stages and outputs.json go")
     panda = p.add_argument_group("PanDA-style workflows")
@@ -60,7 +60,7 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) 
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    from compiler.cli import build_plan, plan_json
+    from cwlpilot.check_cmd import build_plan, plan_json
 
     prog = f"cwlpilot {command}"
     panda = {} if command == "cwl-runner" else {
@@ -99,10 +99,10 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) 
 def _execute(plan_path: Path, workdir: Path, args: argparse.Namespace, err: TextIO, runner: bool) -> int:
     """Run the compiled plan. Bookings larger than the limits are clamped, as cwltool runs a tool asking
     for more cores than the machine has; `run` takes every option of `cwlpilot run PLAN.json`."""
-    from executor.cli import _pilot_config, run_config
-    from executor.config import RunConfig
-    from executor.errors import ExecutorError, PlanError
-    from executor.runner import run
+    from cwlpilot.run_cmd import _pilot_config, run_config
+    from cwlpilot.executor.config import RunConfig
+    from cwlpilot.executor.errors import ExecutorError, PlanError
+    from cwlpilot.executor.runner import run
 
     try:
         if runner:

@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from cwlpilot.cwl import files
-from cwlpilot.cwl.collect import with_secondary
-from cwlpilot.cwl.errors import CwlError
-from cwlpilot.cwl.expr import Evaluator
+from cwlpilot.semantics.cwl import files
+from cwlpilot.semantics.cwl.collect import with_secondary
+from cwlpilot.semantics.cwl.errors import CwlError
+from cwlpilot.semantics.cwl.expr import Evaluator
 
 
 class StagingError(CwlError):

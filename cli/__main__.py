@@ -2,6 +2,6 @@
 
 import sys
 
-from cwlpilot.cli import main
+from cwlpilot.main import main
 
 sys.exit(main())

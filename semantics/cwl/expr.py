@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cwlpilot.cwl.errors import CwlError
-from cwlpilot.cwl.params import NotStatic, has_expression
-from cwlpilot.cwl.params import evaluate as evaluate_refs
+from cwlpilot.semantics.cwl.errors import CwlError
+from cwlpilot.semantics.cwl.params import NotStatic, has_expression
+from cwlpilot.semantics.cwl.params import evaluate as evaluate_refs
 
 # CWL versions whose escaping rules differ (cwl-utils' escaping_behavior 1)
 _OLD_ESCAPES = ("v1.0", "v1.1.0-dev1", "v1.1")

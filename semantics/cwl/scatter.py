@@ -10,9 +10,9 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cwlpilot.cwl.errors import CwlError
-from cwlpilot.cwl.params import NotStatic
-from cwlpilot.cwl.values import is_pending
+from cwlpilot.semantics.cwl.errors import CwlError
+from cwlpilot.semantics.cwl.params import NotStatic
+from cwlpilot.semantics.cwl.values import is_pending
 
 
 class ScatterError(CwlError):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from cwlpilot.cwl.errors import CwlError
+from cwlpilot.semantics.cwl.errors import CwlError
 
 Reader = Callable[[str], Mapping[str, Any]]  # stage name -> its CWL output object
 

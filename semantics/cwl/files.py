@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from cwlpilot.cwl.errors import CwlError
+from cwlpilot.semantics.cwl.errors import CwlError
 
 CONTENTS_LIMIT = 64 * 1024  # CWL: loadContents reads at most 64 KiB
 

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from cwlpilot.cwl.expr import PYTHON_ONLY, Evaluator
-from cwlpilot.cwl.params import NotStatic
+from cwlpilot.semantics.cwl.expr import PYTHON_ONLY, Evaluator
+from cwlpilot.semantics.cwl.params import NotStatic
 
 Words = list[tuple[str, bool]]  # each word with whether it must be shell-quoted
 Key = tuple[tuple[int, int, str], ...]

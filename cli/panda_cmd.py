@@ -17,16 +17,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from compiler import fastyaml
-from compiler.errors import Diagnostic, Pos
-from compiler.panda.check import check_workflows
-from compiler.panda.dump import dump_data, dump_text, notes_text
-from compiler.panda.emit import emit_plan
-from compiler.panda.ir import Workflow
-from compiler.panda.parse import Reader, load_workflow
-from compiler.panda.values import Emitted, LocalDataset, Options
+from cwlpilot.compiler import fastyaml
+from cwlpilot.compiler.errors import Diagnostic, Pos
+from cwlpilot.compiler.panda.check import check_workflows
+from cwlpilot.compiler.panda.dump import dump_data, dump_text, notes_text
+from cwlpilot.compiler.panda.emit import emit_plan
+from cwlpilot.compiler.panda.ir import Workflow
+from cwlpilot.compiler.panda.parse import Reader, load_workflow
+from cwlpilot.compiler.panda.values import Emitted, LocalDataset, Options
 from cwlpilot.argparsing import RaisingParser, UsageError
-from cwlpilot.panda.datasets import dataset_files
+from cwlpilot.semantics.panda.datasets import dataset_files
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 DEFAULT_MAX_ITERATIONS = 10
@@ -136,7 +136,7 @@ def plan_problems(plan: object) -> list[str]:
     """Schema violations of `plan` against schemas/stages.schema.json (empty when valid)."""
     import jsonschema
 
-    import schemas
+    from cwlpilot import schemas
 
     validator = jsonschema.Draft202012Validator(schemas.load("stages"))
     return sorted(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(plan))
@@ -208,7 +208,7 @@ def _report_check(result: Result, fmt: str, out: TextIO, err: TextIO) -> int:
         }
         out.write(json.dumps(data, indent=1, sort_keys=True) + "\n")
     elif fmt == "github":
-        from compiler.render import github_annotation
+        from cwlpilot.compiler.render import github_annotation
 
         out.writelines(github_annotation(d) + "\n" for d in result.diagnostics)
         if not result.diagnostics:

@@ -1,6 +1,6 @@
 """Command line of the compiler's subcommands (`check`, `graph`, `compile`); `build_plan` for `cwlpilot.cwlrun`.
 
-`main(argv)` is called by `cwlpilot.cli` with argv[0] the subcommand and returns the exit code:
+`main(argv)` is called by `cwlpilot.main` with argv[0] the subcommand and returns the exit code:
 0 valid / done, 1 the workflow or its inputs have mistakes, 2 usage error (33 for a feature the
 cwl-runner interface does not support). A user's mistake is printed as diagnostics, never a traceback.
 """
@@ -14,14 +14,14 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-from compiler import fastyaml
-from compiler.check import CheckResult, check
-from compiler.cwltypes import accepts_null
-from compiler.emit import compile_plan
-from compiler.errors import CompilerError, UnsupportedError
-from compiler.graph import build_graph
-from compiler.ir import type_str
-from compiler.render import (
+from cwlpilot.compiler import fastyaml
+from cwlpilot.compiler.check import CheckResult, check
+from cwlpilot.compiler.cwltypes import accepts_null
+from cwlpilot.compiler.emit import compile_plan
+from cwlpilot.compiler.errors import CompilerError, UnsupportedError
+from cwlpilot.compiler.graph import build_graph
+from cwlpilot.compiler.ir import type_str
+from cwlpilot.compiler.render import (
     diagnostic_data,
     github_annotation,
     graph_data,
@@ -30,9 +30,9 @@ from compiler.render import (
     plan_dot,
     to_json,
 )
-from compiler.yamlsrc import display_path
+from cwlpilot.compiler.yamlsrc import display_path
 from cwlpilot.argparsing import RaisingParser, UsageError
-from cwlpilot.cwl.errors import CwlError
+from cwlpilot.semantics.cwl.errors import CwlError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_UNSUPPORTED = 0, 1, 2, 33
 
@@ -148,7 +148,7 @@ def build_plan(
     document and every file its steps run, a good part of compiling a large workflow, so it is done once.
     """
     if _panda_candidate([workflow]) != checked_cwl and _is_panda([workflow]):
-        from compiler.panda.cli import build_plan as panda_build_plan
+        from cwlpilot.panda_cmd import build_plan as panda_build_plan
 
         return panda_build_plan(workflow, inputs, err, prog, **(panda or {}))
     missing = _missing_file(workflow, inputs)
@@ -188,7 +188,7 @@ def build_plan(
 def _is_panda(args: list[str]) -> bool:
     """True when the first existing file in `args` is a PanDA-style workflow (`run: prun`, ...): those go
     to `compiler.panda`, since cwl-utils cannot load them."""
-    from compiler.panda.detect import is_panda_document
+    from cwlpilot.compiler.panda.detect import is_panda_document
 
     path = _panda_candidate(args)
     return path is not None and is_panda_document(path)
@@ -218,7 +218,7 @@ def plan_problems(plan: object) -> list[str]:
         return []
     import jsonschema  # 50 ms to import: only when there is something to say
 
-    import schemas
+    from cwlpilot import schemas
 
     validator = jsonschema.Draft202012Validator(schemas.load("stages"))
     return sorted(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(plan))
@@ -232,7 +232,7 @@ def _fast_valid(plan: object) -> bool:
         import jsonschema_rs
     except ImportError:
         return False
-    import schemas
+    from cwlpilot import schemas
 
     return bool(jsonschema_rs.Draft202012Validator(schemas.load("stages")).is_valid(plan))
 
@@ -264,7 +264,7 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) 
     """Run the compiler subcommand `argv[0]` with the options `argv[1:]`; return the exit code."""
     out, err = out or sys.stdout, err or sys.stderr
     if argv and argv[0] in ("check", "compile") and _is_panda(argv[1:]):
-        from compiler.panda.cli import main as panda_main
+        from cwlpilot.panda_cmd import main as panda_main
 
         return panda_main(argv, out, err)
     if not argv or argv[0] not in HANDLERS:

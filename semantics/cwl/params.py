@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from cwlpilot.cwl.errors import CwlError
+from cwlpilot.semantics.cwl.errors import CwlError
 
 _SEGMENT = re.compile(r"""\.(\w+)|\['([^']*)'\]|\["([^"]*)"\]|\[(\d+)\]""")
 _SYMBOL = re.compile(r"(inputs|self|runtime)")

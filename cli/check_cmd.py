@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
+from cwlpilot.argparsing import RaisingParser, UsageError
 from cwlpilot.compiler import fastyaml
 from cwlpilot.compiler.check import CheckResult, check
 from cwlpilot.compiler.cwltypes import accepts_null
@@ -31,7 +32,6 @@ from cwlpilot.compiler.render import (
     to_json,
 )
 from cwlpilot.compiler.yamlsrc import display_path
-from cwlpilot.argparsing import RaisingParser, UsageError
 from cwlpilot.semantics.cwl.errors import CwlError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_UNSUPPORTED = 0, 1, 2, 33

@@ -99,10 +99,10 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) 
 def _execute(plan_path: Path, workdir: Path, args: argparse.Namespace, err: TextIO, runner: bool) -> int:
     """Run the compiled plan. Bookings larger than the limits are clamped, as cwltool runs a tool asking
     for more cores than the machine has; `run` takes every option of `cwlpilot run PLAN.json`."""
-    from cwlpilot.run_cmd import _pilot_config, run_config
     from cwlpilot.executor.config import RunConfig
     from cwlpilot.executor.errors import ExecutorError, PlanError
     from cwlpilot.executor.runner import run
+    from cwlpilot.run_cmd import _pilot_config, run_config
 
     try:
         if runner:

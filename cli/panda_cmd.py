@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
+from cwlpilot.argparsing import RaisingParser, UsageError
 from cwlpilot.compiler import fastyaml
 from cwlpilot.compiler.errors import Diagnostic, Pos
 from cwlpilot.compiler.panda.check import check_workflows
@@ -25,7 +26,6 @@ from cwlpilot.compiler.panda.emit import emit_plan
 from cwlpilot.compiler.panda.ir import Workflow
 from cwlpilot.compiler.panda.parse import Reader, load_workflow
 from cwlpilot.compiler.panda.values import Emitted, LocalDataset, Options
-from cwlpilot.argparsing import RaisingParser, UsageError
 from cwlpilot.semantics.panda.datasets import dataset_files
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2

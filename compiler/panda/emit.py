@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from cwlpilot.compiler.panda import leaf
 from cwlpilot.compiler.panda.ir import WORKFLOW, Step, Workflow
+from cwlpilot.compiler.panda.loop import emit_loop
 from cwlpilot.compiler.panda.values import (
+    Bound,
     DatasetRef,
     Datasets,
     Emitted,
@@ -25,19 +27,13 @@ from cwlpilot.compiler.panda.values import (
     Options,
     Scope,
     Value,
+    bind_body,
     producers,
 )
 from cwlpilot.compiler.panda.when import guard_stages
 
 SCHEMA_VERSION = "1"
 OUTPUTS_STAGE = "@outputs"
-
-
-class Bound(NamedTuple):
-    """A step input's value, and the value of each of its sources (for `self.X[k]` and secondary DSs)."""
-
-    value: Value
-    parts: tuple[Value, ...]
 
 
 def emit_plan(wf: Workflow, job: Mapping[str, Any] | None, opts: Options) -> tuple[dict[str, Any], Emitted]:
@@ -193,9 +189,7 @@ def _emit_one(
 ) -> dict[str, Value]:
     if step.kind == WORKFLOW and step.body is not None:
         if step.loop:
-            from cwlpilot.compiler.panda.loop import emit_loop
-
-            return emit_loop(step, ins, name, display, scope, out, opts)
+            return emit_loop(step, ins, name, display, scope, out, opts, emit_workflow)
         return _sub_workflow(step, ins, name, display, scope, out, opts)
     if step.kind in ("prun", "junction"):
         return leaf.emit_leaf(step, ins, name, display, scope, out, opts)
@@ -203,25 +197,12 @@ def _emit_one(
     return {port: Datasets(()) for port in step.out}
 
 
-def bind_body(step: Step, body: Workflow, ins: Mapping[str, Bound], out: Emitted) -> dict[str, Value]:
-    """The values of a sub-workflow's inputs: what the step passes, else their defaults."""
-    values: dict[str, Value] = {}
-    for b in body.inputs:
-        if b.id in ins:
-            values[b.id] = ins[b.id].value
-        elif b.has_default:
-            values[b.id] = Lit(b.default)
-        else:
-            values[b.id] = Lit(None)
-    return values
-
-
 def _sub_workflow(
     step: Step, ins: dict[str, Bound], name: str, display: str, scope: Scope, out: Emitted, opts: Options
 ) -> dict[str, Value]:
     body = step.body
     assert body is not None
-    values = bind_body(step, body, ins, out)
+    values = bind_body(body.inputs, ins)
     params = {i.id[6:]: values[i.id] for i in body.inputs if i.is_param}
     first = len(out.stages)
     sub = Scope(name + ".", values, params, scope.loop, display + ".")
@@ -231,4 +212,4 @@ def _sub_workflow(
     return results
 
 
-__all__ = ["Bound", "DatasetRef", "emit_plan", "emit_workflow", "bind_body", "OUTPUTS_STAGE"]
+__all__ = ["DatasetRef", "emit_plan", "emit_workflow", "OUTPUTS_STAGE"]

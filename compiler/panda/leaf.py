@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from cwlpilot.compiler.errors import Pos
 from cwlpilot.compiler.panda.ir import Step, StepIn
 from cwlpilot.compiler.panda.prunargs import PrunArgs, parse_args
 from cwlpilot.compiler.panda.values import (
+    Bound,
     DatasetRef,
     Datasets,
     Emitted,
@@ -24,9 +25,6 @@ from cwlpilot.compiler.panda.values import (
 from cwlpilot.compiler.panda.when import translate_when
 from cwlpilot.semantics.panda import placeholders as ph
 from cwlpilot.semantics.panda.datasets import DATASETS
-
-if TYPE_CHECKING:
-    from cwlpilot.compiler.panda.emit import Bound
 
 
 def shown_inputs(ins: Mapping[str, Bound]) -> tuple[tuple[str, str], ...]:

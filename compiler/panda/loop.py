@@ -8,12 +8,13 @@ also wait for it. The gate finally points the loop's output datasets at the last
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from cwlpilot.compiler.panda.ir import Step
+from cwlpilot.compiler.panda.ir import Step, Workflow
 from cwlpilot.compiler.panda.leaf import dataset_part
 from cwlpilot.compiler.panda.values import (
+    Bound,
     DatasetRef,
     Datasets,
     Emitted,
@@ -24,26 +25,28 @@ from cwlpilot.compiler.panda.values import (
     Options,
     Scope,
     Value,
+    bind_body,
 )
 from cwlpilot.semantics.panda.datasets import DATASETS
 from cwlpilot.semantics.panda.loops import MARK, instantiate
 
-if TYPE_CHECKING:
-    from cwlpilot.compiler.panda.emit import Bound
+# emit.emit_workflow, handed in by the caller: a loop body is a workflow emitted like any other, and
+# passing the function keeps this module below emit.py instead of in a cycle with it.
+EmitWorkflow = Callable[[Workflow, Scope, Emitted, Options], dict[str, Value]]
 
 
 def emit_loop(
-    step: Step, ins: Mapping[str, Bound], name: str, display: str, scope: Scope, out: Emitted, opts: Options
+    step: Step, ins: Mapping[str, Bound], name: str, display: str, scope: Scope, out: Emitted, opts: Options,
+    emit_workflow: EmitWorkflow,
 ) -> dict[str, Value]:
     """Iteration 0 of the loop's body, the templates of the next ones, and the gate `name`."""
-    from cwlpilot.compiler.panda.emit import bind_body, emit_workflow
 
     body = step.body
     assert body is not None
     if scope.loop is not None:
         out.error(step.pos, f"a loop inside the loop '{scope.loop.gate}' is not supported", step.id)
         return {port: Datasets(()) for port in step.out}
-    values = bind_body(step, body, ins, out)
+    values = bind_body(body.inputs, ins)
     params = _dictionary(step, body, values, out)
     loop_values = {**values, **{f"param_{k}": LoopRef(k) for k in params}}
     info = LoopInfo(name, params, body.file)

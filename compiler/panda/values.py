@@ -39,6 +39,13 @@ class LoopRef(NamedTuple):
 Value = Lit | Datasets | LoopRef
 
 
+class Bound(NamedTuple):
+    """A step input's value, and the value of each of its sources (for `self.X[k]` and secondary DSs)."""
+
+    value: Value
+    parts: tuple[Value, ...]
+
+
 class LocalDataset(NamedTuple):
     path: str  # absolute folder
     files: tuple[str, ...]  # file names, sorted (listed once by the command line, so emission stays pure)
@@ -128,3 +135,16 @@ def producers(value: Value | None) -> tuple[str, ...]:
 def at(pos: Pos, offset: int) -> Pos:
     """A position `offset` characters further on the same line."""
     return Pos(pos.file, pos.line, pos.col + offset) if pos.line else pos
+
+
+def bind_body(body_inputs: Any, ins: Mapping[str, Bound]) -> dict[str, Value]:
+    """The values of a sub-workflow's (or loop body's) inputs: what the step passes, else their defaults."""
+    values: dict[str, Value] = {}
+    for b in body_inputs:
+        if b.id in ins:
+            values[b.id] = ins[b.id].value
+        elif b.has_default:
+            values[b.id] = Lit(b.default)
+        else:
+            values[b.id] = Lit(None)
+    return values

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cwlpilot.compiler.panda import condition as cond
 from cwlpilot.compiler.panda.ir import Step
-from cwlpilot.compiler.panda.values import Emitted, Lit, at, producers
-
-if TYPE_CHECKING:
-    from cwlpilot.compiler.panda.emit import Bound
+from cwlpilot.compiler.panda.values import Bound, Emitted, Lit, at, producers
 
 
 def translate_when(step: Step, ins: Mapping[str, Bound], out: Emitted) -> tuple[str | None, list[str]]:

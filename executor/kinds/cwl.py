@@ -20,6 +20,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cwlpilot.executor.kinds import Expansion, KindError, Prepared, StageContext
+from cwlpilot.executor.outcome import ExitCodes
+from cwlpilot.executor.plan import Stage
 from cwlpilot.semantics.cwl import files
 from cwlpilot.semantics.cwl import scatter as sc
 from cwlpilot.semantics.cwl import step as stepmod
@@ -29,9 +32,6 @@ from cwlpilot.semantics.cwl.expr import Evaluator, ExpressionError
 from cwlpilot.semantics.cwl.params import NotStatic
 from cwlpilot.semantics.cwl.staging import StagingError, prepare_job, stage_initial_workdir
 from cwlpilot.semantics.cwl.values import META, PickValueError, Reader, reader, resolve, write_outputs
-from cwlpilot.executor.kinds import Expansion, KindError, Prepared, StageContext
-from cwlpilot.executor.outcome import ExitCodes
-from cwlpilot.executor.plan import Stage
 
 EXPANSION = "expansion.json"  # the stages a run-time scatter adds (see `_plan_expansion`)
 _USER_ERRORS = (

@@ -31,12 +31,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cwlpilot.executor.kinds import Expansion, KindError, Prepared, StageContext
+from cwlpilot.executor.plan import Stage
 from cwlpilot.semantics.panda import placeholders as ph
 from cwlpilot.semantics.panda.datasets import chunks, dataset_files, output_name
 from cwlpilot.semantics.panda.junction import JunctionError, decide
 from cwlpilot.semantics.panda.loops import MARK, instantiate
-from cwlpilot.executor.kinds import Expansion, KindError, Prepared, StageContext
-from cwlpilot.executor.plan import Stage
 
 META = ".cwlpilot"
 

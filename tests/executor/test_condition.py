@@ -2,7 +2,17 @@
 
 import pytest
 
-from cwlpilot.executor.condition import And, ConditionError, Not, Or, StateTest, evaluate, failures_tested, parse, stages_in
+from cwlpilot.executor.condition import (
+    And,
+    ConditionError,
+    Not,
+    Or,
+    StateTest,
+    evaluate,
+    failures_tested,
+    parse,
+    stages_in,
+)
 
 
 def test_precedence_and_parentheses():

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cwlpilot.panda_cmd import main
 from cwlpilot.compiler.panda.detect import is_panda_document
+from cwlpilot.panda_cmd import main
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seed-workflows" / "panda"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "panda"

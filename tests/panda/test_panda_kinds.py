@@ -6,10 +6,10 @@ import subprocess
 
 import pytest
 
-from cwlpilot.semantics.panda.loops import MARK
 from cwlpilot.executor.kinds import KindError, StageContext
 from cwlpilot.executor.kinds.panda import Gate, Junction, Outputs, Prun
 from cwlpilot.executor.plan import stage_from_spec
+from cwlpilot.semantics.panda.loops import MARK
 
 
 def make(tmp_path, name, kind, panda, **more):

@@ -36,6 +36,8 @@ def _limits_args(p: argparse.ArgumentParser) -> None:
                    help="seconds between heartbeats and between looks for dead pilots (default 5)")
     g.add_argument("--sample-interval", type=float, default=0.5,
                    help="seconds between memory and CPU samples of running stages (default 0.5)")
+    g.add_argument("--keep-stage-daemons", action="store_true",
+                   help="leave running what an ended stage started in the background (default: ended with it)")
 
 
 def _pilot_config(a: argparse.Namespace, keep_going: bool = False) -> PilotConfig:
@@ -55,7 +57,8 @@ def _pilot_config(a: argparse.Namespace, keep_going: bool = False) -> PilotConfi
                        mem_metric=a.mem_metric, mem_overuse_factor=a.mem_overuse_factor,
                        heartbeat_timeout=a.heartbeat_timeout, heartbeat_interval=a.heartbeat_interval,
                        sample_interval=a.sample_interval,
-                       stdout_on_failure=getattr(a, "stdout_on_failure", False))
+                       stdout_on_failure=getattr(a, "stdout_on_failure", False),
+                       keep_stage_daemons=getattr(a, "keep_stage_daemons", False))
 
 
 def run_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ class PilotConfig:
     poll_interval: float = 0.25  # s between looks at the store when waiting for other pilots' work
     kill_grace: float = 5.0  # s between SIGTERM and SIGKILL for a timed-out stage
     stdout_on_failure: bool = False
+    keep_stage_daemons: bool = False  # leave alone what an ended stage left running
 
 
 @dataclass(frozen=True)

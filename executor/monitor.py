@@ -6,6 +6,7 @@ shared between the processes of a tree is counted once; RSS otherwise, or when a
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import psutil
@@ -79,11 +80,13 @@ def process_identity(pid: int) -> float | None:
         return None
 
 
-def kill_marked(marker: str, values: set[str]) -> set[int]:
-    """SIGKILL the process groups of live processes whose environment has `marker` set to one of `values`.
+def kill_marked(marker: str, values: Collection[str] = (), prefix: str | None = None) -> set[int]:
+    """SIGKILL the process groups of live processes whose environment has `marker` set to one of `values`
+    (or to anything starting with `prefix`).
 
-    Used on resume: stages left running by a pilot that was SIGKILLed carry the attempt id in their
-    environment, so they are found and stopped before the attempt runs again (never twice at once).
+    Used on resume: stages left running by a pilot that died carry the attempt id in their environment, so
+    they are found and stopped before the attempt runs again (never twice at once); a new invocation of a
+    run also ends what any earlier one left (`prefix`: the run's id).
     """
     import os
     import signal
@@ -94,7 +97,8 @@ def kill_marked(marker: str, values: set[str]) -> set[int]:
             env = proc.environ()
         except psutil.Error:
             continue
-        if env.get(marker) in values:
+        value = env.get(marker)
+        if value is not None and (value in values or (prefix is not None and value.startswith(prefix))):
             try:
                 group = os.getpgid(proc.pid)
                 if group != os.getpgrp() and group not in killed:  # never our own group

@@ -8,7 +8,9 @@ Guarantees (each backed by a test):
 3. A stage starts only after every stage it needs is done; a stage whose need failed is skipped.
 4. Attempts counted against a stage never exceed its retry budget + 1; attempts lost with a dead pilot
    are not counted and the stage runs again.
-5. Only the loop mutates the pilot's state. It runs in a thread of its own while the main thread waits and
+5. Nothing a stage starts outlives it, and no stage outlives its pilot (executor.containment): at a stage's
+   end whatever it left running is ended, and if the pilot dies, its guard process ends its stages.
+6. Only the loop mutates the pilot's state. It runs in a thread of its own while the main thread waits and
    runs signal handlers (see `_in_fresh_thread` for why); nothing runs alongside it.
 """
 
@@ -29,6 +31,7 @@ from typing import NamedTuple, Protocol
 from cwlpilot.executor import launch
 from cwlpilot.executor.booking import Choice, Request, Usage, booking, select
 from cwlpilot.executor.config import PilotConfig
+from cwlpilot.executor.containment import PILOT_VAR, Containment
 from cwlpilot.executor.kinds import KindError, StageContext, additions, registry
 from cwlpilot.executor.monitor import TreeSampler, process_identity
 from cwlpilot.executor.outcome import Ended, ExitCodes, conclude, verdict
@@ -39,6 +42,7 @@ from cwlpilot.executor.takeover import MARKER, requeue_dead_pilots
 
 LOG_TAIL_BYTES = 65536
 _MARKER = MARKER.encode()
+_PILOT = PILOT_VAR.encode()
 
 
 class Reporter(Protocol):
@@ -101,12 +105,18 @@ class Pilot:
         self.interrupted = False
         self.host = socket.gethostname()
         self.id = 0
+        self.containment: Containment | None = None
+        self.token = b""
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self) -> str | None:
         """Work until the run has nothing left for this pilot. Returns why it stopped early, if it did."""
         self.id = self.store.register_pilot(self.host, os.getpid(), process_identity(os.getpid()) or 0.0,
                                             self.cfg.limits.cpu, self.cfg.limits.mem)
+        token = f"{self.run_id}/{self.id}/{os.getpid()}"
+        self.token = token.encode()
+        self.containment = Containment(token, MARKER, f"{self.run_id}/", self.cfg.keep_stage_daemons)
+        self.containment.start()
         # Everything alive now (the plan, the modules) lives as long as the run: keep it out of the garbage
         # collector's full passes, which otherwise walk all of it again and again while stages start.
         gc.freeze()
@@ -131,7 +141,15 @@ class Pilot:
             self.watch.poke()  # the loop may have looked at `interrupted` just before this handler ran
 
     def _loop(self) -> None:
+        self._work()
+        # Stages that ended before the stop are recorded with their real outcome, not as lost.
+        ended = self._reap()
+        if ended:
+            self._round(ended, claim=False)
+
+    def _work(self) -> None:
         cfg = self.cfg
+        assert self.containment is not None
         now = time.monotonic()
         next_sample, next_beat = now + cfg.sample_interval, now + cfg.heartbeat_interval
         unrecorded: list[_Ended] = []  # stages that could not even start, recorded in the next round
@@ -142,9 +160,13 @@ class Pilot:
                 next_beat = now + cfg.heartbeat_interval
                 if not self._beat():
                     return
-            if self.running and now >= next_sample:
+            if now >= next_sample:
                 next_sample = now + cfg.sample_interval
-                self._sample()
+                if self.running:
+                    self._sample()
+                self.containment.resweep = True  # adopted daemons of running stages, zombies to reap
+            if self.containment.resweep:
+                self.containment.sweep()
             if self.deadlines:
                 self._enforce_deadlines(now)
             claims = self._round(ended)
@@ -152,6 +174,7 @@ class Pilot:
                 failed = self._launch(claim)
                 if failed is not None:
                     unrecorded.append(failed)
+            self.containment.flush()
             if self.running:
                 deadline = min(next_sample, next_beat, now + cfg.poll_interval)
                 if self.deadlines:
@@ -164,14 +187,14 @@ class Pilot:
                     return
                 time.sleep(cfg.poll_interval)  # other pilots hold the remaining stages
 
-    def _round(self, ended: list[_Ended]) -> list[Claim]:
+    def _round(self, ended: list[_Ended], claim: bool = True) -> list[Claim]:
         """Record what ended and claim what may start, in one store transaction."""
         finishes = [self._conclude(e) for e in ended]
         for e, finish in zip(ended, finishes, strict=True):
             if not finish.ok and not finish.retry and not self.cfg.keep_going and self.stop_reason is None \
                     and not self.store.failure_may_be_handled(e.claim.name):
                 self.stop_reason = f"stage '{e.claim.name}' failed ({finish.reason})"
-        free = 0 if self.stop_reason is not None else self.cfg.limits.max_jobs - len(self.running)
+        free = 0 if self.stop_reason is not None or not claim else self.cfg.limits.max_jobs - len(self.running)
         if not finishes and free <= 0:
             return []
         # A few more candidates than free slots, so that a stage too big for the gap does not block the
@@ -244,6 +267,8 @@ class Pilot:
         timeout = stage.timeout * claim.time_factor if stage.timeout else None
         self.running[claim.attempt_id] = Running(claim, stage, ctx, proc, log, start, time.monotonic(), timeout,
                                                  codes=prepared.codes)
+        assert self.containment is not None
+        self.containment.started(claim.attempt_id, proc.pid)
         self.deadlines += timeout is not None
         self.reporter.started(stage.name, claim.number, claim.backfill)
         return None
@@ -262,12 +287,14 @@ class Pilot:
         for key, value in (*stage.env, *extra.items()):
             env[os.fsencode(key)] = os.fsencode(value)
         env[_MARKER] = f"{self.run_id}/{claim.attempt_id}".encode()
+        env[_PILOT] = self.token
         env[b"CWLPILOT_STAGE"] = os.fsencode(stage.name)
         env[b"CWLPILOT_ATTEMPT_NUMBER"] = str(claim.number).encode()
         return env
 
     # -- ending stages ----------------------------------------------------------------------------
-    def _reap(self) -> list[_Ended]:
+    def _reap(self, stopping: bool = False) -> list[_Ended]:
+        """Stages whose process has ended. `stopping`: the pilot signalled them; failures are its doing."""
         ended = []
         for attempt_id, r in list(self.running.items()):
             exit_ = launch.reap(r.proc)
@@ -277,6 +304,8 @@ class Pilot:
             self.deadlines -= r.timeout is not None
             judged = verdict(exit_.code, r.codes) if r.codes is not None else ""
             ok = (judged == "success") if judged else exit_.code == 0
+            assert self.containment is not None
+            self.containment.ended(attempt_id, r.proc.pid, interrupted=stopping and not ok)
             error, added = self._after(r, exit_.code) if ok and r.killed_for is None else ("", None)
             # Peak memory comes from the samples only: the kernel's ru_maxrss of a vfork'ed child includes the
             # pilot's own memory, so it would be wrong. A stage shorter than one sample has no figure.
@@ -364,26 +393,32 @@ class Pilot:
 
     def _shutdown(self) -> None:
         """Stop what still runs (interrupted, or presumed dead) and give its stages back to the store."""
+        if self.containment is None:  # never registered
+            return
         if self.running:
             for r in self.running.values():
                 launch.signal_tree(r.proc, signal.SIGTERM)
             deadline = time.monotonic() + self.cfg.kill_grace
             while self.running and time.monotonic() < deadline:
-                self._collect_quietly()
+                self._collect_while_stopping()
                 time.sleep(0.02)
             for r in self.running.values():
                 launch.signal_tree(r.proc, signal.SIGKILL)
             while self.running:
-                self._collect_quietly()
+                self._collect_while_stopping()
                 time.sleep(0.01)
+        self.containment.close()
         self.store.requeue_pilot(self.id, "interrupted")
         if self.watch is not None:
             self.watch.close()
 
-    def _collect_quietly(self) -> None:
-        for attempt_id, r in list(self.running.items()):
-            if launch.reap(r.proc) is not None:
-                del self.running[attempt_id]
+    def _collect_while_stopping(self) -> None:
+        """Stages that end while the pilot stops them: one that succeeds anyway (it was finishing, or it
+        ignores SIGTERM) is recorded as done; any other end is presumed the stop's doing, so the stage is
+        handed back (`requeue_pilot`) and not charged an attempt."""
+        done = [f for f in map(self._conclude, self._reap(stopping=True)) if f.ok]
+        if done:
+            self.store.finish(self.id, done)
 
 
 def _in_fresh_thread(body: Callable[[], None], stop: Callable[[], None]) -> None:

@@ -24,6 +24,7 @@ from cwlpilot.executor.config import RunConfig
 from cwlpilot.executor.errors import PlanError, UsageError
 from cwlpilot.executor.graph import ranks, topological_order, upstream
 from cwlpilot.executor.kinds import registry
+from cwlpilot.executor.monitor import kill_marked
 from cwlpilot.executor.pilot import Pilot
 from cwlpilot.executor.plan import GLOBAL_INIT, Plan, load_plan, store_row
 from cwlpilot.executor.progress import make_reporter
@@ -31,7 +32,7 @@ from cwlpilot.executor.report import render, summarize
 from cwlpilot.executor.retry import rule_problems
 from cwlpilot.executor.store import open_store, store_exists
 from cwlpilot.executor.store.base import Attempt, StageRow, StageStatus, State, Store
-from cwlpilot.executor.takeover import live_pilots, requeue_dead_pilots
+from cwlpilot.executor.takeover import MARKER, live_pilots, requeue_dead_pilots
 from cwlpilot.executor.timeline import write_timeline
 
 
@@ -49,9 +50,9 @@ def run(cfg: RunConfig, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> i
         out.write(views.list_tasks(plan, wanted, rank) + "\n")
         return 0
     if cfg.produce_script:
-        cfg.produce_script.write_text(views.produce_script(plan, wanted, topological_order(plan.stages)))
-        cfg.produce_script.chmod(0o755)
-        err.write(f"wrote {cfg.produce_script}\n")
+        _write_private(cfg.produce_script, views.produce_script(plan, wanted, topological_order(plan.stages)))
+        err.write(f"wrote {cfg.produce_script} (readable by you only: it holds the stages' environment; "
+                  f"run it with bash)\n")
         return 0
     if cfg.dry_run:
         out.write(views.dry_run(plan, wanted, rank, _done_in_store(cfg), cfg.pilot.limits) + "\n")
@@ -75,6 +76,10 @@ def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, wanted: set[str] | N
     run_id = store.get_meta("run_id") or uuid.uuid4().hex[:12]
     for message in requeue_dead_pilots(store, run_id, host, cfg.pilot.heartbeat_timeout):
         err.write(f"note: {message}\n")
+    if not cfg.pilot.keep_stage_daemons:  # no pilot of this run is alive: what carries its marker is stale
+        stale = kill_marked(MARKER, prefix=f"{run_id}/")
+        if stale:
+            err.write(f"note: ended {len(stale)} process group(s) left running by an earlier run of this plan\n")
     rules = [r.spec() for r in plan.retry_rules]
     meta = {
         "workdir": str(cfg.workdir.resolve()), "run_id": run_id, "plan": str(cfg.plan.resolve()),
@@ -109,6 +114,14 @@ def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, wanted: set[str] | N
     elif stop:
         err.write(f"stopped: {stop} (use --keep-going to carry on past failures)\n")
     return 0 if succeeded(statuses) else 1
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to a file only its owner may read (made so from the start, never readable meanwhile)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        os.fchmod(fh.fileno(), 0o600)  # an existing file keeps its mode through O_CREAT
+        fh.write(text)
 
 
 def succeeded(statuses: Sequence[StageStatus]) -> bool:

@@ -104,7 +104,8 @@ def run_config(a: argparse.Namespace, plan: Path, workdir: Path, progress: str |
                      target_tasks=tuple(a.target_tasks), target_labels=tuple(a.target_labels),
                      rerun_from=a.rerun_from, retry_rules_file=a.retry_rules, dry_run=a.dry_run,
                      list_tasks=a.list_tasks, produce_script=a.produce_script,
-                     progress=progress or ("quiet" if a.quiet else a.progress))
+                     progress=progress or ("quiet" if a.quiet else a.progress),
+                     cpu_limit_given=a.cpu_limit is not None)
 
 
 def pilot_parser() -> argparse.ArgumentParser:

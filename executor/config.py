@@ -38,3 +38,5 @@ class RunConfig:
     list_tasks: bool = False
     produce_script: Path | None = None
     progress: str = "auto"  # auto, bar, lines, quiet
+    cpu_limit_given: bool = True  # False: --cpu-limit was not given (O2DPG files then get O2DPG's default)
+    rootinit_speedup: bool = True  # O2DPG: set the ROOT/Cling system paths for stages (--no-rootinit-speedup)

@@ -16,6 +16,7 @@ Guarantees (each backed by a test):
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -34,6 +35,7 @@ from cwlpilot.executor.config import PilotConfig
 from cwlpilot.executor.containment import PILOT_VAR, Containment
 from cwlpilot.executor.kinds import KindError, StageContext, additions, registry
 from cwlpilot.executor.monitor import TreeSampler, process_identity
+from cwlpilot.executor.o2dpg import apply_alienv
 from cwlpilot.executor.outcome import Ended, ExitCodes, conclude, verdict
 from cwlpilot.executor.plan import Stage, stage_from_spec
 from cwlpilot.executor.retry import Failure, parse_rules
@@ -87,9 +89,14 @@ class Pilot:
         keep_going = store.get_meta("keep_going")
         if keep_going is not None:  # the run's setting holds for every pilot that joins it
             self.cfg = config = replace(config, keep_going=keep_going == "1")
-        global_env = json.loads(store.get_meta("global_env") or "{}")
-        # O2DPG: the global init task's env fills in what the runner's environment does not set.
-        env = {**{k: str(v) for k, v in global_env.items()}, **os.environ}
+        self.global_env = {k: str(v) for k, v in json.loads(store.get_meta("global_env") or "{}").items()}
+        self.o2dpg = store.get_meta("o2dpg") == "1"
+        if self.o2dpg:  # O2DPG books memory over the limit as the limit (`limit_resources`)
+            self.cfg = config = replace(config, limits=replace(config.limits, clamp_memory=True))
+        self.alienv: dict[str, dict[str, str]] = json.loads(store.get_meta("alienv") or "{}")
+        # O2DPG: the global init task's env fills in what the runner's environment does not set; the runner
+        # sets its own variables (JOBUTILS_SKIPDONE, ...) in that environment (executor.o2dpg.runner_env).
+        env = {**self.global_env, **os.environ, **json.loads(store.get_meta("runner_env") or "{}")}
         # Kept encoded: subprocess encodes every variable of every stage otherwise (90 variables x 10,000
         # stages is a measurable part of a short stage's cost).
         self.base_env = {os.fsencode(k): os.fsencode(v) for k, v in env.items()}
@@ -215,7 +222,7 @@ class Pilot:
         limits = self.cfg.limits
         requests = []
         for r in ready:
-            cpu, mem = booking(r.cpu, r.mem, r.relative_cpu, limits, r.mem_factor)
+            cpu, mem = booking(r.cpu, r.mem, limits, r.mem_factor)
             requests.append(Request(r.id, cpu, mem, r.semaphore))
         return [_claim_request(c) for c in select(requests, self._usage(), limits)]
 
@@ -250,16 +257,23 @@ class Pilot:
         """Start a claimed stage; when it cannot start, what to record for it at once."""
         stage = self._stage(claim.stage_id)
         cwd, cwd_text = self._cwd(stage.cwd)
-        log = os.path.join(cwd_text, f"{stage.name}.log" if claim.number == 1 else f"{stage.name}.{claim.number}.log")
-        ctx = StageContext(self.workdir, cwd, claim.number, self.reporter.note)
+        # The attempt running writes `<name>.log` (O2's taskwrapper writes that name too); earlier attempts'
+        # logs are kept as `<name>.<attempt>.log` (`_keep_log`).
+        log = os.path.join(cwd_text, f"{stage.name}.log")
+        ctx = StageContext(self.workdir, cwd, claim.number, self.reporter.note, markers=self.o2dpg)
         start = time.time()
         try:
             if cwd_text not in self.made_dirs:
                 os.makedirs(cwd_text, exist_ok=True)
                 self.made_dirs.add(cwd_text)
+            if claim.number > 1:  # an attempt lost with its pilot (or an earlier run's last) left its log
+                _keep_log(log, claim.number - 1)
             prepared = self.kinds[stage.kind].prepare(stage, ctx)
             if prepared.skip is not None:  # e.g. a CWL `when` that is false: nothing runs
                 return _Ended(claim, Ended(exit_code=None, end=time.time(), bypassed=prepared.skip), log, start)
+            if prepared.done:  # e.g. O2DPG's done marker: nothing runs, the stage is done
+                self.reporter.note(f"stage '{stage.name}': done already (its done marker exists); not run")
+                return _Ended(claim, Ended(exit_code=0, end=time.time()), log, start)
             env = self._env(stage, claim, prepared.env)
             proc = launch.start(prepared.cmd, cwd_text, env, log, nice=claim.backfill)
         except (OSError, KindError) as exc:
@@ -283,7 +297,11 @@ class Pilot:
     def _env(self, stage: Stage, claim: Claim, extra: Mapping[str, str]) -> dict[bytes, bytes]:
         # One environment reused for every stage that adds nothing of its own: posix_spawn copies it at once,
         # and only the attempt's own keys change. Copying 100 variables per stage is measurable at 10k stages.
-        env = self.scratch_env if not stage.env and not extra else dict(self.base_env)
+        env = self.scratch_env if not stage.env and not extra and not stage.alienv else dict(self.base_env)
+        if stage.alienv and stage.alienv in self.alienv:  # O2DPG's `submit`
+            env = apply_alienv(env, self.alienv[stage.alienv])
+            for key, value in self.global_env.items():
+                env.setdefault(os.fsencode(key), os.fsencode(value))
         for key, value in (*stage.env, *extra.items()):
             env[os.fsencode(key)] = os.fsencode(value)
         env[_MARKER] = f"{self.run_id}/{claim.attempt_id}".encode()
@@ -306,7 +324,8 @@ class Pilot:
             ok = (judged == "success") if judged else exit_.code == 0
             assert self.containment is not None
             self.containment.ended(attempt_id, r.proc.pid, interrupted=stopping and not ok)
-            error, added = self._after(r, exit_.code) if ok and r.killed_for is None else ("", None)
+            times = (time.time() - r.start, exit_.user, exit_.system)
+            error, added = self._after(r, exit_.code, times) if ok and r.killed_for is None else ("", None)
             # Peak memory comes from the samples only: the kernel's ru_maxrss of a vfork'ed child includes the
             # pilot's own memory, so it would be wrong. A stage shorter than one sample has no figure.
             peak = r.peak_mem if r.sampler is not None else None
@@ -314,10 +333,10 @@ class Pilot:
             ended.append(_Ended(r.claim, end, r.log, r.start, added))
         return ended
 
-    def _after(self, r: Running, code: int) -> tuple[str, Additions | None]:
+    def _after(self, r: Running, code: int, times: tuple[float, float, float]) -> tuple[str, Additions | None]:
         """The kind's look at what a successful command left: an error, and stages it adds to the run."""
         kind = self.kinds[r.stage.kind]
-        ctx = r.ctx._replace(exit_code=code)
+        ctx = r.ctx._replace(exit_code=code, times=times, peak_mem=r.peak_mem if r.sampler is not None else None)
         try:
             error = kind.finish(r.stage, ctx) or ""
             expand = getattr(kind, "expand", None)
@@ -331,8 +350,11 @@ class Pilot:
         stage = self._stage(e.claim.stage_id)
         rules = stage.retry_rules + self.rules
         tail = _tail(e.log) if any(rule.needs_log for rule in rules) else ""
-        retry_count = stage.retry_count or self.cfg.retry_on_failure
+        # O2DPG retries while `retry_counter < --retry-on-failure or retry_counter < retry_count`
+        retry_count = max(stage.retry_count, self.cfg.retry_on_failure)
         finish = conclude(e.claim, e.ended, retry_count, rules, e.log, tail)[0]
+        if finish.retry:  # the next attempt writes `<name>.log` afresh: this one's log keeps its own name
+            finish = finish._replace(log=_keep_log(e.log, e.claim.number))
         return finish._replace(expansion=e.added) if finish.ok and e.added else finish
 
     # -- monitoring -------------------------------------------------------------------------------
@@ -470,6 +492,20 @@ def _in_fresh_thread(body: Callable[[], None], stop: Callable[[], None]) -> None
 def _claim_request(choice: Choice) -> ClaimRequest:
     req = choice.request
     return ClaimRequest(req.id, req.cpu, req.mem, choice.backfill, req.semaphore)
+
+
+def _keep_log(log: str, attempt: int) -> str:
+    """Rename an ended attempt's `<name>.log` (and the taskwrapper's `<name>.log_time`) to
+    `<name>.<attempt>.log` (`.log_time`); returns where its log now is."""
+    base = log[: -len(".log")]
+    kept = f"{base}.{attempt}.log"
+    try:
+        os.replace(log, kept)
+    except FileNotFoundError:
+        return log
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(f"{base}.log_time", f"{base}.{attempt}.log_time")
+    return kept
 
 
 def _tail(path: str) -> str:

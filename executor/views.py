@@ -14,12 +14,13 @@ def _order(plan: Plan, wanted: Collection[str] | None, rank: Mapping[str, int]) 
     return sorted(stages, key=lambda s: rank[s.name])
 
 
-def list_tasks(plan: Plan, wanted: Collection[str] | None, rank: Mapping[str, int]) -> str:
-    lines = []
-    for s in _order(plan, wanted, rank):
-        labels = ",".join(s.labels) or "-"
-        needs = ",".join(s.needs) or "-"
-        lines.append(f"{s.name}\ttimeframe={s.timeframe}\tlabels={labels}\tneeds={needs}")
+def list_tasks(plan: Plan, wanted: Collection[str] | None, done: Collection[str]) -> str:
+    """O2DPG's --list-tasks: the selected stages in file order, each `name  (['LABEL', ...]) ToDo: True|False`
+    (`WorkflowExecutor.execute`), ToDo from the run's store and O2DPG's done markers."""
+    lines = ["List of tasks in this workflow:"]
+    for s in plan.stages:
+        if wanted is None or s.name in wanted:
+            lines.append(f"{s.name}  ({list(s.labels)!r}) ToDo: {s.name not in done}")
     return "\n".join(lines)
 
 
@@ -29,7 +30,7 @@ def dry_run(plan: Plan, wanted: Collection[str] | None, rank: Mapping[str, int],
     lines = []
     todo = [s for s in _order(plan, wanted, rank) if s.name not in done]
     for s in todo:
-        cpu, mem = booking(s.cpu, s.mem, s.relative_cpu, limits)
+        cpu, mem = booking(s.cpu, s.mem, limits)
         sem = f" semaphore={s.semaphore}" if s.semaphore else ""
         lines.append(f"would run {s.name}: cpu={cpu:g} mem={mem:g}MB cwd={s.cwd}{sem}\n    {s.cmd}")
     skipped = len([s for s in plan.stages if (wanted is None or s.name in wanted) and s.name in done])

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+from cwlpilot.executor import o2dpg
 from cwlpilot.executor.outcome import ExitCodes
 from cwlpilot.executor.plan import Stage
 from cwlpilot.executor.store.base import Additions
@@ -28,6 +29,9 @@ class StageContext(NamedTuple):
     attempt: int  # 1-based attempt number
     note: Callable[[str], None] = _to_stderr  # tell the person running this (the run's progress output)
     exit_code: int | None = None  # in finish() and expand(): the command's real exit code
+    markers: bool = False  # O2DPG's done markers apply (an O2DPG workflow file)
+    times: tuple[float, float, float] | None = None  # in finish(): wall, user and system seconds
+    peak_mem: float | None = None  # in finish(): the largest memory sample, MB
 
 
 class Prepared(NamedTuple):
@@ -35,6 +39,7 @@ class Prepared(NamedTuple):
     env: Mapping[str, str]  # added to the stage's environment
     skip: str | None = None  # run nothing: the stage counts as done (its dependents go on), shown as skipped
     codes: ExitCodes | None = None  # what exit codes mean (success, temporary and permanent failure)
+    done: bool = False  # done already (e.g. O2DPG's done marker exists): run nothing, record a success
 
 
 class Kind(Protocol):
@@ -59,7 +64,8 @@ def additions(expansion: Expansion | None) -> Additions | None:
     """Check an expansion's stages against the schema and turn them into store rows. Raises KindError."""
     if expansion is None or (not expansion.stages and not expansion.needs):
         return None
-    from cwlpilot.executor.plan import condition_problems, schema_problems, stage_from_spec, store_row
+    from cwlpilot.executor.plan import stage_from_spec, store_row
+    from cwlpilot.executor.plancheck import condition_problems, schema_problems
 
     doc = {"stages": [dict(spec) for spec in expansion.stages]}
     problems = schema_problems(doc, json.dumps(doc, indent=1), "added stages")
@@ -81,9 +87,19 @@ class Shell:
     as in `Expansion`; a missing FILE adds nothing."""
 
     def prepare(self, stage: Stage, ctx: StageContext) -> Prepared:
-        return Prepared(stage.cmd, {})
+        # O2DPG's runner skips a stage whose `<name>.log_done` exists (`ok_to_skip`), whoever wrote it
+        done = ctx.markers and o2dpg.done_marker(ctx.cwd, stage.name).exists()
+        return Prepared(stage.cmd, {}, done=done)
 
     def finish(self, stage: Stage, ctx: StageContext) -> str | None:
+        if ctx.markers:  # what O2's taskwrapper leaves, so that O2DPG's runner skips this stage too
+            marker = o2dpg.done_marker(ctx.cwd, stage.name)
+            if not marker.exists():
+                marker.write_text(o2dpg.marker_text(stage.cmd))
+            times = ctx.cwd / f"{stage.name}.log_time"
+            if ctx.times is not None and not times.exists():
+                wall, user, system = ctx.times
+                times.write_text(o2dpg.time_text(ctx.exit_code or 0, wall, system, user, ctx.peak_mem))
         return None
 
     def expand(self, stage: Stage, ctx: StageContext) -> Expansion | None:

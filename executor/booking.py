@@ -77,7 +77,7 @@ def never_fit(requests: Iterable[tuple[str, float, float]], limits: Limits) -> l
             out.append(f"stage '{name}': books {cpu:g} CPU cores but the CPU limit is {limits.cpu:g} "
                        "(raise --cpu-limit, or use --optimistic-resources to clamp the booking)")
         if mem > limits.mem + EPS:
-            out.append(f"stage '{name}': books {mem:g} MB but the memory limit is {limits.mem:g} MB "
+            out.append(f"stage '{name}': books {mem:.10g} MB but the memory limit is {limits.mem:.10g} MB "
                        "(raise --mem-limit, or use --optimistic-resources to clamp the booking)")
     return out
 

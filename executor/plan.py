@@ -112,6 +112,7 @@ class Plan:
     offset: int = 0  # stages counted in the file before the plan's first stage (the global init task)
     problems: tuple[Problem, ...] = ()
     unbuilt: frozenset[str] = frozenset()  # names of stages too broken to build (not "unknown" to needs)
+    file_index: tuple[int, ...] = ()  # per stage (by `index`): its position in the file's `stages`
     text: str = field(default="", compare=False, repr=False)
     by_name: Mapping[str, Stage] = field(default_factory=dict, compare=False, repr=False)
 

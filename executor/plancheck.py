@@ -154,7 +154,10 @@ def _messages(err: Any, keys: tuple[str, ...]) -> list[tuple[tuple[str, ...], st
             text += f"; did you mean '{hint[0]}'?" if hint else " (keys of your own may start with x-)"
             out.append(((*keys, str(key)), text))
         return out
-    message = err.message if len(err.message) <= MAX_MESSAGE else err.message[:MAX_MESSAGE] + "..."
+    message = err.message
+    if len(message) > MAX_MESSAGE:  # jsonschema quotes the value whole: quote the start of it only
+        message = message.replace(repr(err.instance), _short(err.instance), 1)
+        message = message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "..."
     if err.validator == "anyOf" and keys and keys[-1] in ("cpu", "mem", "relative_cpu", "walltime"):
         message = f"{_short(err.instance)} is not a number (nor a string O2DPG's float() reads)"
     elif err.validator == "anyOf" and keys and keys[-1] == "retry_count":
@@ -208,14 +211,14 @@ def graph_problems(plan: Plan, wanted: set[str] | None, known_kinds: Iterable[st
     seen: dict[str, Stage] = {}
     for s in plan.stages:
         if s.name in seen:
-            out.append(Problem(f"duplicate name (first used by stage #{seen[s.name].index + plan.offset + 1})",
-                               s.index + plan.offset, ("name",), s.name))
+            out.append(Problem(f"duplicate name (first used by stage #{_where(plan, seen[s.name]) + 1})",
+                               _where(plan, s), ("name",), s.name))
         else:
             seen[s.name] = s
     kinds = set(known_kinds)
     for s in plan.stages:
         selected = wanted is None or s.name in wanted
-        where = s.index + plan.offset
+        where = _where(plan, s)
         missing = [n for n in s.needs if n not in seen and n not in plan.unbuilt]
         if missing:
             text = _unknown_needs(missing, seen)
@@ -236,8 +239,13 @@ def graph_problems(plan: Plan, wanted: set[str] | None, known_kinds: Iterable[st
     for cycle in find_cycles(edges):
         first = seen[cycle[0]]
         out.append(Problem("cycle: " + " -> ".join([*cycle, cycle[0]]) + " (each stage needs the next)",
-                           first.index + plan.offset, ("needs",), first.name))
+                           _where(plan, first), ("needs",), first.name))
     return out
+
+
+def _where(plan: Plan, stage: Stage) -> int:
+    """The stage's position in the file's `stages` (stages too broken to build are not in `plan.stages`)."""
+    return plan.file_index[stage.index] if stage.index < len(plan.file_index) else stage.index + plan.offset
 
 
 def _unknown_needs(missing: Sequence[str], known: Iterable[str]) -> str:
@@ -261,7 +269,7 @@ def fit_problems(plan: Plan, wanted: set[str] | None, limits: Limits) -> list[Pr
         if wanted is None or s.name in wanted:
             cpu, mem = booking(s.cpu, s.mem, limits)
             for message in never_fit([(s.name, cpu, mem)], limits):
-                out.append(Problem(message.split(": ", 1)[1], s.index + plan.offset, ("resources",), s.name))
+                out.append(Problem(message.split(": ", 1)[1], _where(plan, s), ("resources",), s.name))
     return out
 
 

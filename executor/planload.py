@@ -49,6 +49,7 @@ def read_plan(text: str, source: str) -> Plan:
         global_cmd = None if init.get("cmd", NO_COMMAND) == NO_COMMAND else init.get("cmd")
     by_index = stage_problems(doc, raw, offset, text)
     stages: list[Stage] = []
+    file_index: list[int] = []
     unbuilt: set[str] = set()
     for i, spec in enumerate(raw):
         found = by_index.get(i + offset, [])
@@ -58,11 +59,12 @@ def read_plan(text: str, source: str) -> Plan:
                 unbuilt.add(spec["name"])
             continue
         stages.append(stage_from_spec(spec, len(stages)))
+        file_index.append(i + offset)
     problems.extend(by_index.get(-1, []))
     built = tuple(stages)
     return Plan(
         stages=built, source=source, global_env=global_env, global_cmd=global_cmd,
         retry_rules=parse_rules(doc.get("retry_rules") or ()) if not by_index.get(-1) else (),
         o2dpg="schema_version" not in doc, offset=offset, problems=tuple(problems),
-        unbuilt=frozenset(unbuilt), text=text, by_name={s.name: s for s in built},
+        unbuilt=frozenset(unbuilt), file_index=tuple(file_index), text=text, by_name={s.name: s for s in built},
     )

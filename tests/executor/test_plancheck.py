@@ -3,8 +3,8 @@
 import json
 
 from cwlpilot.executor.booking import Limits
-from cwlpilot.executor.planload import read_plan
 from cwlpilot.executor.plancheck import MAX_NAME_BYTES, report
+from cwlpilot.executor.planload import read_plan
 
 
 def plan_text(*stages, **top):
@@ -42,7 +42,8 @@ def test_numbers_as_o2dpg_writes_them_and_those_float_cannot_read():
 def test_names_and_environments_a_system_cannot_hold():
     """Regression: a 300-character name passed and failed at start ("File name too long")."""
     long = "\U0001d11e" * (MAX_NAME_BYTES // 4 + 1)  # within the schema's 200 characters, over 200 bytes
-    text = plan_text({"name": long, "cmd": "x"}, {"name": "s" * 300, "cmd": "x"}, {"name": "e", "cmd": "x", "env": {"A=B": "1", "": "2"}},
+    text = plan_text({"name": long, "cmd": "x"}, {"name": "s" * 300, "cmd": "x"},
+                     {"name": "e", "cmd": "x", "env": {"A=B": "1", "": "2"}},
                      {"name": "n", "cmd": "echo \u0000"}, {"name": "w h", "cmd": "x"})
     errors = checked(text).errors
     assert f"at most {MAX_NAME_BYTES} bytes, this one has {4 * (MAX_NAME_BYTES // 4 + 1)}" in errors[0]
@@ -79,4 +80,5 @@ def test_huge_values_give_short_messages():
 def test_o2dpg_memory_is_clamped_and_cpu_refused_as_o2dpg_does():
     text = plan_text({"name": "a", "cmd": "x", "resources": {"cpu": 1, "mem": "10000000"}})
     assert checked(text, limits=Limits(cpu=4, mem=1000, clamp_memory=True)).errors == []
-    assert "books 10000000 MB but the memory limit is 1000 MB" in checked(text, limits=Limits(cpu=4, mem=1000)).errors[0]
+    refused = checked(text, limits=Limits(cpu=4, mem=1000)).errors
+    assert "books 10000000 MB but the memory limit is 1000 MB" in refused[0]

@@ -17,6 +17,8 @@ class Sample:
     mem_mb: float  # PSS (or RSS) of the tree, MB
     cpu_time: float  # user + system seconds of the live processes of the tree
     processes: int
+    uss_mb: float = 0.0  # memory only the tree's processes use, MB (with PSS; 0 when only RSS is read)
+    swap_mb: float = 0.0
 
 
 class TreeSampler:
@@ -37,28 +39,32 @@ class TreeSampler:
             tree = [self._root, *self._root.children(recursive=True)]
         except psutil.Error:
             return None
-        mem = cpu = 0.0
+        mem = cpu = uss = swap = 0.0
         alive = {}
         for proc in tree:
             proc = self._procs.get(proc.pid, proc)
             try:
                 with proc.oneshot():
                     times = proc.cpu_times()
-                    mem += self._memory(proc)
+                    m, u, w = self._memory(proc)
             except psutil.Error:
                 continue
+            mem, uss, swap = mem + m, uss + u, swap + w
             cpu += times.user + times.system
             alive[proc.pid] = proc
         self._procs = alive
-        return Sample(mem_mb=mem / 2**20, cpu_time=cpu, processes=len(alive))
+        return Sample(mem_mb=mem / 2**20, cpu_time=cpu, processes=len(alive), uss_mb=uss / 2**20,
+                      swap_mb=swap / 2**20)
 
-    def _memory(self, proc: psutil.Process) -> float:
+    def _memory(self, proc: psutil.Process) -> tuple[float, float, float]:
+        """(PSS or RSS, USS, swap) in bytes."""
         if self.metric == "pss":
             try:
-                return float(proc.memory_full_info().pss)
+                info = proc.memory_full_info()
+                return float(info.pss), float(info.uss), float(getattr(info, "swap", 0.0))
             except (psutil.AccessDenied, AttributeError):
                 self.metric = "rss"  # e.g. a setuid child: fall back for this stage
-        return float(proc.memory_info().rss)
+        return float(proc.memory_info().rss), 0.0, 0.0
 
 
 def total_memory_mb() -> float:

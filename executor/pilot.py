@@ -24,7 +24,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -36,6 +36,7 @@ from cwlpilot.executor.containment import PILOT_VAR, Containment
 from cwlpilot.executor.kinds import KindError, StageContext, additions, registry
 from cwlpilot.executor.monitor import TreeSampler, process_identity
 from cwlpilot.executor.o2dpg import apply_alienv
+from cwlpilot.executor.o2dpglogs import Observer
 from cwlpilot.executor.outcome import Ended, ExitCodes, conclude, verdict
 from cwlpilot.executor.plan import Stage, stage_from_spec
 from cwlpilot.executor.retry import Failure, parse_rules
@@ -59,6 +60,7 @@ class _Ended(NamedTuple):
     log: str
     start: float  # wall clock
     added: Additions | None = None
+    pid: int | None = None  # the stage's process; None when nothing was started
 
 
 @dataclass
@@ -77,12 +79,15 @@ class Running:
     killed_for: Failure | None = None
     kill_at: float | None = None  # monotonic time of the SIGKILL after a SIGTERM
     codes: ExitCodes | None = None  # what the kind says exit codes mean
+    last_cpu: float = 0.0  # CPU seconds and monotonic time of the previous sample (CPU use in between)
+    last_at: float = 0.0
 
 
 class Pilot:
     def __init__(self, store: Store, config: PilotConfig, reporter: Reporter,
-                 stages: Mapping[int, Stage] | None = None) -> None:
+                 stages: Mapping[int, Stage] | None = None, observers: Sequence[Observer] = ()) -> None:
         self.store, self.cfg, self.reporter = store, config, reporter
+        self.observers = tuple(observers)
         self.workdir = Path(store.get_meta("workdir") or ".").resolve()
         self.run_id = store.get_meta("run_id") or "run"
         self.rules = parse_rules(json.loads(store.get_meta("retry_rules") or "[]"))
@@ -211,6 +216,8 @@ class Pilot:
         for e, finish, ok in zip(ended, finishes, accepted, strict=True):
             if ok:
                 self.reporter.ended(e.claim.name, finish, max(0.0, e.ended.end - e.start))
+                for observer in self.observers:
+                    observer.stage_ended(self._stage(e.claim.stage_id), finish, e.pid)
             else:
                 self.reporter.note(f"stage '{e.claim.name}': result discarded, its claim was given to another "
                                    "pilot (this pilot was presumed dead)")
@@ -283,6 +290,8 @@ class Pilot:
                                                  codes=prepared.codes)
         assert self.containment is not None
         self.containment.started(claim.attempt_id, proc.pid)
+        for observer in self.observers:
+            observer.stage_started(stage, claim.number, proc.pid, claim.backfill)
         self.deadlines += timeout is not None
         self.reporter.started(stage.name, claim.number, claim.backfill)
         return None
@@ -330,7 +339,7 @@ class Pilot:
             # pilot's own memory, so it would be wrong. A stage shorter than one sample has no figure.
             peak = r.peak_mem if r.sampler is not None else None
             end = Ended(exit_.code, r.killed_for, error, time.time(), peak, exit_.cpu_time, judged)
-            ended.append(_Ended(r.claim, end, r.log, r.start, added))
+            ended.append(_Ended(r.claim, end, r.log, r.start, added, r.proc.pid))
         return ended
 
     def _after(self, r: Running, code: int, times: tuple[float, float, float]) -> tuple[str, Additions | None]:
@@ -366,6 +375,13 @@ class Pilot:
             sample = r.sampler.sample()
             if sample is None:
                 continue
+            if self.observers:
+                now = time.monotonic()
+                # O2DPG's first reading of a process only primes its CPU counter: 0 %, as there
+                cpu = 100.0 * (sample.cpu_time - r.last_cpu) / (now - r.last_at) if r.last_at else 0.0
+                r.last_cpu, r.last_at = sample.cpu_time, now
+                for observer in self.observers:
+                    observer.stage_sampled(r.stage, sample, max(cpu, 0.0), 19 if r.claim.backfill else 0)
             r.last_mem = sample.mem_mb
             r.peak_mem = max(r.peak_mem, sample.mem_mb)
             total += sample.mem_mb

@@ -109,6 +109,7 @@ class Plan:
     global_cmd: str | None = None
     retry_rules: tuple[RetryRule, ...] = ()
     o2dpg: bool = True  # an O2DPG workflow file (no `schema_version`): O2DPG's runner semantics apply in full
+    meta: Mapping[str, Any] | None = None  # the file's `meta` (O2DPG logs it)
     offset: int = 0  # stages counted in the file before the plan's first stage (the global init task)
     problems: tuple[Problem, ...] = ()
     unbuilt: frozenset[str] = frozenset()  # names of stages too broken to build (not "unknown" to needs)

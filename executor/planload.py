@@ -65,6 +65,7 @@ def read_plan(text: str, source: str) -> Plan:
     return Plan(
         stages=built, source=source, global_env=global_env, global_cmd=global_cmd,
         retry_rules=parse_rules(doc.get("retry_rules") or ()) if not by_index.get(-1) else (),
-        o2dpg="schema_version" not in doc, offset=offset, problems=tuple(problems),
+        o2dpg="schema_version" not in doc, meta=doc.get("meta") if isinstance(doc.get("meta"), dict) else None,
+        offset=offset, problems=tuple(problems),
         unbuilt=frozenset(unbuilt), file_index=tuple(file_index), text=text, by_name={s.name: s for s in built},
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from cwlpilot.executor.errors import PlanError, UsageError
 from cwlpilot.executor.graph import downstream, ranks, topological_order
 from cwlpilot.executor.kinds import registry
 from cwlpilot.executor.monitor import kill_marked
+from cwlpilot.executor.o2dpglogs import ActionLog, EarlyRemoval, MetricLog, Observer, ProductionArchive
 from cwlpilot.executor.pilot import Pilot
 from cwlpilot.executor.plan import GLOBAL_INIT, Plan, store_row
 from cwlpilot.executor.plancheck import report
@@ -34,7 +36,7 @@ from cwlpilot.executor.retry import rule_problems
 from cwlpilot.executor.store import open_store, store_exists
 from cwlpilot.executor.store.base import Attempt, StageRow, StageStatus, State, Store
 from cwlpilot.executor.takeover import MARKER, live_pilots, requeue_dead_pilots
-from cwlpilot.executor.targets import NO_TARGET, rerun_from, select
+from cwlpilot.executor.targets import NO_TARGET, Selection, rerun_from, select
 from cwlpilot.executor.timeline import write_timeline
 
 O2DPG_CPU_LIMIT = 8.0
@@ -64,6 +66,10 @@ def run(cfg: RunConfig, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> i
                    & (set(wanted) if wanted is not None else {s.name for s in plan.stages})) if cfg.rerun_from else []
     alienv = _alienv(plan, wanted)
     rank = ranks(plan.stages)
+    if cfg.cgroup:
+        _join_cgroup(cfg.cgroup)
+    if cfg.visualize:
+        _visualize(plan, wanted, cfg.workdir, err)
     if cfg.list_tasks:
         out.write(views.list_tasks(plan, wanted, _done(cfg, plan, rerun)) + "\n")
         return 0
@@ -78,7 +84,7 @@ def run(cfg: RunConfig, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> i
     cfg.workdir.mkdir(parents=True, exist_ok=True)
     store = open_store(cfg.store_url)
     try:
-        return _run_in_store(store, plan, cfg, wanted, rerun, alienv, rank, file_rules, t0, out, err)
+        return _run_in_store(store, plan, cfg, selection, rerun, alienv, rank, file_rules, t0, out, err)
     finally:
         store.close()
 
@@ -91,9 +97,10 @@ def _alienv(plan: Plan, wanted: frozenset[str] | None) -> dict[str, dict[str, st
     return o2dpg.alienv_environments(needed, plan.source) if needed else {}
 
 
-def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, wanted: frozenset[str] | None, rerun: list[str],
+def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, selection: Selection, rerun: list[str],
                   alienv: dict[str, dict[str, str]], rank: dict[str, int], file_rules: list[dict[str, object]],
                   t0: float, out: TextIO, err: TextIO) -> int:
+    wanted, targets = selection.wanted, selection.targets
     host = socket.gethostname()
     live = live_pilots(store, host, cfg.pilot.heartbeat_timeout)
     if live:
@@ -130,11 +137,15 @@ def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, wanted: frozenset[st
     if plan.global_cmd and not _global_init(plan, cfg.workdir, err):
         return 1
     progress = store.progress()
+    observers = _observers(plan, cfg, targets)
     reporter = make_reporter(cfg.progress, progress.total, progress.counts.get(State.DONE, 0))
     try:
-        stop = Pilot(store, cfg.pilot, reporter, stages={s.index: s for s in plan.stages}).run()
+        stop = Pilot(store, cfg.pilot, reporter, stages={s.index: s for s in plan.stages},
+                     observers=observers).run()
     finally:
         reporter.close()
+        for observer in observers:
+            observer.close()
     attempts = store.attempts()
     write_timeline(cfg.workdir / "timeline.json", attempts, time.time())
     statuses = store.statuses()
@@ -147,6 +158,46 @@ def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, wanted: frozenset[st
     elif stop:
         err.write(f"stopped: {stop} (use --keep-going to carry on past failures)\n")
     return 0 if succeeded(statuses) else 1
+
+
+def _observers(plan: Plan, cfg: RunConfig, targets: frozenset[str]) -> list[Observer]:
+    """O2DPG's logs and file hooks the run asked for (executor.o2dpglogs)."""
+    out: list[Observer] = []
+    if cfg.action_logfile is not None:
+        out.append(ActionLog(cfg.action_logfile, plan.stages))
+    if cfg.metric_logfile is not None:
+        limits = cfg.pilot.limits
+        out.append(MetricLog(cfg.metric_logfile, {
+            **(plan.meta or {}), "cpu_limit": limits.cpu, "mem_limit": limits.mem,
+            "workflow_file": str(cfg.plan.resolve()), "target_task": list(cfg.target_tasks),
+            "rerun_from": cfg.rerun_from, "target_labels": list(cfg.target_labels)}))
+    if cfg.remove_files_early is not None:
+        out.append(EarlyRemoval(cfg.remove_files_early, cfg.workdir, plan.stages, targets))
+    if cfg.production_mode:
+        out.append(ProductionArchive(cfg.workdir))
+    return out
+
+
+def _join_cgroup(tasks_file: str) -> None:
+    """O2DPG's --cgroup: write our pid into the cgroup's tasks file; the stages inherit it."""
+    try:
+        with open(tasks_file, "w") as fh:
+            fh.write(f"{os.getpid()}\n")
+    except OSError as exc:
+        raise UsageError(f"--cgroup {tasks_file}: could not join the cgroup ({exc.strerror})") from None
+
+
+def _visualize(plan: Plan, wanted: frozenset[str] | None, workdir: Path, err: TextIO) -> None:
+    """O2DPG's --visualize-workflow: workflow.gv, and workflow.gv.pdf when Graphviz's `dot` is there."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    gv = workdir / "workflow.gv"
+    gv.write_text(views.plan_dot(plan, wanted))
+    dot = shutil.which("dot")
+    if dot is None:
+        err.write(f"wrote {gv} (install Graphviz for workflow.gv.pdf)\n")
+        return
+    subprocess.run([dot, "-Tpdf", "-o", f"{gv}.pdf", str(gv)], check=False, capture_output=True)
+    err.write(f"wrote {gv} and {gv}.pdf\n")
 
 
 def _done(cfg: RunConfig, plan: Plan, rerun: Sequence[str]) -> set[str]:

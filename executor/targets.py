@@ -36,6 +36,7 @@ class _Stage(Protocol):
 class Selection(NamedTuple):
     wanted: frozenset[str] | None  # None: the whole plan
     nothing: bool = False  # a filter was given and matched no stage
+    targets: frozenset[str] = frozenset()  # the stages the filters matched (without what they need)
 
 
 NO_TARGET = "Apparently some of the chosen target tasks are not in the workflow"
@@ -69,7 +70,7 @@ def select(stages: Sequence[_Stage], tasks: Sequence[str], labels: Sequence[str]
     chosen = [s.name for s in stages if is_target(s)]
     if not chosen:
         return Selection(frozenset(), nothing=True)
-    return Selection(frozenset(closure(stages, chosen)))
+    return Selection(frozenset(closure(stages, chosen)), targets=frozenset(chosen))
 
 
 def closure(stages: Sequence[_Stage], names: Iterable[str]) -> set[str]:

@@ -38,6 +38,21 @@ def dry_run(plan: Plan, wanted: Collection[str] | None, rank: Mapping[str, int],
     return "\n".join(lines)
 
 
+def plan_dot(plan: Plan, wanted: Collection[str] | None = None) -> str:
+    """The plan's graph as Graphviz DOT (O2DPG's --visualize-workflow draws the same: a node per stage, an
+    edge from each need)."""
+    lines = ["digraph workflow {", "  rankdir=LR;", "  node [shape=box];"]
+    for s in plan.stages:
+        if wanted is None or s.name in wanted:
+            lines.append(f"  {_dot_id(s.name)};")
+            lines += [f"  {_dot_id(n)} -> {_dot_id(s.name)};" for n in s.needs if n in plan.by_name]
+    return "\n".join(lines) + "\n}\n"
+
+
+def _dot_id(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def produce_script(plan: Plan, wanted: Collection[str] | None, order: Sequence[str]) -> str:
     """A bash script running the stages one after another in an order that respects `needs`."""
     lines = ["#!/usr/bin/env bash", "# Produced by cwlpilot from " + plan.source, "set -e",

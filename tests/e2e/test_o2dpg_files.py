@@ -144,3 +144,80 @@ def test_an_alternative_environment_from_a_file(tmp_path):
     cwlpilot("run", write_plan(tmp_path / "p.json", stages), "--workdir", work, check=0)
     assert (work / "out").read_text() == "v2-ON\n" and (work / "out2").read_text() == "none\n"
     assert os.environ.get("ALT_SOFTWARE") is None
+
+
+def test_o2dpgs_options_are_accepted_under_their_own_spellings(tmp_path):
+    """Regression: -f/--workflowfile, --maxjobs, --dynamic-resources (anchorMC.sh passes it) ... exited 2."""
+    plan = write_plan(tmp_path / "p.json", [stage("a", "true")])
+    proc = cwlpilot("run", "-f", plan, "--maxjobs", 2, "--dynamic-resources", "--no-rootinit-speedup",
+                    "--webhook", "http://example.invalid", "--checkpoint-on-failure", "/alice/x",
+                    "--update-resources", tmp_path / "none.json", "--workdir", tmp_path / "w", check=0)
+    assert "note: --webhook: not called" in proc.stderr and "note: --checkpoint-on-failure" in proc.stderr
+    assert "note: --dynamic-resources" in proc.stderr and "1 stages: 1 done" in proc.stdout
+    again = cwlpilot("run", "--workflowfile", plan, "-jmax", 1, "--workdir", tmp_path / "w", check=0)
+    assert "1 stages: 1 done" in again.stdout
+
+
+def test_action_and_metric_logs_in_o2dpgs_format(tmp_path):
+    busy = "python3 -c 'import time; t = time.time(); exec(\"while time.time() - t < 1.3: pass\")'"
+    plan = write_plan(tmp_path / "p.json", [stage("busy_1", busy, labels=["T"]), stage("after", "true", ["busy_1"])],
+                      meta={"run": 300000})
+    cwlpilot("run", plan, "--workdir", tmp_path / "w", "--action-logfile", tmp_path / "action.log",
+             "--metric-logfile", tmp_path / "metric.log", "--sample-interval", 0.2, check=0)
+    action = (tmp_path / "action.log").read_text()
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
+    assert re.search(rf"^{stamp} DEBUG Submitting task busy_1 with nice value 0$", action, re.M)
+    # the line O2DPG's UTILS/FileIOGraph/analyse_FileIO.py parses
+    assert re.search(r".*INFO Task (\d+).*:(\w+) finished with status 0", action)
+    metric = (tmp_path / "metric.log").read_text().splitlines()
+    head = eval(metric[0].split(" INFO ", 1)[1])  # noqa: S307 - O2DPG writes Python reprs
+    assert head["run"] == 300000 and head["cpu_limit"] > 0
+    rows = [eval(line.split(" INFO ", 1)[1]) for line in metric[1:]]  # noqa: S307
+    assert rows and set(rows[0]) == {"iter", "name", "cpu", "uss", "pss", "nice", "swap", "label", "disc"}
+    assert rows[0]["cpu"] == 0.0 and max(r["cpu"] for r in rows) > 50 and rows[-1]["label"] == ["T"]
+
+
+def test_remove_files_early_deletes_what_no_stage_needs_any_more(tmp_path):
+    report = {"file_report": [
+        {"file": "./tf1/hits.root", "written_by": ["sim_1"], "read_by": ["digi_1"]},
+        {"file": "./tf1/digits.root", "written_by": ["digi_1"], "read_by": ["reco_1"]},
+        {"file": "./tf1/aod.root", "written_by": ["reco_1"], "read_by": []},
+        {"file": "./global.root", "written_by": ["sim_1"], "read_by": []}]}
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    stages = []
+    for tf in (1, 2):
+        stages += [stage(f"sim_{tf}", "touch hits.root ../global.root", cwd=f"tf{tf}", timeframe=tf),
+                   stage(f"digi_{tf}", "test -f hits.root && touch digits.root", [f"sim_{tf}"], cwd=f"tf{tf}",
+                         timeframe=tf),
+                   stage(f"reco_{tf}", "test -f digits.root && touch aod.root", [f"digi_{tf}"], cwd=f"tf{tf}",
+                         timeframe=tf)]
+    work = tmp_path / "w"
+    cwlpilot("run", write_plan(tmp_path / "p.json", stages), "--workdir", work, "--remove-files-early",
+             tmp_path / "report.json", "-tt", "reco", check=0)
+    for tf in (1, 2):  # each timeframe's files, as O2DPG expands the report over the timeframes
+        assert not (work / f"tf{tf}" / "hits.root").exists() and not (work / f"tf{tf}" / "digits.root").exists()
+        assert (work / f"tf{tf}" / "aod.root").exists()  # written by a target: kept
+    assert (work / "global.root").exists()  # files outside ./tfN/ are never removed
+
+
+def test_production_mode_archives_each_finished_stages_logs(tmp_path):
+    import tarfile
+
+    work = tmp_path / "w"
+    plan = write_plan(tmp_path / "p.json", [stage("a", "echo hi"), stage("b", "echo b", ["a"])])
+    cwlpilot("run", plan, "--workdir", work, "--production-mode", check=0)
+    with tarfile.open(work / "pipeline_log_archive.log.tar") as tar:
+        assert {"./a.log", "./a.log_done", "./a.log_time", "./b.log"} <= set(tar.getnames())
+    assert not (work / "a.log").exists()
+    assert "2 stages: 2 done" in cwlpilot("run", plan, "--workdir", work, check=0).stdout  # the store remembers
+
+
+def test_visualize_workflow_and_cgroup(tmp_path):
+    tasks = tmp_path / "tasks"
+    tasks.write_text("")
+    plan = write_plan(tmp_path / "p.json", [stage("a", "true"), stage("b", "true", ["a"])])
+    proc = cwlpilot("run", plan, "--workdir", tmp_path / "w", "--visualize-workflow", "--cgroup", tasks, check=0)
+    assert '"a" -> "b";' in (tmp_path / "w" / "workflow.gv").read_text()
+    assert tasks.read_text().strip().isdigit() and "2 stages: 2 done" in proc.stdout
+    bad = cwlpilot("run", plan, "--workdir", tmp_path / "w", "--cgroup", tmp_path / "no" / "tasks", check=1)
+    assert "--cgroup" in bad.stderr and "could not join the cgroup" in bad.stderr

@@ -93,8 +93,6 @@ def start(cmd: str, cwd: str, env: Mapping[bytes, bytes], log: str, nice: bool =
 class Exit(NamedTuple):
     code: int  # negative: killed by that signal
     cpu_time: float  # user + system seconds of the process and the descendants it waited for
-    user: float = 0.0
-    system: float = 0.0
 
 
 def reap(proc: Process) -> Exit | None:
@@ -108,7 +106,7 @@ def reap(proc: Process) -> Exit | None:
     code = os.waitstatus_to_exitcode(status) if usage is not None else -signal.SIGKILL
     if usage is None:
         return Exit(code, 0.0)
-    return Exit(code, usage.ru_utime + usage.ru_stime, usage.ru_utime, usage.ru_stime)
+    return Exit(code, usage.ru_utime + usage.ru_stime)
 
 
 class ChildWatch:

@@ -1,10 +1,10 @@
 """What O2DPG's runner gives an O2DPG workflow besides scheduling: its stages' environment, alternative
-software environments (alienv), and the taskwrapper's done markers and time files.
+software environments (alienv), and the done markers O2's taskwrapper writes (O2DPG's runner only reads
+them, and so does cwlpilot: every command its generators write is wrapped in the taskwrapper).
 
 Followed: O2DPG `MC/bin/o2dpg_workflow_runner_legacy.py` @ca79d62d — `execute` (JOBUTILS_SKIPDONE,
 `speedup_ROOT_Init`, FAIRMQ_IPC_PREFIX), `get_alienv_software_environment`, `submit` (how an alternative
-environment is applied), `ok_to_skip` / `get_done_filename` (`<cwd>/<name>.log_done`), and O2's
-`jobutils2.sh` `taskwrapper` (the marker's text and the `.log_time` format of GNU time).
+environment is applied), `ok_to_skip` / `get_done_filename` (`<cwd>/<name>.log_done`).
 Applies to plans without `schema_version` (O2DPG files); plans compiled by cwlpilot are left alone.
 """
 
@@ -121,22 +121,6 @@ def apply_alienv(base: Mapping[bytes, bytes], alternative: Mapping[str, str]) ->
 def done_marker(cwd: Path, name: str) -> Path:
     """`<cwd>/<name>.log_done`: O2DPG skips a stage whose marker exists (`ok_to_skip`)."""
     return cwd / f"{name}.log_done"
-
-
-def marker_text(cmd: str) -> str:
-    """What O2's taskwrapper writes into the done marker."""
-    return (f'Command "{cmd}" successfully finished.\n'
-            "The presence of this file can be used to skip this command in future runs.\n"
-            "of the pipeline by setting the JOBUTILS_SKIPDONE environment variable.\n")
-
-
-def time_text(code: int, wall: float, sys_time: float, user_time: float, maxmem_mb: float | None) -> str:
-    """`<name>.log_time` as the taskwrapper's `/usr/bin/time` writes it (maxmem in KB, CPU in %)."""
-    head = f"Command exited with non-zero status {code}\n" if code != 0 else ""
-    cpu = 100.0 * (sys_time + user_time) / wall if wall > 0 else 0.0
-    mem = int((maxmem_mb or 0) * 1024)
-    return (f"{head}#walltime {wall:.2f}\n#systime {sys_time:.2f}\n#usertime {user_time:.2f}\n"
-            f"#maxmem {mem}\n#CPU {cpu:.0f}%\n")
 
 
 def remove_markers(workdir: Path, stages: Iterable[tuple[str, str]]) -> list[str]:

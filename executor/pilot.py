@@ -333,8 +333,7 @@ class Pilot:
             ok = (judged == "success") if judged else exit_.code == 0
             assert self.containment is not None
             self.containment.ended(attempt_id, r.proc.pid, interrupted=stopping and not ok)
-            times = (time.time() - r.start, exit_.user, exit_.system)
-            error, added = self._after(r, exit_.code, times) if ok and r.killed_for is None else ("", None)
+            error, added = self._after(r, exit_.code) if ok and r.killed_for is None else ("", None)
             # Peak memory comes from the samples only: the kernel's ru_maxrss of a vfork'ed child includes the
             # pilot's own memory, so it would be wrong. A stage shorter than one sample has no figure.
             peak = r.peak_mem if r.sampler is not None else None
@@ -342,10 +341,10 @@ class Pilot:
             ended.append(_Ended(r.claim, end, r.log, r.start, added, r.proc.pid))
         return ended
 
-    def _after(self, r: Running, code: int, times: tuple[float, float, float]) -> tuple[str, Additions | None]:
+    def _after(self, r: Running, code: int) -> tuple[str, Additions | None]:
         """The kind's look at what a successful command left: an error, and stages it adds to the run."""
         kind = self.kinds[r.stage.kind]
-        ctx = r.ctx._replace(exit_code=code, times=times, peak_mem=r.peak_mem if r.sampler is not None else None)
+        ctx = r.ctx._replace(exit_code=code)
         try:
             error = kind.finish(r.stage, ctx) or ""
             expand = getattr(kind, "expand", None)

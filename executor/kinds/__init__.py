@@ -30,8 +30,6 @@ class StageContext(NamedTuple):
     note: Callable[[str], None] = _to_stderr  # tell the person running this (the run's progress output)
     exit_code: int | None = None  # in finish() and expand(): the command's real exit code
     markers: bool = False  # O2DPG's done markers apply (an O2DPG workflow file)
-    times: tuple[float, float, float] | None = None  # in finish(): wall, user and system seconds
-    peak_mem: float | None = None  # in finish(): the largest memory sample, MB
 
 
 class Prepared(NamedTuple):
@@ -92,14 +90,8 @@ class Shell:
         return Prepared(stage.cmd, {}, done=done)
 
     def finish(self, stage: Stage, ctx: StageContext) -> str | None:
-        if ctx.markers:  # what O2's taskwrapper leaves, so that O2DPG's runner skips this stage too
-            marker = o2dpg.done_marker(ctx.cwd, stage.name)
-            if not marker.exists():
-                marker.write_text(o2dpg.marker_text(stage.cmd))
-            times = ctx.cwd / f"{stage.name}.log_time"
-            if ctx.times is not None and not times.exists():
-                wall, user, system = ctx.times
-                times.write_text(o2dpg.time_text(ctx.exit_code or 0, wall, system, user, ctx.peak_mem))
+        # The done marker and time file are O2's taskwrapper's to write, as under O2DPG's runner (which
+        # only reads them): O2DPG's generators wrap every command in it, and it runs the same under cwlpilot.
         return None
 
     def expand(self, stage: Stage, ctx: StageContext) -> Expansion | None:

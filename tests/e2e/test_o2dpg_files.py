@@ -91,22 +91,34 @@ def test_a_generated_workflow_runs_with_o2dpgs_bookings(tmp_path):
     assert booked["sgnsim_1"] == float(sgnsim["resources"]["cpu"]) == 7.0
 
 
+# What O2's taskwrapper (jobutils2.sh) does with a done marker, in a few lines: with JOBUTILS_SKIPDONE set
+# it skips a command whose `<name>.log_done` exists, and it writes one when the command succeeds.
+TASKWRAPPER = """taskwrapper() {
+  local done=${1}_done
+  if [ "$JOBUTILS_SKIPDONE" ] && [ -f "$done" ]; then echo "Skipping task since file $done found"; return 0; fi
+  rm -f "$done"; eval "$2" > "$1" 2>&1 && echo "Command \\"$2\\" successfully finished." > "$done"
+}
+"""
+
+
 def test_o2dpg_environment_and_done_markers_both_ways(tmp_path):
-    """A stage with O2DPG's `<name>.log_done` counts as done; one cwlpilot finishes gets the marker, so
-    O2DPG's runner (and O2's taskwrapper) skip it; --rerun-from deletes the markers it reruns."""
-    env_dump = "env | grep -E '^(JOBUTILS_SKIPDONE|FAIRMQ_IPC_PREFIX)=' | sort > env.txt"
-    stages = [stage("a", f"echo a >> ../ledger; {env_dump}", cwd="tf1", timeframe=1),
-              stage("b", "echo b >> ../ledger", ["a"], cwd="tf1", timeframe=1),
-              stage("c", "echo c >> ../ledger", ["b"], cwd="tf1", timeframe=1)]
+    """A stage with O2DPG's `<name>.log_done` counts as done and is not started; the markers the taskwrapper
+    writes under cwlpilot make O2DPG's runner skip those stages; --rerun-from deletes the markers it reruns."""
+    (tmp_path / "jobutils.sh").write_text(TASKWRAPPER)
+    env_dump = 'env | grep -E "^(JOBUTILS_SKIPDONE|FAIRMQ_IPC_PREFIX)=" | sort > env.txt'
+    wrap = f". {tmp_path}/jobutils.sh; taskwrapper"
+    stages = [stage("a", f"{wrap} a.log 'echo a >> ../ledger; {env_dump}'", cwd="tf1", timeframe=1),
+              stage("b", f"{wrap} b.log 'echo b >> ../ledger'", ["a"], cwd="tf1", timeframe=1),
+              stage("c", f"{wrap} c.log 'echo c >> ../ledger'", ["b"], cwd="tf1", timeframe=1)]
     plan = write_plan(tmp_path / "p.json", stages)
     work = tmp_path / "w"
     (work / "tf1").mkdir(parents=True)
     (work / "tf1" / "b.log_done").write_text("from O2DPG's runner\n")  # b finished under O2DPG
-    cwlpilot("run", plan, "--workdir", work, check=0)
+    proc = cwlpilot("run", plan, "--workdir", work, check=0)
+    assert "stage 'b': done already (its done marker exists); not run" in proc.stderr
     assert (work / "ledger").read_text() == "a\nc\n"
     assert (work / "tf1" / "b.log_done").read_text() == "from O2DPG's runner\n"
     assert (work / "tf1" / "a.log_done").read_text().startswith('Command "echo a >> ../ledger;')
-    assert "#walltime" in (work / "tf1" / "c.log_time").read_text()
     env = dict(line.split("=", 1) for line in (work / "tf1" / "env.txt").read_text().splitlines())
     assert env == {"FAIRMQ_IPC_PREFIX": str(work.resolve() / ".tmp"), "JOBUTILS_SKIPDONE": "ON"}
     listing = cwlpilot("run", plan, "--list-tasks", "--workdir", work, check=0).stdout
@@ -174,7 +186,7 @@ def test_action_and_metric_logs_in_o2dpgs_format(tmp_path):
     assert head["run"] == 300000 and head["cpu_limit"] > 0
     rows = [eval(line.split(" INFO ", 1)[1]) for line in metric[1:]]  # noqa: S307
     assert rows and set(rows[0]) == {"iter", "name", "cpu", "uss", "pss", "nice", "swap", "label", "disc"}
-    assert rows[0]["cpu"] == 0.0 and max(r["cpu"] for r in rows) > 50 and rows[-1]["label"] == ["T"]
+    assert rows[0]["cpu"] == 0.0 and max(r["cpu"] for r in rows) > 10 and rows[-1]["label"] == ["T"]
 
 
 def test_remove_files_early_deletes_what_no_stage_needs_any_more(tmp_path):
@@ -203,12 +215,14 @@ def test_remove_files_early_deletes_what_no_stage_needs_any_more(tmp_path):
 def test_production_mode_archives_each_finished_stages_logs(tmp_path):
     import tarfile
 
+    (tmp_path / "jobutils.sh").write_text(TASKWRAPPER)
     work = tmp_path / "w"
-    plan = write_plan(tmp_path / "p.json", [stage("a", "echo hi"), stage("b", "echo b", ["a"])])
+    plan = write_plan(tmp_path / "p.json", [stage("a", f". {tmp_path}/jobutils.sh; taskwrapper a.log 'echo hi'"),
+                                            stage("b", "echo b", ["a"])])
     cwlpilot("run", plan, "--workdir", work, "--production-mode", check=0)
     with tarfile.open(work / "pipeline_log_archive.log.tar") as tar:
-        assert {"./a.log", "./a.log_done", "./a.log_time", "./b.log"} <= set(tar.getnames())
-    assert not (work / "a.log").exists()
+        assert set(tar.getnames()) == {"./a.log", "./a.log_done", "./b.log"}
+    assert not (work / "a.log").exists() and not (work / "a.log_done").exists()
     assert "2 stages: 2 done" in cwlpilot("run", plan, "--workdir", work, check=0).stdout  # the store remembers
 
 

@@ -42,6 +42,8 @@ def _check_parser() -> argparse.ArgumentParser:
     parser.add_argument("workflow", help="the CWL document (FILE or FILE#ID for a $graph entry)")
     parser.add_argument("inputs", nargs="?", help="an inputs file (YAML or JSON) to check as well")
     parser.add_argument("--format", choices=["text", "json", "github"], default="text")
+    parser.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    parser.add_argument("--panda-client", metavar="VERSION", help="for PanDA-style documents only (ignored here)")
     return parser
 
 
@@ -66,7 +68,7 @@ def run_check(argv: list[str], out: TextIO, err: TextIO) -> int:
     if missing:
         err.write(f"cwlpilot check: no such file: {missing}\n")
         return EXIT_USAGE
-    result = check(args.workflow, args.inputs)
+    result = check(args.workflow, args.inputs)  # every finding of a standard CWL check fails it (--strict too)
     name = display_path(args.workflow.split("#")[0] if not os.path.exists(args.workflow) else args.workflow)
     if args.format == "json":
         out.write(to_json(_check_data(result, name)))

@@ -77,6 +77,7 @@ class Step:
     loop: bool
     pos: Pos
     run_pos: Pos
+    loop_ignored: str | None = None  # a loop asked for in a form the server does not read (hints: [{class: loop}])
 
     def input(self, name: str) -> StepIn | None:
         return next((i for i in self.inputs if i.name == name), None)
@@ -101,6 +102,7 @@ class WfOutput:
     source: str | None
     pos: Pos
     source_pos: Pos
+    listed: bool = False  # outputSource written as a list
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,7 @@ def resolve(step: Step, ins: Mapping[str, Bound], task: str, scope: Scope, out: 
     )
     view = server.view(leaf)
     _verify(step, ins, off, view, scope, out)
+    _local_limits(step, pa, args_pos, in_ds, out)
     _placeholders(step, exec_text, exec_pos, primary, streams, scope, out)
     _ds_in_args(step, pa, args_text, args_pos, out)
     if step.kind == "junction" and in_ds:
@@ -169,6 +170,25 @@ def resolve(step: Step, ins: Mapping[str, Bound], task: str, scope: Scope, out: 
             FSS,
         )
     return Io(exec_text, args_text, pa, primary, kinds, secondaries, streams, view, in_ds, sec_ds)
+
+
+def _local_limits(step: Step, pa: PrunArgs, pos: Pos, in_ds: list[str], out: Emitted) -> None:
+    """What PanDA accepts in opt_args but cwlpilot does not do locally: a note of check, an error of run."""
+    if pa.in_ds is not None and not in_ds:
+        out.local(
+            pos,
+            "--inDS in opt_args: the task reads that dataset, but cwlpilot reads input datasets only "
+            "from opt_inDS; give it there",
+            step.id,
+            "panda-not-local",
+        )
+    if any(o.startswith("regex|") for o in pa.outputs):
+        out.local(
+            pos,
+            "--outputs regex|...: cwlpilot collects outputs by file name or glob pattern only",
+            step.id,
+            "panda-not-local",
+        )
 
 
 def local_texts(scope: Scope) -> dict[str, str]:
@@ -317,6 +337,14 @@ def _streams(
             kind = types[k] if k < len(types) else _local_kind(secondaries[k])
             streams.append(Stream(entry.stream, entry.n_files, (secondaries[k],), (kind,), entry.pattern, entry.skip))
         elif "%{" in dataset:  # left as written: Node.verify (or the grid) finds it
+            if not opts.check_only:
+                out.error(
+                    where,
+                    f"--secondaryDSs {entry.stream}: PanDA submits the task with a dataset named "
+                    f"'{dataset}', which does not exist, so the task cannot read it; nor can it here",
+                    step.id,
+                    "panda-secondary-ds-placeholder",
+                )
             streams.append(Stream(entry.stream, entry.n_files, (), (), entry.pattern, entry.skip))
         else:
             ref = _named(dataset, step.input("opt_args"), step, out, opts)

@@ -91,7 +91,8 @@ def test_a_loop_body_step_as_submitted(tmp_path):
     )
     workflow(tmp_path, "body.cwl", body, inputs="{dataset: string, param_xxx: {type: int, default: 123}}")
     top = prun("work_start", "echo %RNDM:10 > seed.txt", "--outputs seed.txt --nJobs 2 --avoidVP")
-    top += "  work_loop:\n    run: body.cwl\n    in:\n      dataset: work_start/outDS\n    out: [outDS]\n    hints: [loop]\n"
+    top += "  work_loop:\n    run: body.cwl\n    in:\n      dataset: work_start/outDS\n    out: [outDS]\n"
+    top += "    hints: [loop]\n"
     data = check_json(workflow(tmp_path, "loop.cwl", top), "--outDS", OUT)
     view = node(data, "work_loop.inner")["server"]
     assert view["cliParams"] == (

@@ -226,6 +226,17 @@ def _check_sub_inputs(step: Step, diags: list[Diagnostic]) -> None:
 
 
 def _check_scatter(step: Step, diags: list[Diagnostic]) -> None:
+    if step.scatter_text:  # pcwl_utils.parse_workflow_file iterates step.scatter: a name, letter by letter
+        diags.append(
+            Diagnostic(
+                step.pos,
+                f"scatter: {step.scatter[0]} must be a list for PanDA's server: write "
+                f"scatter: [{step.scatter[0]}] (it fails on a single name: 'NoneType' "
+                "object has no attribute 'group')",
+                step.id,
+            )
+        )
+        return
     for name in step.scatter:
         inp = step.input(name)
         if inp is None:

@@ -78,6 +78,7 @@ class Step:
     pos: Pos
     run_pos: Pos
     loop_ignored: str | None = None  # a loop asked for in a form the server does not read (hints: [{class: loop}])
+    scatter_text: bool = False  # `scatter: x` written as a single name, not a list
 
     def input(self, name: str) -> StepIn | None:
         return next((i for i in self.inputs if i.name == name), None)

@@ -232,6 +232,7 @@ def _step(sid: str, raw: Any, pos: Pos, doc: _Doc, path: str, reader: Reader, st
         pos=pos,
         run_pos=run_pos,
         loop_ignored=_ignored_loop(raw),
+        scatter_text=isinstance(scatter, str),
     )
 
 

@@ -232,3 +232,14 @@ def test_a_loop_without_a_junction_runs_once(tmp_path):
     data = check_json(workflow(tmp_path, "w.cwl", steps))
     assert data["valid"] and found(data, "panda-loop-without-junction")
     assert [n["stages"] for n in data["graph"]["nodes"] if n["type"] == "prun"] == [["L.1.a"]]
+
+
+def test_scatter_must_be_a_list(tmp_path):
+    """parse_workflow_file runs extract_id over step.scatter: a single name is read letter by letter and fails."""
+    sub = prun("g", "echo > g", "--outputs g")
+    workflow(tmp_path, "sub.cwl", sub, inputs="{seed: int}")
+    steps = "  many:\n    run: sub.cwl\n    scatter: seed\n    in:\n      seed: seeds\n    out: [outDS]\n"
+    wf = workflow(tmp_path, "w.cwl", steps, inputs="{seeds: {type: 'int[]', default: [5, 7]}}")
+    assert errors(check_json(wf))[0].startswith("scatter: seed must be a list for PanDA's server")
+    wf.write_text(wf.read_text().replace("scatter: seed", "scatter: [seed]"))
+    assert check_json(wf)["valid"]

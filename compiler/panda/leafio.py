@@ -14,21 +14,14 @@ from typing import Any, NamedTuple
 from cwlpilot.compiler.errors import Pos
 from cwlpilot.compiler.panda import condition as cond
 from cwlpilot.compiler.panda import prunopts, server
-from cwlpilot.compiler.panda.ir import Step, StepIn
-from cwlpilot.compiler.panda.prunargs import PrunArgs, Secondary, parse_args
-from cwlpilot.compiler.panda.values import Bound, DatasetRef, Datasets, Emitted, Lit, LoopRef, Options, Scope, Value, at
+from cwlpilot.compiler.panda.inputs import dataset_refs, local_kind, parent_type, strings, text_input
+from cwlpilot.compiler.panda.ir import Step
+from cwlpilot.compiler.panda.prunargs import PrunArgs, parse_args
+from cwlpilot.compiler.panda.secondary import Stream, find_secondaries, find_streams
+from cwlpilot.compiler.panda.values import Bound, DatasetRef, Datasets, Emitted, Lit, LoopRef, Options, Scope, at
 from cwlpilot.semantics.panda import placeholders as ph
 
 FSS = prunopts.SPANS["--forceStagedSecondary"]
-
-
-class Stream(NamedTuple):
-    name: str  # IN2, IN_MINH, ...
-    n_files: int | None
-    refs: tuple[DatasetRef, ...]
-    kinds: tuple[str | None, ...]  # the file type each dataset is read with (None: every file)
-    pattern: str = ""
-    skip: int = 0
 
 
 class Io(NamedTuple):
@@ -44,66 +37,6 @@ class Io(NamedTuple):
     view: server.View
     in_ds: list[str]  # the server's names of the opt_inDS datasets
     sec_ds: list[str]
-
-
-def text_input(ins: Mapping[str, Bound], key: str, step: Step, out: Emitted) -> str | None:
-    bound = ins.get(key)
-    if bound is None or (isinstance(bound.value, Lit) and bound.value.value is None):
-        return None
-    if isinstance(bound.value, Lit) and isinstance(bound.value.value, str):
-        return bound.value.value
-    where = step.input(key)
-    out.error(where.pos if where else step.pos, f"{key} must be a string", step.id)
-    return None
-
-
-def strings(ins: Mapping[str, Bound], key: str) -> list[str]:
-    bound = ins.get(key)
-    if bound is None or not isinstance(bound.value, Lit) or bound.value.value is None:
-        return []
-    v = bound.value.value
-    return [str(x) for x in v] if isinstance(v, list) else [str(v)]
-
-
-def dataset_refs(
-    value: Value | None, where: StepIn | None, step: Step, out: Emitted, opts: Options
-) -> list[DatasetRef]:
-    """The datasets a value names: upstream outputs as they are, dataset names through the local mapping."""
-    if value is None:
-        return []
-    if isinstance(value, Datasets):
-        return list(value.refs)
-    names = value.value if isinstance(value, Lit) else None
-    names = names if isinstance(names, list) else [names]
-    return [_named(str(n), where, step, out, opts) for n in names if n is not None]
-
-
-def _named(name: str, where: StepIn | None, step: Step, out: Emitted, opts: Options) -> DatasetRef:
-    local = opts.datasets.get(name) or opts.datasets.get(name.rstrip("/"))
-    if local is not None:
-        return DatasetRef(local.path, name, ())
-    if opts.check_only:
-        out.note(f"dataset '{name}' has no local folder yet (map it for `run`)", step.id)
-    else:
-        out.error(
-            where.pos if where else step.pos,
-            f"dataset '{name}' has no local folder: give --dataset '{name}'=DIR, or map it in a "
-            "datasets file (--datasets FILE, or datasets.yaml beside the inputs file)",
-            step.id,
-        )
-    return DatasetRef("", name, ())
-
-
-def _parent_type(ref: DatasetRef) -> str | None:
-    """The type a consumer reads a dataset with when it names none: the producing step's first output
-    (a step without --outputs has the type `dummy`), as workflow_utils.Node.get_input_ds_list takes it."""
-    if ref.outputs:
-        return server.output_type(ref.outputs[0])
-    return "dummy" if ref.producers else None
-
-
-def _local_kind(ref: DatasetRef) -> str | None:
-    return ref.outputs[0] if ref.outputs else None
 
 
 def suppressed(step: Step) -> set[str]:
@@ -140,8 +73,8 @@ def resolve(step: Step, ins: Mapping[str, Bound], task: str, scope: Scope, out: 
     _client_findings(step, pa, args_pos, ins, out)
     off = suppressed(step)
     primary, kinds, in_ds = _primary(step, ins, off, out, opts)
-    secondaries, sec_ds = _secondaries(step, ins, out, opts)
-    streams = _streams(step, pa, args_text, args_pos, secondaries, sec_ds, in_ds, ins, out, opts)
+    secondaries, sec_ds = find_secondaries(step, ins, out, opts)
+    streams = find_streams(step, pa, args_text, args_pos, secondaries, sec_ds, in_ds, ins, out, opts)
     leaf = server.Leaf(
         kind=step.kind,
         exec_text=exec_text,
@@ -260,7 +193,7 @@ def _primary(
         else None
     )
     names: Any = [r.name for r in refs] if listed else (refs[0].name if refs else None)
-    in_ds = server.input_datasets(names, given, [_parent_type(r) for r in refs])
+    in_ds = server.input_datasets(names, given, [parent_type(r) for r in refs])
     if listed and isinstance(given, str) and given:
         shown = ", ".join(in_ds)
         out.warn(
@@ -277,147 +210,8 @@ def _primary(
         kinds = kinds[: len(refs)]
         refs = refs[: len(kinds)]  # zip() there drops the datasets beyond the types
     else:
-        kinds = [_local_kind(r) if r.producers else None for r in refs]
+        kinds = [local_kind(r) if r.producers else None for r in refs]
     return refs, kinds, in_ds
-
-
-def _secondaries(
-    step: Step, ins: Mapping[str, Bound], out: Emitted, opts: Options
-) -> tuple[list[DatasetRef], list[str]]:
-    bound = ins.get("opt_secondaryDSs")
-    if bound is None:
-        return [], []
-    where = step.input("opt_secondaryDSs")
-    if isinstance(bound.value, Lit) and isinstance(bound.value.value, str):
-        out.warn(
-            where.pos if where else step.pos,
-            "opt_secondaryDSs is one string, not a list: PanDA's server "
-            "reads each of its characters as a dataset; write a list",
-            step.id,
-            "panda-secondary-string",
-        )
-    parts = bound.parts or (bound.value,)
-    refs = [r for p in parts for r in dataset_refs(p, where, step, out, opts)]
-    types = strings(ins, "opt_secondaryDsTypes")
-    names = server.secondary_datasets([r.name for r in refs], types, [_parent_type(r) for r in refs])
-    return refs, names
-
-
-def _streams(
-    step: Step,
-    pa: PrunArgs,
-    args_text: str,
-    args_pos: Pos,
-    secondaries: list[DatasetRef],
-    sec_ds: list[str],
-    in_ds: list[str],
-    ins: Mapping[str, Bound],
-    out: Emitted,
-    opts: Options,
-) -> list[Stream]:
-    """The secondary streams of --secondaryDSs, as the client reads them once the server has put the
-    `%{SECDSn}` names in (`resolve_params` runs before the client's parser)."""
-    pairs = server.ds_pairs("SECDS", sec_ds)
-    by_name = {name: k for k, name in enumerate(sec_ds)}
-    types = strings(ins, "opt_secondaryDsTypes")
-    used: set[int] = set()
-    streams = []
-    for written in pa.secondary:
-        where = at(args_pos, written.dataset_at)
-        entry = _submitted(written, pairs, where, step, out)
-        if entry is None:
-            continue
-        dataset = entry.dataset
-        if "%{DS" in written.dataset:
-            meant = _ds_in_secondary(step, written, where, in_ds, sec_ds, out)
-            used.add(meant)  # the warning names the secondary dataset it was meant to read
-        if dataset in by_name:
-            k = by_name[dataset]
-            used.add(k)
-            kind = types[k] if k < len(types) else _local_kind(secondaries[k])
-            streams.append(Stream(entry.stream, entry.n_files, (secondaries[k],), (kind,), entry.pattern, entry.skip))
-        elif "%{" in dataset:  # left as written: Node.verify (or the grid) finds it
-            if not opts.check_only:
-                out.error(
-                    where,
-                    f"--secondaryDSs {entry.stream}: PanDA submits the task with a dataset named "
-                    f"'{dataset}', which does not exist, so the task cannot read it; nor can it here",
-                    step.id,
-                    "panda-secondary-ds-placeholder",
-                )
-            streams.append(Stream(entry.stream, entry.n_files, (), (), entry.pattern, entry.skip))
-        else:
-            ref = _named(dataset, step.input("opt_args"), step, out, opts)
-            streams.append(Stream(entry.stream, entry.n_files, (ref,), (None,), entry.pattern, entry.skip))
-    for k, ref in enumerate(secondaries):
-        if k not in used:
-            where = step.input("opt_secondaryDSs")
-            out.warn(
-                where.pos if where else step.pos,
-                f"opt_secondaryDSs' dataset {k + 1} ({ref.name}) is read by no --secondaryDSs entry "
-                f"(write STREAM:NFILES:%{{SECDS{k + 1}}}): the job gets none of its files",
-                step.id,
-                "panda-secondary-unused",
-            )
-    return streams
-
-
-def _submitted(
-    entry: Secondary, pairs: list[tuple[str, str]], where: Pos, step: Step, out: Emitted
-) -> Secondary | None:
-    """The entry as prun reads it once the server has put the `%{SECDSn}` names in (a name with ':' in it
-    splits an entry written with ':' there, as MiscUtils.parse_secondary_datasets_opt splits it)."""
-    text = entry.entry
-    for src, dst in pairs:
-        text = text.replace(src, dst)
-    if text == entry.entry:
-        return entry
-    parts = text.split("#") if "#" in text else text.split(":")
-    skip = parts[4] if len(parts) > 4 and parts[4] else "0"
-    if not 3 <= len(parts) <= 6 or not skip.isdigit():
-        out.error(
-            where,
-            f"--secondaryDSs {entry.stream}: with the dataset name put in, the entry reads '{text}', "
-            "which prun refuses (Wrong format): write the entry with '#' (STREAM#NFILES#DATASET)",
-            step.id,
-        )
-        return None
-    read = entry._replace(
-        dataset=parts[2].replace("^", ","), pattern=parts[3] if len(parts) > 3 else "", skip=int(skip)
-    )
-    meant = entry.dataset
-    for src, dst in pairs:
-        meant = meant.replace(src, dst)
-    if read.dataset != meant:
-        out.warn(
-            where,
-            f"--secondaryDSs {entry.stream}: the dataset name '{meant}' has ':' in it, so prun splits "
-            f"the entry there and reads the dataset '{read.dataset}'; write the entry with '#' "
-            "(STREAM#NFILES#DATASET)",
-            step.id,
-            "panda-secondary-ds-colon",
-        )
-    return read
-
-
-def _ds_in_secondary(
-    step: Step, entry: Secondary, where: Pos, in_ds: list[str], sec_ds: list[str], out: Emitted
-) -> int:
-    m = re.search(r"%\{DS(\d+)\}", entry.dataset)
-    n = int(m.group(1)) if m else 1
-    primary = in_ds[n - 1] if 0 < n <= len(in_ds) else "nothing: opt_inDS has no such dataset"
-    meant = f"%{{SECDS{n}}} ({sec_ds[n - 1]})" if 0 < n <= len(sec_ds) else "%{SECDSn}"
-    out.warn(
-        where,
-        f"--secondaryDSs {entry.stream} reads %{{DS{n}}}, which PanDA's server puts in opt_args only in what "
-        f"it shows (pchain --check shows {primary}, opt_inDS's dataset {n}) after it made the task's command "
-        f"line: the task's {entry.stream} reads a dataset named '{entry.dataset}', which does not exist. "
-        f"%{{SECDSn}} names the n-th of opt_secondaryDSs: write {meant} (older PanDA documentation wrote "
-        "%{DSn} for secondary datasets)",
-        step.id,
-        "panda-secondary-ds-placeholder",
-    )
-    return n - 1
 
 
 def _ds_in_args(step: Step, pa: PrunArgs, args_text: str, pos: Pos, out: Emitted) -> None:

@@ -88,6 +88,23 @@ def emit_loop(
         if stage["name"] == junction.replace(MARK, str(FIRST)):
             stage["data"]["panda"]["loop"] = loop
     out.stages.extend(first_iteration)
+    value = _gate(name, display, junction, waits, refs, sources, out, opts)
+    dictionary = tuple(sorted(params.items()))
+    out.loops.append(LoopNode(name, display, body.file, junction.replace(MARK, "N"), dictionary, opts.max_iterations))
+    return {port: value for port in step.out or ("outDS",)}, results
+
+
+def _gate(
+    name: str,
+    display: str,
+    junction: str,
+    waits: list[str],
+    refs: tuple[DatasetRef, ...],
+    sources: list[str],
+    out: Emitted,
+    opts: Options,
+) -> Datasets:
+    """The loop's gate stage, and the loop's outputs as its readers get them (the gate's aliases)."""
     value, gate_outputs = _outputs(name, refs)
     if sources and sources[0] in out.node_of_stage:  # the dump shows the loop's consumers under its output step
         out.node_of_stage[name] = out.node_of_stage[sources[0]]
@@ -103,9 +120,7 @@ def emit_loop(
             "data": {"panda": gate},
         }
     )
-    dictionary = tuple(sorted(params.items()))
-    out.loops.append(LoopNode(name, display, body.file, junction.replace(MARK, "N"), dictionary, opts.max_iterations))
-    return {port: value for port in step.out or ("outDS",)}, results
+    return value
 
 
 def _junction(step: Step, body: Workflow, display: str, templates: list[dict[str, Any]], out: Emitted) -> str | None:

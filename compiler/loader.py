@@ -19,7 +19,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from schema_salad.exceptions import SchemaSaladException, ValidationException
 from schema_salad.fetcher import DefaultFetcher
 
-from cwlpilot.compiler import fastyaml, ir
+from cwlpilot.compiler import fastyaml, ir, loops
 from cwlpilot.compiler.errors import Diagnostic, Pos, WorkflowError
 from cwlpilot.compiler.loader_convert import Converter
 from cwlpilot.compiler.yamlsrc import Node, YamlCache, display_path, uri_to_path
@@ -119,7 +119,13 @@ class _Session:
             text = self.yaml.texts[os.path.abspath(path)]
             obj = cwl.load_document_by_yaml(fastyaml.load(text, "salad"), file_uri, options, fragment)
         except ValidationException as exc:
-            self.diagnostics.extend(salad_diagnostics(exc, shown, self.yaml.cwd))
+            found = salad_diagnostics(exc, shown, self.yaml.cwd)
+            doc = self.yaml.node(path)
+            clearer = loops.raw_problems(doc, _version(doc)) if doc is not None else []
+            if clearer:  # a Loop's schema errors come out as "Expected a <class 'NoneType'> but got list"
+                steps = {d.step for d in clearer}
+                found = [d for d in found if not (d.step in steps and d.message.startswith("Expected a <class"))]
+            self.diagnostics.extend(found + clearer)
             return None
         except GraphTargetMissingException as exc:
             choices = str(exc).split("one of ", 1)[-1]

@@ -64,8 +64,9 @@ def reference_problem(wf: ir.Workflow, source: str) -> str | None:
     return None
 
 
-def source_type(wf: ir.Workflow, source: str) -> ir.CwlType:
-    """The type a valid reference delivers (Any when it cannot be known)."""
+def source_type(wf: ir.Workflow, source: str, conditional: bool = True) -> ir.CwlType:
+    """The type a valid reference delivers (Any when it cannot be known); with `conditional`, null too
+    when its step may be skipped (a `when`, or a loop that may not run at all)."""
     param = wf.input(source)
     if param is not None:
         return param.type
@@ -78,7 +79,10 @@ def source_type(wf: ir.Workflow, source: str) -> ir.CwlType:
     depth = len(step.scatter) if step.scatter_method == "nested_crossproduct" else min(len(step.scatter), 1)
     for _ in range(depth):
         result = ir.ArrayType(result)
-    return T.optional(result) if step.when else result
+    if step.loop is not None and step.loop.output_method == "all":
+        result = ir.ArrayType(T.optional(result) if conditional else result)
+        return result  # never null: no iteration at all gives []
+    return T.optional(result) if conditional and (step.when or step.loop) else result
 
 
 def _step(wf: ir.Workflow, step: ir.Step, found: list[Diagnostic]) -> None:
@@ -119,23 +123,46 @@ def _step_against_run(wf: ir.Workflow, step: ir.Step, run: ir.Process, report) -
     for inp in step.inputs:
         if not inp.sources or inp.value_from or any(reference_problem(wf, s) for s in inp.sources):
             continue
-        delivered = T.merged([source_type(wf, s) for s in inp.sources], inp.link_merge, inp.pick_value)
-        shown = ", ".join(f"'{s}'" for s in inp.sources)
         if inp.id in step.scatter:
+            delivered = T.merged([source_type(wf, s) for s in inp.sources], inp.link_merge, inp.pick_value)
             if not T.is_array(delivered):
+                shown = ", ".join(f"'{s}'" for s in inp.sources)
                 report(
                     inp.pos,
                     f"scatter over '{inp.id}', which is not an array: {shown} is {ir.type_str(delivered)}",
                 )
                 continue
-            delivered = T.items(delivered)
         sink = run.input(inp.id)
-        if sink is not None and not T.compatible(delivered, sink.type):
-            report(
-                inp.pos,
-                f"input '{inp.id}': type mismatch: {shown} is {ir.type_str(delivered)}, "
-                f"{name} expects {ir.type_str(sink.type)}",
+        if sink is None:
+            continue  # not an input of the tool: cwltool's sink is `Any`
+        sink_type = ir.ArrayType(sink.type) if inp.id in step.scatter else sink.type
+        for problem in link_problems(wf, inp.sources, inp.link_merge, inp.pick_value, sink_type):
+            report(inp.pos, f"input '{inp.id}': type mismatch: {problem}, {name} expects {ir.type_str(sink.type)}")
+
+
+def link_problems(
+    wf: ir.Workflow, sources: tuple[str, ...], link_merge: str | None, pick_value: str | None, sink: ir.CwlType
+) -> list[str]:
+    """The sources cwltool's static checker rejects for this sink (`checker._check_all_types`): one source
+    from a conditional step may be null; several are merged (merge_nested unless said otherwise) and each
+    is checked on its own, with no linkMerge when pickValue picks one of them."""
+    if len(sources) == 1 and link_merge is None:  # (`source: [x]` with a linkMerge is the list case)
+        link, picked = None, pick_value
+        types = [source_type(wf, sources[0])]
+    else:
+        link = link_merge or "merge_nested"
+        if pick_value in ("first_non_null", "the_only_non_null"):
+            link = None
+        picked = pick_value
+        types = [source_type(wf, s, conditional=False) for s in sources]
+    found = []
+    for source, t in zip(sources, types, strict=True):
+        if T.check_link(t, sink, link, picked) == "exception":
+            how = "".join(
+                f" ({k} {v})" for k, v in (("linkMerge", link), ("pickValue", picked)) if v is not None
             )
+            found.append(f"'{source}' is {ir.type_str(t)}{how}")
+    return found
 
 
 def _workflow_output(wf: ir.Workflow, out: ir.OutputParam, found: list[Diagnostic]) -> None:
@@ -147,14 +174,9 @@ def _workflow_output(wf: ir.Workflow, out: ir.OutputParam, found: list[Diagnosti
         found.append(Diagnostic(out.pos, f"output '{out.id}' has no `outputSource`"))
     if any(problems) or not out.sources:
         return
-    delivered = T.merged([source_type(wf, s) for s in out.sources], out.link_merge, out.pick_value)
-    if not T.compatible(delivered, out.type):
-        shown = ", ".join(f"'{s}'" for s in out.sources)
-        message = (
-            f"output '{out.id}': type mismatch: {shown} is {ir.type_str(delivered)}, "
-            f"the output is {ir.type_str(out.type)}"
-        )
-        found.append(Diagnostic(out.pos, message))
+    for problem in link_problems(wf, out.sources, out.link_merge, out.pick_value, out.type):
+        found.append(Diagnostic(out.pos, f"output '{out.id}': type mismatch: {problem}, the output is "
+                                f"{ir.type_str(out.type)}"))
 
 
 def step_needs(wf: ir.Workflow, step: ir.Step) -> list[str]:

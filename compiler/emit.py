@@ -39,7 +39,11 @@ kind `cwl_expression` — an ExpressionTool: the handler evaluates data.expressi
 `when` (stage key) — `{"guards": [{"expression": E, "inputs": {...}, "js": [...]}]}`: `when`s of the
   enclosing sub-workflow steps that need run-time values; the handler evaluates them on the `$ref`s
   resolved; a false one skips the stage and its outputs are null. A guard that is known at compile time
-  is decided then: a false one drops the stage and its `$ref`s become null.
+  is decided then: a false one drops the step's stages and its `$ref`s become null; a step whose own
+  `when` is false then is one stage of kind `cwl_skipped` (data.ports), shown as skipped.
+`data.formats`, `data.ontology` — the File formats the process's inputs require (see `compiler.formats`),
+  checked by the handler on the job it builds.
+Kinds `cwl_subworkflow`, `cwl_loop`, `cwl_loop_next` and `cwl_gather`: see `compiler.emit_dynamic`.
 Plan `outputs` — {id: {"type", "value"}} where value may hold `$ref`s and `$merge`s, resolved after the run.
 """
 
@@ -50,6 +54,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from cwlpilot.compiler import ir
+from cwlpilot.compiler.emit_dynamic import Context, Guards, Options, loop_stage, subworkflow_stage, tool_body_data
 from cwlpilot.compiler.emit_tool import (
     expand,
     js_lib,
@@ -57,12 +62,13 @@ from cwlpilot.compiler.emit_tool import (
     resources,
     schema_json,
     static_command,
-    tool_data,
     unsupported_if_docker,
 )
 from cwlpilot.compiler.errors import CompilerError, UnsupportedError
+from cwlpilot.compiler.formats import Ontology, all_schemas, allowed_formats, input_formats
 from cwlpilot.compiler.graph import topological
 from cwlpilot.semantics.cwl import files
+from cwlpilot.semantics.cwl import formats as fmt
 from cwlpilot.semantics.cwl import scatter as sc
 from cwlpilot.semantics.cwl import step as stepmod
 from cwlpilot.semantics.cwl.collect import with_secondary
@@ -70,43 +76,61 @@ from cwlpilot.semantics.cwl.errors import CwlError
 from cwlpilot.semantics.cwl.expr import PYTHON_ONLY, Evaluator
 from cwlpilot.semantics.cwl.params import NotStatic
 from cwlpilot.semantics.cwl.staging import record_secondary
-from cwlpilot.semantics.cwl.values import PickValueError, merge, refs
+from cwlpilot.semantics.cwl.template import mark_expansions
+from cwlpilot.semantics.cwl.values import PickValueError, is_pending, merge, refs
 
 files_resolved = files.resolved
 
 SCHEMA_VERSION = "1.0"
-Guards = tuple[dict[str, Any], ...]
 
 
-def compile_plan(process: ir.Process, job: Mapping[str, Any], job_dir: str) -> dict[str, Any]:
+def compile_plan(
+    process: ir.Process, job: Mapping[str, Any], job_dir: str, options: Options | None = None
+) -> dict[str, Any]:
     """The plan for `process` run on `job` (inputs relative to `job_dir`), as plain JSON data."""
     process = _with_job_requirements(process, job)
+    ctx = Context(Ontology(all_schemas(process)), options or Options())
     ev = Evaluator(js=tuple(js_lib(process, ()) or ()), version=process.cwl_version, allow_js=True)
-    values = {p.id: _formats(_input_value(p, job, job_dir), process.namespaces) for p in process.inputs}
+    namespaces = {**_job_namespaces(job), **process.namespaces}
+    values = {p.id: _formats(_input_value(p, job, job_dir), namespaces) for p in process.inputs}
     values = {p.id: _secondary(p, values, ev) for p in process.inputs}
-    stages: list[dict[str, Any]] = []
+    _check_formats(process, values, ctx, process.pos, None)
     if isinstance(process, ir.Workflow):
-        produced = _workflow(process, "", values, (), stages, ())
+        produced = _workflow(process, "", values, (), ctx, ())
     else:
         name = _safe(_basename(process.uri))
-        stages.extend(_tool_stages(process, name, values, (), ()))
+        ctx.stages.extend(_tool_stages(process, name, values, (), (), ctx))
         produced = {o.id: {"$ref": f"{name}/{o.id}"} for o in process.outputs}
     outputs = {o.id: {"type": port_type(o.type), "value": produced.get(o.id)} for o in process.outputs}
-    _mark_expansions(stages)
-    return {"schema_version": SCHEMA_VERSION, "stages": stages, "outputs": outputs}
+    mark_expansions(ctx.stages)
+    return {"schema_version": SCHEMA_VERSION, "stages": ctx.stages, "outputs": outputs}
 
 
-def _mark_expansions(stages: list[dict[str, Any]]) -> None:
-    """A tool scattered over an upstream array adds one stage per instance when it runs, and a gather
-    stage; `data.dependents` names the stages that read its outputs, which must wait for that gather."""
-    readers: dict[str, list[str]] = {}
-    for stage in stages:
-        for need in stage["needs"]:
-            readers.setdefault(need, []).append(stage["name"])
-    for stage in stages:
-        step = stage["data"].get("step") or {}
-        if stage["kind"] == "cwl_tool" and step.get("scatter"):
-            stage["data"]["dependents"] = readers.get(stage["name"], [])
+def _job_namespaces(job: Mapping[str, Any]) -> dict[str, str]:
+    found = job.get("$namespaces")
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, Mapping) else {}
+
+
+def _check_formats(
+    run: ir.Process, job: Mapping[str, Any], ctx: Context, pos: ir.Pos, step: str | None
+) -> None:
+    """cwltool's format check of a process's inputs, made now on the values already known (the stage's
+    kind checks again at run time, when the others are known)."""
+    specs = input_formats(run)
+    if not specs:
+        return
+    closure = ctx.ontology.closure({f for s in specs.values() for f in allowed_formats(s)})
+    for port, spec in specs.items():
+        value = job.get(port)
+        if is_pending(value):
+            continue
+        try:
+            fmt.check(port, value, spec, closure, lambda f: PYTHON_ONLY(f, {"inputs": job, "self": None}))
+        except NotStatic:
+            continue
+        except fmt.FormatError as exc:
+            where = f"step '{step}': " if step else ""
+            raise CompilerError(f"{pos}: {where}{exc}") from None
 
 
 def _with_job_requirements(process: ir.Process, job: Mapping[str, Any]) -> ir.Process:
@@ -152,7 +176,7 @@ def _workflow(
     prefix: str,
     env: Mapping[str, Any],
     chain: tuple[ir.ProcessBase | ir.Step, ...],
-    stages: list[dict[str, Any]],
+    ctx: Context,
     guards: Guards,
 ) -> dict[str, Any]:
     """Append the stages of `wf`; return the value (with `$ref`s) of each of its outputs."""
@@ -162,20 +186,32 @@ def _workflow(
         values = _step_values(wf, step, scope)
         if step.run is None:
             raise UnsupportedError(f"{step.pos}: step '{step.id}': its `run` could not be loaded")
-        spec = _step_spec(wf, step, step.run, (*chain, wf, step))
-        if isinstance(step.run, ir.Workflow):
-            outs = _subworkflow(step, name, spec, values, (*chain, wf, step), stages, guards)
+        inner = (*chain, wf, step)
+        spec = _step_spec(wf, step, step.run, inner)
+        if step.loop is not None:
+            outs = loop_stage(step, name, spec, values, inner, ctx, guards, body)
+        elif isinstance(step.run, ir.Workflow):
+            outs = _subworkflow(step, name, spec, values, inner, ctx, guards)
         else:
-            new, outs = _step_stages(step, name, spec, values, (*chain, wf, step), guards)
-            stages.extend(new)
+            outs = _step_stages(step, name, spec, values, inner, ctx, guards)
         scope.update({f"{step.id}/{k}": v for k, v in outs.items()})
     out = {}
     for o in wf.outputs:
         try:
-            out[o.id] = merge([scope.get(s) for s in o.sources], o.link_merge, o.pick_value, len(o.sources) > 1)
+            out[o.id] = merge([scope.get(s) for s in o.sources], o.link_merge, o.pick_value, len(o.sources) > 1, o.id)
         except PickValueError as exc:
             raise CompilerError(f"{o.pos}: output '{o.id}': {exc}") from None
     return out
+
+
+def body(run: ir.Process, name: str, env: Mapping[str, Any], chain: tuple[Any, ...], ctx: Context) -> dict[str, Any]:
+    """The stages of `run` under `name` with its inputs bound to `env` (a template's body, see
+    `compiler.emit_dynamic`); the values of its outputs."""
+    if isinstance(run, ir.Workflow):
+        return _workflow(run, name + ".", env, chain, ctx, ())
+    job = stepmod.tool_job({"declared": [p.id for p in run.inputs]}, env, {})
+    ctx.stages.extend(_tool_stages(run, name, job, chain, (), ctx))
+    return {o.id: {"$ref": f"{name}/{o.id}"} for o in run.outputs}
 
 
 def _step_values(wf: ir.Workflow, step: ir.Step, scope: Mapping[str, Any]) -> dict[str, Any]:
@@ -187,7 +223,7 @@ def _step_values(wf: ir.Workflow, step: ir.Step, scope: Mapping[str, Any]) -> di
             continue
         try:
             values[inp.id] = merge(
-                [scope.get(s) for s in inp.sources], inp.link_merge, inp.pick_value, len(inp.sources) > 1
+                [scope.get(s) for s in inp.sources], inp.link_merge, inp.pick_value, len(inp.sources) > 1, inp.id
             )
         except PickValueError as exc:
             raise CompilerError(f"{inp.pos}: step '{step.id}': input '{inp.id}': {exc}") from None
@@ -213,18 +249,19 @@ def _subworkflow(
     spec: dict[str, Any],
     values: dict[str, Any],
     chain: tuple[Any, ...],
-    stages: list[dict[str, Any]],
+    ctx: Context,
     guards: Guards,
 ) -> dict[str, Any]:
+    """A sub-workflow flattened into the plan when its instances are known now; otherwise one stage that
+    expands it at run time (`compiler.emit_dynamic`)."""
     run = step.run
     assert isinstance(run, ir.Workflow)
     try:
         found, shape = stepmod.instances({**spec, "when": None}, values, PYTHON_ONLY)
-    except NotStatic as exc:
-        raise UnsupportedError(
-            f"{step.pos}: step '{step.id}': a sub-workflow scattered over, or fed by valueFrom on, values "
-            "produced upstream is not supported yet"
-        ) from exc
+    except NotStatic:
+        return subworkflow_stage(step, name, spec, values, chain, ctx, guards, body)
+    except CwlError as exc:
+        raise CompilerError(f"{step.pos}: step '{step.id}': {exc}") from None
     per_instance = []
     for inst in found:
         inner_guards = guards
@@ -233,15 +270,31 @@ def _subworkflow(
         except NotStatic:
             runs = True
             inner_guards = (*guards, _guard(step.when, inst.values, run, chain))
+        except CwlError as exc:
+            raise CompilerError(f"{step.pos}: step '{step.id}': {exc}") from None
         outs = {o.id: None for o in step.outputs}
         if runs:
+            job = stepmod.tool_job(spec, inst.values, _tool_defaults(run))
+            _check_formats(run, job, ctx, step.pos, step.id)
             inner_name = sc.instance_name(name, inst.index) + "."
-            produced = _workflow(run, inner_name, inst.values, chain, stages, inner_guards)
+            produced = _workflow(run, inner_name, job, chain, ctx, inner_guards)
             outs = {o.id: produced.get(o.id) for o in step.outputs}
+        elif not step.scatter:
+            ctx.stages.append(_skipped(name, step, guards))
         per_instance.append((inst.index, outs))
     if not step.scatter:
         return per_instance[0][1]
     return {o.id: sc.gather([(i, outs[o.id]) for i, outs in per_instance], shape) for o in step.outputs}
+
+
+def _skipped(name: str, step: ir.Step, guards: Guards) -> dict[str, Any]:
+    """A step whose `when` is false already at compile time: a stage that only shows it as skipped."""
+    stage: dict[str, Any] = {"name": name, "cwd": name, "kind": "cwl_skipped", "cmd": "true",
+                             "needs": refs(list(guards)), "resources": {"cpu": 0.1, "mem": 0},
+                             "data": {"ports": [o.id for o in step.outputs]}}
+    if guards:
+        stage["when"] = {"guards": list(guards)}
+    return stage
 
 
 def _guard(expr: str | None, values: Mapping[str, Any], run: ir.Process, chain: tuple[Any, ...]) -> dict[str, Any]:
@@ -254,31 +307,37 @@ def _step_stages(
     spec: dict[str, Any],
     values: dict[str, Any],
     chain: tuple[Any, ...],
+    ctx: Context,
     guards: Guards,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+) -> dict[str, Any]:
+    """Append the stages of a tool step; return its outputs' values."""
     run = step.run
     assert run is not None and not isinstance(run, ir.Workflow)
     try:
         found, shape = stepmod.instances(spec, values, PYTHON_ONLY)
     except NotStatic:
-        stage = _dynamic_stage(run, name, spec, values, chain, guards)
-        return [stage], {o.id: {"$ref": f"{name}/{o.id}"} for o in step.outputs}
+        ctx.stages.append(_dynamic_stage(run, name, spec, values, chain, guards, ctx))
+        return {o.id: {"$ref": f"{name}/{o.id}"} for o in step.outputs}
     except CwlError as exc:
         raise CompilerError(f"{step.pos}: step '{step.id}': {exc}") from None
-    stages, per_instance = [], []
+    per_instance = []
     shared: _Shared | None = None
     for inst in found:
         instance = sc.instance_name(name, inst.index)
         job = stepmod.tool_job(spec, inst.values, _tool_defaults(run))
         if inst.runs and shared is None:  # the same for every instance: worked out once per step
-            shared = _Shared(tool_data(run, chain), resources(run, chain))
+            shared = _Shared(tool_body_data(run, chain, ctx), resources(run, chain))
+        if inst.runs:
+            _check_formats(run, job, ctx, step.pos, step.id)
+        elif not step.scatter:
+            ctx.stages.append(_skipped(name, step, guards))
         # needs follow every connected input, also those the tool ignores (CWL still orders the steps)
-        new = _tool_stages(run, instance, job, chain, guards, inst.values, shared) if inst.runs else []
-        stages.extend(new)
+        new = _tool_stages(run, instance, job, chain, guards, ctx, inst.values, shared) if inst.runs else []
+        ctx.stages.extend(new)
         per_instance.append((inst.index, {o.id: {"$ref": f"{instance}/{o.id}"} if new else None for o in step.outputs}))
     if not step.scatter:
-        return stages, per_instance[0][1]
-    return stages, {o.id: sc.gather([(i, outs[o.id]) for i, outs in per_instance], shape) for o in step.outputs}
+        return per_instance[0][1]
+    return {o.id: sc.gather([(i, outs[o.id]) for i, outs in per_instance], shape) for o in step.outputs}
 
 
 def _tool_defaults(run: ir.Process) -> dict[str, Any]:
@@ -314,6 +373,7 @@ def _tool_stages(
     job: Mapping[str, Any],
     chain: tuple[Any, ...],
     guards: Guards,
+    ctx: Context,
     connected: Mapping[str, Any] | None = None,
     shared: _Shared | None = None,
 ) -> list[dict[str, Any]]:
@@ -323,7 +383,7 @@ def _tool_stages(
     set or dropped afterwards (`inputs`, `command`, `dependents`), so the nested values can be shared.
     """
     stage = _base_stage(run, name, chain, [job, connected], guards, shared.resources if shared else None)
-    data = dict(shared.data) if shared is not None else tool_data(run, chain)
+    data = dict(shared.data) if shared is not None else tool_body_data(run, chain, ctx)
     data["inputs"] = dict(job)
     if isinstance(run, ir.ExpressionTool):
         return [{**stage, "kind": "cwl_expression", "cmd": "", "data": data}]
@@ -331,11 +391,12 @@ def _tool_stages(
 
 
 def _dynamic_stage(
-    run: ir.Process, name: str, spec: dict[str, Any], values: dict[str, Any], chain: tuple[Any, ...], guards: Guards
+    run: ir.Process, name: str, spec: dict[str, Any], values: dict[str, Any], chain: tuple[Any, ...],
+    guards: Guards, ctx: Context,
 ) -> dict[str, Any]:
     """One stage that expands the step at run time (scatter, valueFrom, `when`, defaults)."""
     stage = _base_stage(run, name, chain, values, guards)
-    data = tool_data(run, chain)
+    data = tool_body_data(run, chain, ctx)
     data["step"] = {**spec, "in": values}
     if isinstance(run, ir.ExpressionTool):
         return {**stage, "kind": "cwl_expression", "cmd": "", "data": data}

@@ -35,18 +35,37 @@ def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(d) for d in digits if d.isdigit())
 
 
-def _workflow(wf: ir.Workflow, found: list[Diagnostic], seen: set[str]) -> None:
+def _workflow(
+    wf: ir.Workflow, found: list[Diagnostic], seen: set[str], outer: tuple[ir.Workflow | ir.Step, ...] = ()
+) -> None:
     if wf.uri in seen:
         return
     seen.add(wf.uri)
     for step in wf.steps:
         _step(wf, step, found)
+        _features(step, (step, wf, *outer), found)
     for out in wf.outputs:
         _workflow_output(wf, out, found)
     found.extend(_cycles(wf))
     for step in wf.steps:
         if isinstance(step.run, ir.Workflow):
-            _workflow(step.run, found, seen)
+            _workflow(step.run, found, seen, (step, wf, *outer))
+
+
+def _declares(holders: tuple[ir.Workflow | ir.Step, ...], cls: str) -> bool:
+    """cwltool's `get_requirement`: the step's, then each enclosing workflow's requirements and hints."""
+    return any(r.cls == cls for h in holders for r in (*h.requirements, *h.hints))
+
+
+def _features(step: ir.Step, holders: tuple[ir.Workflow | ir.Step, ...], found: list[Diagnostic]) -> None:
+    """What cwltool's `WorkflowStep.__init__` refuses to load: a sub-workflow or a scatter without its
+    feature requirement."""
+    if isinstance(step.run, ir.Workflow) and not _declares(holders, "SubworkflowFeatureRequirement"):
+        found.append(Diagnostic(step.pos, "Workflow contains embedded workflow but SubworkflowFeatureRequirement "
+                                "not in requirements", step.id))
+    if step.scatter and not _declares(holders, "ScatterFeatureRequirement"):
+        found.append(Diagnostic(step.pos, "Workflow contains scatter but ScatterFeatureRequirement not in "
+                                "requirements", step.id))
 
 
 def reference_problem(wf: ir.Workflow, source: str) -> str | None:
@@ -98,12 +117,27 @@ def _step(wf: ir.Workflow, step: ir.Step, found: list[Diagnostic]) -> None:
                 report(inp.pos, f"input '{inp.id}': {problem}")
     if len(step.scatter) > 1 and not step.scatter_method:
         report(step.pos, "scatter over several inputs needs a `scatterMethod`")
+    if step.loop is not None:
+        _loop(step, step.loop, report)
     for name in step.scatter:
         if step.input(name) is None:
             report(step.pos, f"scatter names '{name}', which is not an input of the step")
     if step.run is None:
         return
     _step_against_run(wf, step, step.run, report)
+
+
+def _loop(step: ir.Step, loop: ir.Loop, report) -> None:  # type: ignore[no-untyped-def]
+    """cwltool's `checker.loop_checker` and `update.rewrite_loop_requirements`, and the loop's sources."""
+    if step.scatter:
+        report(step.pos, "The `loop` clause is not compatible with the `scatter` directive.")
+    if step.when is not None:
+        report(loop.pos, "The `cwltool:Loop` clause is not compatible with the `when` directive.")
+    outputs = {o.id for o in step.outputs}
+    for entry in loop.inputs:
+        for source in entry.sources:
+            if source not in outputs:
+                report(entry.pos, f"loop '{entry.id}': loopSource '{source}' is not an output of the step")
 
 
 def _step_against_run(wf: ir.Workflow, step: ir.Step, run: ir.Process, report) -> None:  # type: ignore[no-untyped-def]

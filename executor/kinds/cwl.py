@@ -24,6 +24,7 @@ from cwlpilot.executor.kinds import Expansion, KindError, Prepared, StageContext
 from cwlpilot.executor.outcome import ExitCodes
 from cwlpilot.executor.plan import Stage
 from cwlpilot.semantics.cwl import files
+from cwlpilot.semantics.cwl import formats
 from cwlpilot.semantics.cwl import scatter as sc
 from cwlpilot.semantics.cwl import step as stepmod
 from cwlpilot.semantics.cwl.cmdline import command_line
@@ -42,6 +43,7 @@ _USER_ERRORS = (
     OutputError,
     stepmod.WhenError,
     sc.ScatterError,
+    formats.FormatError,
     OSError,
     ValueError,
 )
@@ -78,16 +80,32 @@ def _guards_pass(when: Any, read: Any) -> bool:
 
 
 def _instances(data: Mapping[str, Any], read: Any, ev: Evaluator) -> tuple[list[stepmod.Instance], list[int]]:
-    """The instances to run, each with its tool job (defaults applied)."""
+    """The instances to run, each with its tool job (defaults applied, File formats checked)."""
     defaults = data.get("toolDefaults") or {}
     if "step" in data:
         spec = data["step"]
         found, shape = stepmod.instances(spec, resolve(spec.get("in") or {}, read), ev)
         jobs = [stepmod.Instance(i.index, stepmod.tool_job(spec, i.values, defaults), i.runs) for i in found]
-        return jobs, shape
-    job = resolve(data.get("inputs") or {}, read)
-    job = {k: defaults[k] if v is None and k in defaults else v for k, v in job.items()}
-    return [stepmod.Instance((), job, True)], []
+    else:
+        job = resolve(data.get("inputs") or {}, read)
+        job = {k: defaults[k] if v is None and k in defaults else v for k, v in job.items()}
+        jobs, shape = [stepmod.Instance((), job, True)], []
+    for inst in jobs:
+        if inst.runs:
+            check_formats(data, inst.values, ev)
+    return jobs, shape
+
+
+def check_formats(data: Mapping[str, Any], job: Mapping[str, Any], ev: Evaluator) -> None:
+    """cwltool's check of the process's input File formats (`data.formats`, see `compiler.formats`)."""
+    closure = data.get("ontology") or {}
+    for port, spec in (data.get("formats") or {}).items():
+        formats.check(port, job.get(port), spec, closure, lambda f: ev(f, {"inputs": job, "self": None}))
+
+
+def skipped_alone(data: Mapping[str, Any], found: list[stepmod.Instance]) -> bool:
+    """A step without scatter whose `when` is false: the stage shows as skipped."""
+    return not (data.get("step") or {}).get("scatter") and len(found) == 1 and not found[0].runs
 
 
 def _links(outdir: Path) -> set[str]:
@@ -140,6 +158,8 @@ class CwlExpression(_CwlKind):
         scratch = ctx.cwd / META / "literals"
         try:
             found, shape = _instances(data, read, ev)
+            if skipped_alone(data, found):
+                return self._skip(data, ctx)
             results = [(i.index, self._evaluate(data, i, ev, scratch)) for i in found]
         except _USER_ERRORS as exc:
             raise KindError(f"stage '{stage.name}': {exc}") from None
@@ -196,6 +216,8 @@ class CwlTool(_CwlKind):
             return self._skip(data, ctx)
         try:
             found, shape = _instances(data, read, ev)
+            if skipped_alone(data, found):
+                return self._skip(data, ctx)
             scattered = "step" in data and bool(data["step"].get("scatter"))
             if scattered and "dependents" in data:
                 return _plan_expansion(stage, ctx, data, found, shape)
@@ -316,7 +338,9 @@ def _plan_expansion(
 
 
 class CwlGather:
-    """Puts the outputs of a run-time scatter's instance stages together as the scattering stage's own."""
+    """Puts the outputs of a run-time scatter's instances together as the scattering stage's own: data.into
+    (that stage), data.shape, data.ports, and data.instances `[[index, stage or null], ...]` (a tool's
+    instance stages) or data.values `[[index, {port: value} or null], ...]` (a sub-workflow's instances)."""
 
     def prepare(self, stage: Stage, ctx: StageContext) -> Prepared:
         data = _data(stage)["data"]
@@ -324,6 +348,10 @@ class CwlGather:
         results = [
             (tuple(index), None if name is None else dict(read(name))) for index, name in data.get("instances", [])
         ]
+        try:  # a sub-workflow's instances: the values of its outputs, in terms of its stages
+            results += [(tuple(index), None if v is None else resolve(v, read)) for index, v in data.get("values", [])]
+        except _USER_ERRORS as exc:
+            raise KindError(f"stage '{stage.name}': {exc}") from None
         ports: dict[str, Any] = {p: {} for p in data.get("ports") or []}
         outputs = _gathered({"outputs": ports}, results, list(data.get("shape") or []))
         write_outputs(ctx.workdir / str(data["into"]), outputs)

@@ -39,9 +39,9 @@ def instantiate(templates: Sequence[Mapping[str, Any]], mark: str, prefix: str, 
     return [_walk(t, mark, prefix, inputs, values) for t in templates]
 
 
-def rename(value: Any, mark: str, prefix: str) -> Any:
-    """`value` (a template's output values, say) with the marker replaced by `prefix` in stage names."""
-    return _walk(value, mark, prefix, None, {})
+def instantiate_value(value: Any, mark: str, prefix: str, values: Mapping[str, Any]) -> Any:
+    """A value written in terms of the templates (the body's outputs, say) for one instance."""
+    return _walk(value, mark, prefix, f"{mark}{INPUTS}", values)
 
 
 def _walk(value: Any, mark: str, prefix: str, inputs: str | None, values: Mapping[str, Any]) -> Any:

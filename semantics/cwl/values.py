@@ -2,7 +2,8 @@
 
 A value in a plan is plain JSON, except for two objects resolved once upstream stages have run:
 `{"$ref": "STAGE/PORT"}` (the PORT of STAGE's output object) and
-`{"$merge": [v, ...], "linkMerge": M, "pickValue": P}` (several sources joined as CWL says).
+`{"$merge": [v, ...], "linkMerge": M, "pickValue": P}` (several sources joined as CWL says; with
+`"default": D`, D replaces a null result).
 """
 
 from __future__ import annotations
@@ -95,6 +96,14 @@ def pick(merged: Any, pick_value: str, name: str = "") -> Any:
     return present[0]
 
 
+def with_default(value: Any, default: Any) -> Any:
+    """`value`, or `default` when it is null; when `value` is still pending, an object that decides once it
+    is known (`{"$merge": [value], ..., "default": default}`)."""
+    if is_pending(value):
+        return {"$merge": [value], "linkMerge": None, "pickValue": None, "many": False, "default": default}
+    return default if value is None else value
+
+
 def resolve(value: Any, read: Reader) -> Any:
     """`value` with every `$ref` and `$merge` replaced by what upstream stages produced."""
     if isinstance(value, list):
@@ -106,7 +115,8 @@ def resolve(value: Any, read: Reader) -> Any:
         return read(stage).get(port)
     if "$merge" in value:
         parts = [resolve(v, read) for v in value["$merge"]]
-        return merge(parts, value.get("linkMerge"), value.get("pickValue"), value.get("many"), value.get("name", ""))
+        merged = merge(parts, value.get("linkMerge"), value.get("pickValue"), value.get("many"), value.get("name", ""))
+        return value.get("default") if merged is None and "default" in value else merged
     return {k: resolve(v, read) for k, v in value.items()}
 
 

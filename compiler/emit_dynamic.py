@@ -42,8 +42,7 @@ from typing import Any
 from cwlpilot.compiler import ir
 from cwlpilot.compiler.emit_tool import js_lib, tool_data
 from cwlpilot.compiler.formats import Ontology, allowed_formats, input_formats
-from cwlpilot.semantics.cwl import files
-from cwlpilot.semantics.cwl import template
+from cwlpilot.semantics.cwl import files, template
 from cwlpilot.semantics.cwl.values import refs
 
 Guards = tuple[dict[str, Any], ...]

@@ -214,7 +214,8 @@ class Converter:
             default=ir.freeze(_plain(default)),
             has_default=default is not None,
             binding=binding,
-            load_contents=bool(getattr(obj, "loadContents", False)) or (not command_line and binding is not None and binding.load_contents),
+            load_contents=bool(getattr(obj, "loadContents", False))
+            or (not command_line and binding is not None and binding.load_contents),
             secondary_files=ir.freeze(_plain(obj.secondaryFiles) or []),
             format=ir.freeze(_plain(obj.format)),
             load_listing=getattr(obj, "loadListing", None),

@@ -27,14 +27,15 @@ def is_loop(obj: Any) -> bool:
     if type(obj).__name__ == "Loop":
         return True
     cls = obj.get("class") if isinstance(obj, Mapping) else getattr(obj, "class_", None)
-    return isinstance(cls, str) and (cls == CLASS or cls == IRI or cls.endswith("#Loop"))
+    return isinstance(cls, str) and (cls in (CLASS, IRI) or cls.endswith("#Loop"))
 
 
 def read_loop(req: Any, node: Node, version: str, found: list[Diagnostic], step: str) -> ir.Loop | None:
     """The step's loop from its requirement `req` (node: the requirement's YAML); None after an error."""
     pos = node.pos()
     if version != "v1.2":
-        found.append(Diagnostic(pos, f"{CLASS} needs cwlVersion v1.2 (this document is {version or 'unversioned'})", step))
+        shown = version or "unversioned"
+        found.append(Diagnostic(pos, f"{CLASS} needs cwlVersion v1.2 (this document is {shown})", step))
         return None
     when = _field(req, "loopWhen")
     if not isinstance(when, str):
@@ -72,7 +73,7 @@ def _entries(raw: Any) -> list[dict[str, Any]]:
 def _input(e: Mapping[str, Any], node: Node) -> ir.LoopInput:
     source = e.get("loopSource")
     sources = [source] if isinstance(source, str) else list(source or ())
-    default = e.get("default")
+    default: Any = e.get("default")
     if hasattr(default, "save"):
         default = default.save(top=False, relative_uris=True)
     return ir.LoopInput(
@@ -104,9 +105,9 @@ def raw_problems(doc: Node, version: str) -> list[Diagnostic]:
     steps = doc.get("steps")
     if steps is None:
         return found
-    items = steps.value.items() if isinstance(steps.value, Mapping) else (
-        (s.get("id"), s) for s in steps.value or () if isinstance(s, Mapping))
-    for step_id, raw in items:
+    ids = list(steps.value) if isinstance(steps.value, Mapping) else [
+        s.get("id") for s in steps.value or () if isinstance(s, Mapping)]
+    for step_id in ids:
         step = entry(doc, "steps", _last(step_id))
         req = _loop_node(step)
         if req is not None:

@@ -23,8 +23,7 @@ from typing import Any
 from cwlpilot.executor.kinds import Expansion, KindError, Prepared, StageContext
 from cwlpilot.executor.outcome import ExitCodes
 from cwlpilot.executor.plan import Stage
-from cwlpilot.semantics.cwl import files
-from cwlpilot.semantics.cwl import formats
+from cwlpilot.semantics.cwl import files, formats
 from cwlpilot.semantics.cwl import scatter as sc
 from cwlpilot.semantics.cwl import step as stepmod
 from cwlpilot.semantics.cwl.cmdline import command_line

@@ -27,7 +27,6 @@ from cwlpilot.executor.kinds.cwl import (
     EXPANSION,
     _CwlKind,
     _data,
-    _reader,
     check_formats,
 )
 from cwlpilot.executor.plan import Stage
@@ -99,13 +98,15 @@ class CwlSubworkflow(_Expanding):
                 job = _body_job(data, inst.values, ev)
                 prefix = sc.instance_name(stage.name, inst.index)
                 stages += template.instantiate(data["templates"], data["marker"], prefix, job)
-                placed.append([list(inst.index), template.instantiate_value(data["outputs"], data["marker"], prefix, job)])
+                outs = template.instantiate_value(data["outputs"], data["marker"], prefix, job)
+                placed.append([list(inst.index), outs])
         except _USER_ERRORS as exc:
             raise KindError(f"stage '{stage.name}': {exc}") from None
         gather = f"{stage.name}#gather"
+        ports = data.get("ports") or []
         stages.append({"name": gather, "cwd": stage.cwd, "kind": "cwl_gather", "cmd": "true", "needs": refs(placed),
                        "resources": _SMALL,
-                       "data": {"into": stage.name, "shape": shape, "values": placed, "ports": data.get("ports") or []}})
+                       "data": {"into": stage.name, "shape": shape, "values": placed, "ports": ports}})
         return _expansion(ctx, stages, [[d, gather] for d in data.get("dependents") or []])
 
 
@@ -183,7 +184,9 @@ def _final(data: Mapping[str, Any], buffer: Mapping[str, Any]) -> dict[str, Any]
     return {p: buffer.get(p, [] if every else None) for p in data.get("ports") or []}
 
 
-def _fed_back(loop: Mapping[str, Any], joborder: Mapping[str, Any], outs: Mapping[str, Any], ev: Evaluator) -> dict[str, Any]:
+def _fed_back(
+    loop: Mapping[str, Any], joborder: Mapping[str, Any], outs: Mapping[str, Any], ev: Evaluator
+) -> dict[str, Any]:
     """The next iteration's inputs (cwltool's `loop_callback`): each `loop` entry from its sources, merged
     as a step input is, or its default; then its valueFrom, which sees the previous iteration's inputs."""
     new: dict[str, Any] = {}
@@ -204,7 +207,8 @@ def _fed_back(loop: Mapping[str, Any], joborder: Mapping[str, Any], outs: Mappin
     for entry in loop.get("entries") or []:
         if entry.get("valueFrom") is not None:
             if not loop.get("stepInputExpression"):
-                raise LoopError("Workflow step contains valueFrom but StepInputExpressionRequirement not in requirements")
+                raise LoopError("Workflow step contains valueFrom but StepInputExpressionRequirement not in "
+                                "requirements")
             new[entry["id"]] = ev(entry["valueFrom"], {"inputs": dict(joborder), "self": new.get(entry["id"])})
     return {**joborder, **new}
 

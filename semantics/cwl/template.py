@@ -33,7 +33,9 @@ def input_ref(mark: str, port: str) -> dict[str, str]:
     return {"$ref": f"{mark}{INPUTS}/{port}"}
 
 
-def instantiate(templates: Sequence[Mapping[str, Any]], mark: str, prefix: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+def instantiate(
+    templates: Sequence[Mapping[str, Any]], mark: str, prefix: str, values: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """The stages of one instance: `mark` replaced by `prefix`, the inputs by `values`."""
     inputs = f"{mark}{INPUTS}"
     return [_walk(t, mark, prefix, inputs, values) for t in templates]

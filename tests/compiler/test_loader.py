@@ -132,7 +132,8 @@ def test_graph_document_without_main() -> None:
     path = os.path.relpath(CONFORMANCE / "conflict-wf.cwl")
     result = load(path)
     assert [str(d) for d in result.diagnostics] == [
-        f"{display_path(path)}:1:1: the `$graph` has no `main` entry; name one with FILE#ID, one of #echo, #cat, #collision"
+        f"{display_path(path)}:1:1: the `$graph` has no `main` entry; name one with FILE#ID, "
+        "one of #echo, #cat, #collision"
     ]
 
 

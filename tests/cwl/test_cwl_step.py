@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cwlpilot.semantics.cwl.expr import PYTHON_ONLY
-from cwlpilot.semantics.cwl.params import NotStatic
-from cwlpilot.semantics.cwl.values import resolve
 from cwlpilot.semantics.cwl.step import WhenError, instances, tool_job
+from cwlpilot.semantics.cwl.values import resolve
 
 
 def test_value_from_sees_the_scattered_element_and_the_other_inputs_before_value_from() -> None:

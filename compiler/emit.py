@@ -129,8 +129,10 @@ def _check_formats(
         except NotStatic:
             continue
         except fmt.FormatError as exc:
-            where = f"step '{step}': " if step else ""
-            raise CompilerError(f"{pos}: {where}{exc}") from None
+            if step is None:  # the run's own inputs: say which one
+                param = run.input(port)
+                raise CompilerError(f"{param.pos if param else pos}: {exc}") from None
+            raise CompilerError(f"{pos}: step '{step}': {exc}") from None
 
 
 def _with_job_requirements(process: ir.Process, job: Mapping[str, Any]) -> ir.Process:

@@ -52,6 +52,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, NamedTuple
+from urllib.parse import unquote
 
 from cwlpilot.compiler import ir
 from cwlpilot.compiler.emit_dynamic import Context, Guards, Options, loop_stage, subworkflow_stage, tool_body_data
@@ -407,7 +408,7 @@ def _dynamic_stage(
 
 
 def _basename(uri: str) -> str:
-    path = uri.split("#")[0].rsplit("/", 1)[-1]
+    path = unquote(uri.split("#")[0].rsplit("/", 1)[-1])
     return path.rsplit(".", 1)[0] or "tool"
 
 

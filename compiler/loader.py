@@ -9,6 +9,7 @@ of every file reached, YAML syntax errors, unknown types, missing `run` document
 from __future__ import annotations
 
 import os
+from urllib.parse import unquote
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,7 +188,7 @@ def _graph_entry(doc: Node, fragment: str) -> Node:
 
 
 def _short_uri(uri: str) -> str:
-    return uri.rsplit("/", 1)[-1]
+    return unquote(uri.rsplit("/", 1)[-1])
 
 
 def salad_diagnostics(exc: ValidationException, shown: str, cwd: str | None = None) -> list[Diagnostic]:
@@ -203,7 +204,9 @@ def _walk_salad(
     message = " ".join(str(getattr(exc, "message", "") or "").split())
     if getattr(exc, "file", None) and getattr(exc, "start", None):
         line, col = exc.start
-        pos = Pos(display_path(uri_to_path(exc.file), cwd), line, col)
+        # schema-salad gives a URI, or a path relative to the working directory, both percent-encoded
+        path = uri_to_path(exc.file) if "://" in exc.file else unquote(exc.file)
+        pos = Pos(display_path(path, cwd), line, col)
     step = _salad_step(message) or step
     if message.startswith("the `") and "field is not valid" in message:
         context = message.split("`")[1]

@@ -7,6 +7,8 @@ loaded (`run is None`) are checked only for what does not need their tool.
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from cwlpilot.compiler import cwltypes as T
 from cwlpilot.compiler import ir
 from cwlpilot.compiler.errors import Diagnostic
@@ -26,7 +28,7 @@ def run_name(run: ir.Process) -> str:
     if "#" in run.uri and run.uri.endswith("/run"):
         return f"the inline {type(run).__name__}"
     path, _, frag = run.uri.partition("#")
-    name = path.rsplit("/", 1)[-1]
+    name = unquote(path.rsplit("/", 1)[-1])  # as the user wrote it: `a+b.cwl`, not `a%2Bb.cwl`
     return f"{name}#{frag}" if frag else name
 
 

@@ -282,8 +282,8 @@ def _subworkflow(
             inner_name = sc.instance_name(name, inst.index) + "."
             produced = _workflow(run, inner_name, job, chain, ctx, inner_guards)
             outs = {o.id: produced.get(o.id) for o in step.outputs}
-        elif not step.scatter:
-            ctx.stages.append(_skipped(name, step, guards))
+        else:
+            ctx.stages.append(_skipped(sc.instance_name(name, inst.index), step, guards))
         per_instance.append((inst.index, outs))
     if not step.scatter:
         return per_instance[0][1]
@@ -332,8 +332,8 @@ def _step_stages(
             shared = _Shared(tool_body_data(run, chain, ctx), resources(run, chain))
         if inst.runs:
             _check_formats(run, job, ctx, step.pos, step.id)
-        elif not step.scatter:
-            ctx.stages.append(_skipped(name, step, guards))
+        else:
+            ctx.stages.append(_skipped(instance, step, guards))
         # needs follow every connected input, also those the tool ignores (CWL still orders the steps)
         new = _tool_stages(run, instance, job, chain, guards, ctx, inst.values, shared) if inst.runs else []
         ctx.stages.extend(new)

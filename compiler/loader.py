@@ -9,10 +9,10 @@ of every file reached, YAML syntax errors, unknown types, missing `run` document
 from __future__ import annotations
 
 import os
-from urllib.parse import unquote
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from cwl_utils import parser as cwl
 from cwl_utils.errors import GraphTargetMissingException

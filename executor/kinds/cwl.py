@@ -308,8 +308,11 @@ def _plan_expansion(
     stages: list[dict[str, Any]] = []
     placed: list[tuple[list[int], str | None]] = []
     for inst in found:
-        if not inst.runs:
+        if not inst.runs:  # shown as skipped, by a stage that runs nothing
             placed.append((list(inst.index), None))
+            skipped = sc.instance_name(stage.name, inst.index)
+            stages.append({"name": skipped, "cwd": skipped, "kind": "cwl_skipped", "cmd": "true", "needs": [],
+                           "resources": {"cpu": 0.1, "mem": 0}, "data": {"ports": list(data.get("outputs") or {})}})
             continue
         name = sc.instance_name(stage.name, inst.index)
         spec: dict[str, Any] = {"name": name, "cwd": name, "kind": "cwl_tool", "cmd": stage.cmd, "needs": []}
@@ -326,7 +329,7 @@ def _plan_expansion(
             "cwd": stage.cwd,
             "kind": "cwl_gather",
             "cmd": "true",
-            "needs": [s["name"] for s in stages],
+            "needs": [s["name"] for s in stages if s["kind"] != "cwl_skipped"],
             "resources": {"cpu": 0.1, "mem": 0},
             "data": {"into": stage.name, "shape": shape, "instances": placed, "ports": ports},
         }

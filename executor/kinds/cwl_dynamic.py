@@ -94,6 +94,7 @@ class CwlSubworkflow(_Expanding):
             for inst in found:
                 if not inst.runs:
                     placed.append([list(inst.index), None])
+                    stages.append(skipped_stage(sc.instance_name(stage.name, inst.index), data.get("ports") or []))
                     continue
                 job = _body_job(data, inst.values, ev)
                 prefix = sc.instance_name(stage.name, inst.index)
@@ -211,6 +212,12 @@ def _fed_back(
                                 "requirements")
             new[entry["id"]] = ev(entry["valueFrom"], {"inputs": dict(joborder), "self": new.get(entry["id"])})
     return {**joborder, **new}
+
+
+def skipped_stage(name: str, ports: list[str]) -> dict[str, Any]:
+    """A stage that only shows an instance whose `when` is false as skipped (kind `cwl_skipped`)."""
+    return {"name": name, "cwd": name, "kind": "cwl_skipped", "cmd": "true", "needs": [], "resources": _SMALL,
+            "data": {"ports": ports}}
 
 
 class CwlSkipped:

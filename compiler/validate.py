@@ -43,7 +43,10 @@ def _workflow(
     if wf.uri in seen:
         return
     seen.add(wf.uri)
+    first: dict[str, ir.Step] = {}
     for step in wf.steps:
+        if first.setdefault(step.id, step) is not step:  # what cwl-utils reported, see loader._PlainMap
+            found.append(Diagnostic(step.pos, f"Duplicate field '{step.id}': another step has this id", step.id))
         _step(wf, step, found)
         _features(step, (step, wf, *outer), found)
     for out in wf.outputs:

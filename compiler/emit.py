@@ -324,12 +324,10 @@ def _step_stages(
     except CwlError as exc:
         raise CompilerError(f"{step.pos}: step '{step.id}': {exc}") from None
     per_instance = []
-    shared: _Shared | None = None
+    shared = _shared(run, chain, ctx)
     for inst in found:
         instance = sc.instance_name(name, inst.index)
         job = stepmod.tool_job(spec, inst.values, _tool_defaults(run))
-        if inst.runs and shared is None:  # the same for every instance: worked out once per step
-            shared = _Shared(tool_body_data(run, chain, ctx), resources(run, chain))
         if inst.runs:
             _check_formats(run, job, ctx, step.pos, step.id)
         else:
@@ -348,10 +346,22 @@ def _tool_defaults(run: ir.Process) -> dict[str, Any]:
 
 
 class _Shared(NamedTuple):
-    """What every stage of one tool in one place carries: its data (without inputs) and its resources."""
+    """What every stage of one tool under the same requirements carries: its data (without inputs) and its
+    resources. Worked out once per tool and set of enclosing requirements, not once per step or instance: a
+    10,000-step workflow running one tool needs it once."""
 
     data: dict[str, Any]
     resources: dict[str, Any]
+
+
+def _shared(run: ir.Process, chain: tuple[Any, ...], ctx: Context) -> _Shared:
+    # the steps and workflows around the tool matter only through their requirements and hints
+    key = (id(run), tuple(id(h) for h in chain if h.requirements or h.hints))
+    found = ctx.shared.get(key)
+    if found is None:
+        unsupported_if_docker(run, chain)
+        found = ctx.shared[key] = _Shared(tool_body_data(run, chain, ctx), resources(run, chain))
+    return found
 
 
 def _base_stage(
@@ -362,7 +372,8 @@ def _base_stage(
     guards: Guards,
     res: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    unsupported_if_docker(run, chain)
+    if res is None:
+        unsupported_if_docker(run, chain)  # (checked once with the shared data otherwise)
     stage: dict[str, Any] = {"name": name, "cwd": name, "needs": refs([pending, list(guards)])}
     stage.update(res if res is not None else resources(run, chain))
     if guards:

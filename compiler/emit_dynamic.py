@@ -63,10 +63,11 @@ class Context:
     ontology: Ontology
     options: Options = field(default_factory=Options)
     stages: list[dict[str, Any]] = field(default_factory=list)
+    shared: dict[Any, Any] = field(default_factory=dict)  # what `compiler.emit` works out once per tool
 
     def nested(self) -> Context:
-        """A context whose stages are a template's (the same ontology and options)."""
-        return Context(self.ontology, self.options)
+        """A context whose stages are a template's (the same ontology, options and cache)."""
+        return Context(self.ontology, self.options, shared=self.shared)
 
     def with_formats(self, data: dict[str, Any], run: ir.Process) -> dict[str, Any]:
         """`data` with the input formats of `run` and their ontology, when it declares any."""

@@ -200,6 +200,11 @@ class _PlainMap(dict):  # type: ignore[type-arg]
 
     lc: Any
 
+    def __copy__(self) -> _PlainMap:  # cwl-utils copies each step twice; the default copy is slow
+        plain = _PlainMap(self)
+        plain.lc = self.lc
+        return plain
+
 
 def _steps_as_plain_maps(tree: Any, filename: str) -> Any:
     """`tree` with the steps of its workflows (a `$graph`'s too) as `_PlainMap`s, changed in place;

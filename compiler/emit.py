@@ -50,35 +50,37 @@ Plan `outputs` — {id: {"type", "value"}} where value may hold `$ref`s and `$me
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from cwlpilot.compiler import ir
 from cwlpilot.compiler.emit_dynamic import Context, Guards, Options, loop_stage, subworkflow_stage, tool_body_data
+from cwlpilot.compiler.emit_inputs import (
+    check_formats,
+    expanded_formats,
+    input_value,
+    job_namespaces,
+    with_job_requirements,
+    with_secondary_files,
+)
 from cwlpilot.compiler.emit_tool import (
-    expand,
     js_lib,
     port_type,
     resources,
-    schema_json,
     static_command,
     unsupported_if_docker,
 )
 from cwlpilot.compiler.errors import CompilerError, UnsupportedError
-from cwlpilot.compiler.formats import Ontology, all_schemas, allowed_formats, input_formats
+from cwlpilot.compiler.formats import Ontology, all_schemas
 from cwlpilot.compiler.graph import topological
 from cwlpilot.semantics.cwl import files
-from cwlpilot.semantics.cwl import formats as fmt
 from cwlpilot.semantics.cwl import scatter as sc
 from cwlpilot.semantics.cwl import step as stepmod
-from cwlpilot.semantics.cwl.collect import with_secondary
 from cwlpilot.semantics.cwl.errors import CwlError
 from cwlpilot.semantics.cwl.expr import PYTHON_ONLY, Evaluator
 from cwlpilot.semantics.cwl.params import NotStatic
-from cwlpilot.semantics.cwl.staging import record_secondary
 from cwlpilot.semantics.cwl.template import mark_expansions
-from cwlpilot.semantics.cwl.values import PickValueError, is_pending, merge, refs
+from cwlpilot.semantics.cwl.values import PickValueError, merge, refs
 
 files_resolved = files.resolved
 
@@ -89,13 +91,13 @@ def compile_plan(
     process: ir.Process, job: Mapping[str, Any], job_dir: str, options: Options | None = None
 ) -> dict[str, Any]:
     """The plan for `process` run on `job` (inputs relative to `job_dir`), as plain JSON data."""
-    process = _with_job_requirements(process, job)
+    process = with_job_requirements(process, job)
     ctx = Context(Ontology(all_schemas(process)), options or Options())
     ev = Evaluator(js=tuple(js_lib(process, ()) or ()), version=process.cwl_version, allow_js=True)
-    namespaces = {**_job_namespaces(job), **process.namespaces}
-    values = {p.id: _formats(_input_value(p, job, job_dir), namespaces) for p in process.inputs}
-    values = {p.id: _secondary(p, values, ev) for p in process.inputs}
-    _check_formats(process, values, ctx, process.pos, None)
+    namespaces = {**job_namespaces(job), **process.namespaces}
+    values = {p.id: expanded_formats(input_value(p, job, job_dir), namespaces) for p in process.inputs}
+    values = {p.id: with_secondary_files(p, values, ev) for p in process.inputs}
+    check_formats(process, values, ctx, process.pos, None)
     if isinstance(process, ir.Workflow):
         produced = _workflow(process, "", values, (), ctx, ())
     else:
@@ -105,73 +107,6 @@ def compile_plan(
     outputs = {o.id: {"type": port_type(o.type), "value": produced.get(o.id)} for o in process.outputs}
     mark_expansions(ctx.stages)
     return {"schema_version": SCHEMA_VERSION, "stages": ctx.stages, "outputs": outputs}
-
-
-def _job_namespaces(job: Mapping[str, Any]) -> dict[str, str]:
-    found = job.get("$namespaces")
-    return {str(k): str(v) for k, v in found.items()} if isinstance(found, Mapping) else {}
-
-
-def _check_formats(
-    run: ir.Process, job: Mapping[str, Any], ctx: Context, pos: ir.Pos, step: str | None
-) -> None:
-    """cwltool's format check of a process's inputs, made now on the values already known (the stage's
-    kind checks again at run time, when the others are known)."""
-    specs = input_formats(run)
-    if not specs:
-        return
-    closure = ctx.ontology.closure({f for s in specs.values() for f in allowed_formats(s)})
-    for port, spec in specs.items():
-        value = job.get(port)
-        if is_pending(value):
-            continue
-        try:
-            fmt.check(port, value, spec, closure, lambda f: PYTHON_ONLY(f, {"inputs": job, "self": None}))
-        except NotStatic:
-            continue
-        except fmt.FormatError as exc:
-            if step is None:  # the run's own inputs: say which one
-                param = run.input(port)
-                raise CompilerError(f"{param.pos if param else pos}: {exc}") from None
-            raise CompilerError(f"{pos}: step '{step}': {exc}") from None
-
-
-def _with_job_requirements(process: ir.Process, job: Mapping[str, Any]) -> ir.Process:
-    """`cwl:requirements` in the inputs file: requirements that rank before the document's own."""
-    extra = job.get("cwl:requirements") or []
-    reqs = tuple(
-        ir.Requirement(str(r["class"]), ir.freeze({k: v for k, v in r.items() if k != "class"}), process.pos)
-        for r in extra
-        if isinstance(r, Mapping) and "class" in r
-    )
-    return replace(process, requirements=reqs + process.requirements) if reqs else process
-
-
-def _formats(value: Any, namespaces: Mapping[str, str]) -> Any:
-    """File formats written with a `$namespaces` prefix (`edam:format_1929`) as full IRIs."""
-    return files.walk(
-        value, lambda obj: {**obj, "format": expand(obj["format"], namespaces)} if "format" in obj else obj
-    )
-
-
-def _input_value(param: ir.InputParam, job: Mapping[str, Any], job_dir: str) -> Any:
-    given = job.get(param.id)
-    value = files_resolved(given, job_dir) if given is not None else files_resolved(ir.thaw(param.default), "")
-    if param.load_contents or (param.binding is not None and param.binding.load_contents):
-        value = stepmod.with_contents(value)  # reads the input files: they are known now
-    return value
-
-
-def _secondary(param: ir.InputParam, values: dict[str, Any], ev: Evaluator) -> Any:
-    """The run's own inputs are where secondaryFiles are looked for on disk; steps only check them."""
-    value = values[param.id]
-    context: dict[str, Any] = {"inputs": values, "self": None, "runtime": {}}
-    if param.secondary_files:
-        patterns = ir.thaw(param.secondary_files)
-        value = files.walk_top(value, lambda obj: with_secondary(obj, patterns, context, ev, True, True))
-    if isinstance(param.type, ir.RecordType):
-        value = record_secondary(value, schema_json(param.type), context, ev, True)
-    return value
 
 
 def _workflow(
@@ -278,7 +213,7 @@ def _subworkflow(
         outs = {o.id: None for o in step.outputs}
         if runs:
             job = stepmod.tool_job(spec, inst.values, _tool_defaults(run))
-            _check_formats(run, job, ctx, step.pos, step.id)
+            check_formats(run, job, ctx, step.pos, step.id)
             inner_name = sc.instance_name(name, inst.index) + "."
             produced = _workflow(run, inner_name, job, chain, ctx, inner_guards)
             outs = {o.id: produced.get(o.id) for o in step.outputs}
@@ -329,7 +264,7 @@ def _step_stages(
         instance = sc.instance_name(name, inst.index)
         job = stepmod.tool_job(spec, inst.values, _tool_defaults(run))
         if inst.runs:
-            _check_formats(run, job, ctx, step.pos, step.id)
+            check_formats(run, job, ctx, step.pos, step.id)
         else:
             ctx.stages.append(_skipped(instance, step, guards))
         # needs follow every connected input, also those the tool ignores (CWL still orders the steps)

@@ -209,7 +209,8 @@ class _PlainMap(dict):  # type: ignore[type-arg]
 def _steps_as_plain_maps(tree: Any, filename: str) -> Any:
     """`tree` with the steps of its workflows (a `$graph`'s too) as `_PlainMap`s, changed in place;
     `filename` is what schema-salad's `add_lc_filename` would have given their positions."""
-    docs = tree.get("$graph") if isinstance(tree, dict) and isinstance(tree.get("$graph"), list) else [tree]
+    graph = tree.get("$graph") if isinstance(tree, dict) else None
+    docs: list[Any] = graph if isinstance(graph, list) else [tree]
     for doc in docs:
         steps = doc.get("steps") if isinstance(doc, dict) else None
         if isinstance(steps, dict):

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from cwlpilot.executor.kinds import Expansion, KindError, Prepared, StageContext
-from cwlpilot.executor.outcome import ExitCodes
+from cwlpilot.executor.kinds.cwl_script import runtime as run_time
+from cwlpilot.executor.kinds.cwl_script import script, script_codes
 from cwlpilot.executor.plan import Stage
 from cwlpilot.semantics.cwl import files, formats
 from cwlpilot.semantics.cwl import scatter as sc
@@ -225,10 +226,10 @@ class CwlTool(_CwlKind):
             raise KindError(f"stage '{stage.name}': {exc}") from None
         state = {"shape": shape, "instances": plans}
         (ctx.cwd / META / "instances.json").write_text(json.dumps(state), encoding="utf-8")
-        script = ctx.cwd / META / "run.sh"
         codes = data.get("codes") or {}
-        script.write_text(_script(plans, codes, ctx.cwd / META), encoding="utf-8")
-        return Prepared(f"/bin/bash {shlex.quote(str(script))}", {}, codes=_script_codes(codes))
+        path = ctx.cwd / META / "run.sh"
+        path.write_text(script(plans, codes, ctx.cwd / META), encoding="utf-8")
+        return Prepared(f"/bin/bash {shlex.quote(str(path))}", {}, codes=script_codes(codes))
 
     def _instance(
         self, stage: Stage, data: Mapping[str, Any], inst: stepmod.Instance, outdir: Path, ev: Evaluator
@@ -242,7 +243,7 @@ class CwlTool(_CwlKind):
         tmpdir.mkdir(parents=True, exist_ok=True)
         desc = data.get("command")
         job = prepare_job(inst.values, (desc or {}).get("inputs") or {}, tmpdir, ev, listing=_depth(data))
-        runtime = _runtime(data, stage, job, outdir, tmpdir, ev)
+        runtime = run_time(data, stage, job, outdir, tmpdir, ev)
         context = {"inputs": job, "self": None, "runtime": runtime}
         if data.get("initialWorkDir") is not None:
             inplace = ((data.get("requirements") or {}).get("InplaceUpdateRequirement") or {}).get("inplaceUpdate")
@@ -361,66 +362,3 @@ class CwlGather:
 
     def finish(self, stage: Stage, ctx: StageContext) -> str | None:
         return None
-
-
-def _runtime(
-    data: Mapping[str, Any], stage: Stage, job: Mapping[str, Any], outdir: Path, tmpdir: Path, ev: Evaluator
-) -> dict[str, Any]:
-    wanted = data.get("resources") or {}
-    context = {"inputs": job, "self": None, "runtime": {}}
-    cores = ev(wanted.get("coresMin", wanted.get("coresMax")), context)
-    ram = ev(wanted.get("ramMin", wanted.get("ramMax")), context)
-    return {
-        "outdir": str(outdir),
-        "tmpdir": str(tmpdir),
-        "cores": _ceil(cores) if cores is not None else max(1, _ceil(stage.cpu)),
-        "ram": _ceil(ram) if ram is not None else _ceil(stage.mem if stage.mem > 0 else 256),
-        "outdirSize": _ceil(ev(wanted.get("outdirMin"), context) or 1024),
-        "tmpdirSize": _ceil(ev(wanted.get("tmpdirMin"), context) or 1024),
-    }
-
-
-def _ceil(value: Any) -> int:
-    import math
-
-    return int(math.ceil(float(value)))
-
-
-def _script(plans: list[dict[str, Any]], codes: Mapping[str, Any], meta: Path) -> str:
-    """One bash script running every instance in its output directory. It exits 0 when every instance
-    ended with a success code (successCodes, and 0 unless a fail code list names it), otherwise with the
-    first failing instance's code; a failing 0 becomes `_zero_failure(codes)`, see `_script_codes`.
-
-    Each instance's exit code is kept in `<meta>/exit-<n>` for `runtime.exitCode` in outputEval."""
-    failing = {*(codes.get("temporaryFail") or ()), *(codes.get("permanentFail") or ())}
-    ok = " ".join(str(c) for c in sorted({*(codes.get("success") or ()), *({0} - failing)}))
-    zero = _zero_failure(codes)
-    lines = ["set -u"]
-    for n, p in enumerate(plans):
-        if not p["runs"]:
-            continue
-        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(p["env"].items()))
-        lines.append(f"( cd {shlex.quote(p['outdir'])} && export {exports} && {p['cmd']} )")
-        lines.append(f"rc=$?; echo $rc > {shlex.quote(str(meta / f'exit-{n}'))}")
-        lines.append(f'case " {ok} " in *" $rc "*) ;; *) if [ $rc -eq 0 ]; then exit {zero}; fi; exit $rc ;; esac')
-    lines.append("exit 0")
-    return "\n".join(lines) + "\n"
-
-
-def _zero_failure(codes: Mapping[str, Any]) -> int:
-    """The code the script exits with when a tool's 0 is one of its fail codes: 0 means success to the
-    executor, so another code no list uses stands for it."""
-    used = {*(codes.get("success") or ()), *(codes.get("temporaryFail") or ()), *(codes.get("permanentFail") or ())}
-    return next(c for c in range(125, 1, -1) if c not in used)
-
-
-def _script_codes(codes: Mapping[str, Any]) -> ExitCodes:
-    """What the script's exit code means: 0 is success (it mapped the success codes), the fail codes say
-    what may be retried, with a failing 0 under its stand-in."""
-    zero = _zero_failure(codes)
-
-    def shifted(key: str) -> frozenset[int]:
-        return frozenset(zero if c == 0 else c for c in codes.get(key) or ())
-
-    return ExitCodes(success=frozenset({0}), temporary_fail=shifted("temporaryFail"),
-                     permanent_fail=shifted("permanentFail"))

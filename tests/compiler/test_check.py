@@ -125,3 +125,92 @@ def test_valid_conformance_workflows_give_no_false_alarms() -> None:
         if result.diagnostics:
             noisy.append(str(result.diagnostics[0]))
     assert noisy == []
+
+
+def _doc(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return str(path)
+
+
+TAKES = """\
+cwlVersion: v1.2
+class: ExpressionTool
+inputs: {s: string?, n: long?}
+outputs: {o: int}
+expression: "$({o: 1})"
+"""
+
+
+def test_cwltool_static_type_check_rejects_enum_into_string_and_int_into_long(tmp_path: Path) -> None:
+    _doc(tmp_path, "takes.cwl", TAKES)
+    wf = _doc(tmp_path, "wf.cwl", """\
+cwlVersion: v1.2
+class: Workflow
+inputs:
+  mode: {type: {type: enum, symbols: [fast, slow]}}
+  k: int
+outputs: {o: {type: int, outputSource: s/o}}
+steps:
+  s: {run: takes.cwl, in: {s: mode, n: k}, out: [o]}
+""")
+    assert [d.message for d in check(wf).diagnostics] == [
+        "input 's': type mismatch: 'mode' is enum, takes.cwl expects string?",
+        "input 'n': type mismatch: 'k' is int, takes.cwl expects long?",
+    ]
+
+
+def test_a_sub_workflow_or_a_scatter_without_its_feature_requirement(tmp_path: Path) -> None:
+    _doc(tmp_path, "takes.cwl", TAKES)
+    _doc(tmp_path, "sub.cwl", "cwlVersion: v1.2\nclass: Workflow\ninputs: []\noutputs: []\nsteps: []\n")
+    wf = _doc(tmp_path, "wf.cwl", """\
+cwlVersion: v1.2
+class: Workflow
+inputs: {ss: "string[]"}
+outputs: []
+steps:
+  sub: {run: sub.cwl, in: {}, out: []}
+  each: {run: takes.cwl, scatter: s, in: {s: ss}, out: [o]}
+""")
+    assert [d.message for d in check(wf).diagnostics] == [
+        "Workflow contains embedded workflow but SubworkflowFeatureRequirement not in requirements",
+        "Workflow contains scatter but ScatterFeatureRequirement not in requirements",
+    ]
+    text = Path(wf).read_text().replace("inputs: {", "hints: {ScatterFeatureRequirement: {}, "
+                                        "SubworkflowFeatureRequirement: {}}\ninputs: {")
+    Path(wf).write_text(text)
+    assert check(wf).diagnostics == ()  # a hint is enough for cwltool's get_requirement
+
+
+def test_error_locations_show_the_path_as_typed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # schema-salad gives `plus%2Bdir/wf%20one.cwl`; the user typed `plus+dir/wf one.cwl`
+    wf = _doc(tmp_path, "plus+dir/wf one.cwl", """\
+cwlVersion: v1.2
+class: Workflow
+inputs: []
+outputs: []
+steps:
+  s:
+    run: nothere.cwl
+    in: {}
+    out: []
+    badfield: 1
+""")
+    monkeypatch.chdir(tmp_path)
+    shown = [str(d) for d in check("plus+dir/wf one.cwl").diagnostics]
+    assert [d.split(": ")[0] for d in shown] == ["plus+dir/wf one.cwl:7:5", "plus+dir/wf one.cwl:10:5"]
+    assert Path(wf).exists()
+
+
+def test_duplicate_step_ids_in_list_form(tmp_path: Path) -> None:
+    wf = _doc(tmp_path, "wf.cwl", """\
+cwlVersion: v1.2
+class: Workflow
+inputs: []
+outputs: []
+steps:
+  - {id: a, run: {class: ExpressionTool, inputs: [], outputs: [], expression: "$({})"}, in: [], out: []}
+  - {id: a, run: {class: ExpressionTool, inputs: [], outputs: [], expression: "$({})"}, in: [], out: []}
+""")
+    assert [d.message for d in check(wf).diagnostics] == ["Duplicate field 'a': another step has this id"]

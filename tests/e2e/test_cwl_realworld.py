@@ -173,3 +173,35 @@ def test_check_shows_the_loop(tmp_path: Path) -> None:
     assert "loop: loop while $(inputs.round < inputs.rounds); round <- valueFrom $(inputs.round + 1), " \
            "model <- model (outputs: last iteration)" in proc.stdout
     assert "loop: history while" in proc.stdout and "(outputs: every iteration)" in proc.stdout
+
+
+def test_a_sub_workflow_fed_by_value_from_on_an_upstream_value(tmp_path: Path) -> None:
+    wf = tmp_path / "wf.cwl"
+    wf.write_text(f"""\
+cwlVersion: v1.2
+class: Workflow
+requirements: {{SubworkflowFeatureRequirement: {{}}, StepInputExpressionRequirement: {{}},
+               InlineJavascriptRequirement: {{}}}}
+inputs: {{n: int}}
+outputs: {{s: {{type: string, outputSource: pair/s}}}}
+steps:
+  make:
+    run: {{class: ExpressionTool, inputs: {{n: int}}, outputs: {{m: int}}, expression: "$({{m: inputs.n + 1}})"}}
+    in: {{n: n}}
+    out: [m]
+  pair:
+    run: {HERE / "pair.cwl"}
+    in: {{x: {{source: make/m, valueFrom: "$(self * 2)"}}, y: {{default: z}}}}
+    out: [s]
+""")
+    code, result, err = _runner(tmp_path, str(wf), _job(tmp_path, "n: 3\n"))
+    assert code == 0, err
+    assert result == {"s": "z8"}
+    assert states(tmp_path / "work")["pair.join"] == "done"  # no scatter: the body's stages under `pair.`
+
+
+def test_the_max_iteration_guard_stops_a_loop_that_would_go_on(tmp_path: Path) -> None:
+    job = _job(tmp_path, "clients: [1]\nrounds: 5\n")
+    proc = cwlpilot("run", HERE / "rounds.cwl", job, "--workdir", tmp_path / "w", "--max-loop-iterations", 2)
+    assert proc.returncode == 1
+    assert "loopWhen still holds after 2 iterations" in proc.stdout + proc.stderr

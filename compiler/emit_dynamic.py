@@ -42,6 +42,7 @@ from typing import Any
 from cwlpilot.compiler import ir
 from cwlpilot.compiler.emit_tool import js_lib, tool_data
 from cwlpilot.compiler.formats import Ontology, allowed_formats, input_formats
+from cwlpilot.compiler.validate import declares
 from cwlpilot.semantics.cwl import files, template
 from cwlpilot.semantics.cwl.values import refs
 
@@ -124,8 +125,8 @@ def loop_stage(
             "outputMethod": loop.output_method,
             "max": ctx.options.max_loop_iterations,
             "entries": entries,
-            "stepInputExpression": _declares(holders, "StepInputExpressionRequirement"),
-            "multipleInput": _declares(holders, "MultipleInputFeatureRequirement"),
+            "stepInputExpression": declares(holders, "StepInputExpressionRequirement"),
+            "multipleInput": declares(holders, "MultipleInputFeatureRequirement"),
         },
     )
     ctx.stages.append(stage)
@@ -173,10 +174,6 @@ def _js(holders: tuple[Any, ...]) -> list[str] | None:
             if req is not None:
                 return [str(x) for x in ir.thaw(req.fields.get("expressionLib") or [])]
     return None
-
-
-def _declares(holders: tuple[Any, ...], cls: str) -> bool:
-    return any(r.cls == cls for h in holders for r in (*h.requirements, *h.hints))
 
 
 def tool_body_data(run: ir.Process, chain: tuple[Any, ...], ctx: Context) -> dict[str, Any]:

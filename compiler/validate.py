@@ -57,7 +57,7 @@ def _workflow(
             _workflow(step.run, found, seen, (step, wf, *outer))
 
 
-def _declares(holders: tuple[ir.Workflow | ir.Step, ...], cls: str) -> bool:
+def declares(holders: tuple[ir.Workflow | ir.Step, ...], cls: str) -> bool:
     """cwltool's `get_requirement`: the step's, then each enclosing workflow's requirements and hints."""
     return any(r.cls == cls for h in holders for r in (*h.requirements, *h.hints))
 
@@ -65,10 +65,10 @@ def _declares(holders: tuple[ir.Workflow | ir.Step, ...], cls: str) -> bool:
 def _features(step: ir.Step, holders: tuple[ir.Workflow | ir.Step, ...], found: list[Diagnostic]) -> None:
     """What cwltool's `WorkflowStep.__init__` refuses to load: a sub-workflow or a scatter without its
     feature requirement."""
-    if isinstance(step.run, ir.Workflow) and not _declares(holders, "SubworkflowFeatureRequirement"):
+    if isinstance(step.run, ir.Workflow) and not declares(holders, "SubworkflowFeatureRequirement"):
         found.append(Diagnostic(step.pos, "Workflow contains embedded workflow but SubworkflowFeatureRequirement "
                                 "not in requirements", step.id))
-    if step.scatter and not _declares(holders, "ScatterFeatureRequirement"):
+    if step.scatter and not declares(holders, "ScatterFeatureRequirement"):
         found.append(Diagnostic(step.pos, "Workflow contains scatter but ScatterFeatureRequirement not in "
                                 "requirements", step.id))
 

@@ -15,9 +15,9 @@ Scale (`--scale`): linear workflows of S = 200, 1,000, 3,200 and 10,000 steps co
 first two validated by cwltool (its check of 3,200 steps already takes more than a minute, growing faster
 than the workflow). For each size: wall time, CPU time (user + system of the process, which a busy machine
 disturbs less than the wall time) and peak memory (ru_maxrss, from wait4), the fastest of the rounds; the
-cost per step is the time net of the start-up (a 1-step workflow, same rounds) over S. The goals: per step, cwlpilot at least 20x
-below cwltool; that cost flat from 200 to 10,000 steps (linear growth); 10,000 steps in under 5 s and
-500 MB.
+cost per step is the time net of the start-up (a 1-step workflow, same rounds) over S. The goals: per
+step, cwlpilot at least 20x below cwltool; that cost flat from 200 to 10,000 steps (linear growth);
+10,000 steps in under 5 s and 500 MB.
 
     python bench/bench_compiler.py                       # N = 1,000 and 10,000; S = 50 and 200; 3 rounds
     python bench/bench_compiler.py --n 1000 --steps 50 --rounds 5

@@ -5,7 +5,10 @@ Two mechanisms, both documented in README "Crash safety":
   behind, even a daemon that left the stage's session, is re-parented to the pilot once its own parent is
   gone, instead of to init. When a stage ends, the pilot SIGKILLs what is left of its process group and
   every such adopted process that carries the attempt's marker (its environment) or belongs to the stage's
-  session, with their descendants. Looking costs one read of /proc/self/task/*/children per stage end.
+  session, with their descendants. Looking costs one read of /proc/self/task/PID/children per stage end:
+  the kernel re-parents orphans to the first thread of the process, which starts no stage itself.
+  An adopted process that both cleared its environment and left its session cannot be told to one stage;
+  it is ended as soon as no stage runs any more (at the latest when the pilot ends).
 - The guard (executor/guard.py), a process of its own that the pilot cannot take down with it, ends the
   pilot's unfinished stages when the pilot dies in any way.
 `--keep-stage-daemons` leaves what an ended stage left behind alone (never what an interrupted or
@@ -41,7 +44,8 @@ def _prctl() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
 class Containment:
     """The pilot's side: the subreaper flag, the guard process, and the sweeps of what stages leave."""
 
-    def __init__(self, token: str, marker: str, run_prefix: str, keep_daemons: bool = False) -> None:
+    def __init__(self, token: str, marker: str, run_prefix: str, keep_daemons: bool = False,
+                 adopts: bool = True) -> None:
         self.token, self.marker = token, marker.encode() + b"="
         self.run_prefix = run_prefix.encode()  # "<run id>/": attempt markers of this run
         self.keep_daemons = keep_daemons
@@ -55,6 +59,9 @@ class Containment:
         self._foreign: set[int] = set()  # children that are no stage's (e.g. a helper of a kind), or kept
         self._interrupted: set[int] = set()  # attempts the pilot stopped: what they left is never kept
         self.resweep = False  # something may still be on its way to being re-parented to the pilot
+        # Every child of the first thread but the guard is a stage's orphan, when the pilot runs in that
+        # thread (`adopts`); a pilot run from another thread shares it with the caller's own children.
+        self.adopts = adopts
 
     # -- life of the pilot ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -161,7 +168,12 @@ class Containment:
                 continue
             attempt = self._owner(pid)
             if attempt is None:
-                self._foreign.add(pid)  # not a stage's: a helper of the pilot, or another run's
+                if self.adopts and (final or not running) and not self.keep_daemons:
+                    self._kill_tree(pid)  # an orphan of some stage, and none runs: its stage has ended
+                elif not self.adopts:
+                    self._foreign.add(pid)  # perhaps the caller's own child: never touched
+            elif attempt == _OTHER_RUN:
+                self._foreign.add(pid)
             elif attempt in running and not final:
                 self._adopted[pid] = attempt  # a running stage's daemon: it ends with its stage
             elif self.keep_daemons and attempt not in self._interrupted:
@@ -181,7 +193,7 @@ class Containment:
                 value = item[len(self.marker):]
                 if value.startswith(self.run_prefix) and value[len(self.run_prefix):].isdigit():
                     return int(value[len(self.run_prefix):])
-                return None  # another run's stage (a cwlpilot inside a stage): not ours to judge
+                return _OTHER_RUN  # another run's stage (a cwlpilot inside a stage): not ours to judge
         try:
             session = os.getsid(pid)
         except OSError:
@@ -209,20 +221,17 @@ def _reaped(pid: int) -> bool:
         return True
 
 
+_OTHER_RUN = -1
+
+
 def _children() -> list[int]:
-    """The pilot's child processes, across its threads (re-parented orphans go to the first thread)."""
-    pids: list[int] = []
+    """The children of the process's first thread: where the kernel re-parents orphans (`find_new_reaper`
+    picks the first live thread of a subreaper). The pilot's loop, which starts the stages, runs in another."""
     try:
-        tasks = os.listdir("/proc/self/task")
+        fd = os.open(f"/proc/self/task/{os.getpid()}/children", os.O_RDONLY)
     except OSError:
-        return pids
-    for tid in tasks:
-        try:
-            fd = os.open(f"/proc/self/task/{tid}/children", os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            pids.extend(int(p) for p in os.read(fd, 1 << 16).split())
-        finally:
-            os.close(fd)
-    return pids
+        return []
+    try:
+        return [int(p) for p in os.read(fd, 1 << 16).split()]
+    finally:
+        os.close(fd)

@@ -127,7 +127,8 @@ class Pilot:
                                             self.cfg.limits.cpu, self.cfg.limits.mem)
         token = f"{self.run_id}/{self.id}/{os.getpid()}"
         self.token = token.encode()
-        self.containment = Containment(token, MARKER, f"{self.run_id}/", self.cfg.keep_stage_daemons)
+        self.containment = Containment(token, MARKER, f"{self.run_id}/", self.cfg.keep_stage_daemons,
+                                       adopts=threading.current_thread() is threading.main_thread())
         self.containment.start()
         # Everything alive now (the plan, the modules) lives as long as the run: keep it out of the garbage
         # collector's full passes, which otherwise walk all of it again and again while stages start.

@@ -159,11 +159,11 @@ def test_kill_campaign_no_stage_finishes_twice_and_none_is_lost(tmp_path):
     Each stage appends `start NAME` and, when it is done, `end NAME TIME` to a ledger. A stage that ended
     but whose end the killed pilot had not yet committed runs again (the at-least-once window): such a
     repeat is allowed only when its first end came within WINDOW seconds of a kill."""
-    window, rng, n = 0.05, random.Random(1234), 60
+    window, rng, n = 0.05, random.Random(1234), 100
     stages = []
     for i in range(n):
         needs = [f"s{j}" for j in rng.sample(range(i), min(i, rng.randint(0, 2)))]
-        cmd = (f"echo start s{i} >> ../ledger; sleep {rng.uniform(0.05, 0.5):.3f}; "
+        cmd = (f"echo start s{i} >> ../ledger; sleep {rng.uniform(0.1, 0.6):.3f}; "
                f"echo end s{i} $(date +%s.%N) >> ../ledger")
         stages.append(stage(f"s{i}", cmd, needs, cwd="work"))
     plan = write_plan(tmp_path / "p.json", stages)

@@ -1,8 +1,9 @@
 """The store contract: the durable record of a run that pilots share, and the records it hands out.
 
 Every transition is committed before it takes effect: a stage is claimed (committed) before its process
-starts, and its end is committed before its dependents are released. A store implementation (SQLite here;
-PostgreSQL later) provides the methods of `Store`; the scheduler never sees SQL.
+starts, and its end is committed before its dependents are released. A store implementation (SQLite for one
+host, PostgreSQL for pilots on many; what they share is in executor/store/sql.py) provides the methods of
+`Store`; the scheduler never sees SQL.
 
 State machine of a stage:  pending -> ready -> running -> done | failed | ready (retry, requeue)
                             pending|ready -> skipped (an upstream stage failed or was skipped)
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -147,6 +149,7 @@ class PilotRecord(NamedTuple):
     pid_started: float
     heartbeat: float
     ended: bool
+    batch_job: str = ""  # e.g. the Slurm job (ARRAY_TASK) the pilot runs in
 
 
 @dataclass(frozen=True)
@@ -206,7 +209,8 @@ class Store(abc.ABC):
 
     # -- pilots -----------------------------------------------------------------------------------
     @abc.abstractmethod
-    def register_pilot(self, host: str, pid: int, pid_started: float, cpu: float, mem: float) -> int: ...
+    def register_pilot(self, host: str, pid: int, pid_started: float, cpu: float, mem: float,
+                       batch_job: str = "") -> int: ...
 
     @abc.abstractmethod
     def heartbeat(self, pilot: int) -> bool:
@@ -246,6 +250,12 @@ class Store(abc.ABC):
               now: float) -> tuple[list[bool], list[Claim]]:
         """One round trip of a pilot's loop, atomically: `finish(results)`, then up to `limit` ready
         stages are offered to `pick` (a pure selection) and what it picks is claimed."""
+
+    def idle_wait(self, poll: float, longest: float) -> None:
+        """Wait while this pilot has nothing to do and other pilots hold the remaining stages. A store that
+        can tell when stages become ready (PostgreSQL's LISTEN/NOTIFY) waits up to `longest` for that;
+        others look again after `poll` seconds."""
+        time.sleep(max(0.0, min(poll, longest)))
 
     @abc.abstractmethod
     def failure_may_be_handled(self, name: str) -> bool:

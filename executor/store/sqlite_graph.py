@@ -1,4 +1,7 @@
-"""The SQLite store's graph bookkeeping: when a stage may start, skipping, and stages added at run time.
+"""The SQL stores' graph bookkeeping: when a stage may start, skipping, and stages added at run time.
+
+Written for SQLite first and run as it is by the PostgreSQL store too (its connection translates the `?`
+placeholders); the statements keep to what both engines understand.
 
 A pending stage counts in `remaining` the needs that have not ended (ended = done, failed or skipped). When
 that count reaches zero the stage is decided: without a condition it becomes ready if every need is done
@@ -12,8 +15,8 @@ All functions run inside the caller's transaction.
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol
 
 from cwlpilot.executor.condition import evaluate, failures_tested, parse, tests_outcome
 from cwlpilot.executor.errors import StoreError
@@ -22,7 +25,22 @@ from cwlpilot.executor.store.base import StageRow
 ENDED = ("done", "failed", "skipped")
 
 
-def insert_rows(db: sqlite3.Connection, rows: Sequence[StageRow], states: dict[str, str], tries: dict[str, int],
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """The part of a DB-API connection the stores use (sqlite3's, or the PostgreSQL store's wrapper)."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
+    def executemany(self, sql: str, params: Iterable[Sequence[Any]], /) -> Any: ...
+
+
+def insert_rows(db: Connection, rows: Sequence[StageRow], states: dict[str, str], tries: dict[str, int],
                 origin: str | None = None) -> dict[str, int]:
     """Insert stages (ids from the rows) and their needs; returns {name: id} of the inserted rows."""
     db.executemany(
@@ -41,7 +59,7 @@ def insert_rows(db: sqlite3.Connection, rows: Sequence[StageRow], states: dict[s
     return ids
 
 
-def ids_of(db: sqlite3.Connection, names: Iterable[str]) -> dict[str, int]:
+def ids_of(db: Connection, names: Iterable[str]) -> dict[str, int]:
     out = {}
     for name in names:
         row = db.execute("SELECT id FROM stages WHERE name = ?", (name,)).fetchone()
@@ -50,7 +68,7 @@ def ids_of(db: sqlite3.Connection, names: Iterable[str]) -> dict[str, int]:
     return out
 
 
-def recount(db: sqlite3.Connection) -> None:
+def recount(db: Connection) -> None:
     """Recompute every unstarted stage's count of needs that have not ended, then decide those at zero."""
     db.execute("""UPDATE stages SET remaining = (SELECT count(*) FROM edges e JOIN stages p ON p.id = e.parent
                                                  WHERE e.child = stages.id AND p.state NOT IN
@@ -66,7 +84,7 @@ def recount(db: sqlite3.Connection) -> None:
             decide(db, stage_id)
 
 
-def stage_ended(db: sqlite3.Connection, stage_id: int) -> bool:
+def stage_ended(db: Connection, stage_id: int) -> bool:
     """A stage reached done, failed or skipped: count it off its dependents and decide those now free.
     Returns whether some stage was decided (made ready or skipped)."""
     todo = [stage_id]
@@ -83,7 +101,7 @@ def stage_ended(db: sqlite3.Connection, stage_id: int) -> bool:
     return decided
 
 
-def decide(db: sqlite3.Connection, stage_id: int, cascade: bool = True) -> bool:
+def decide(db: Connection, stage_id: int, cascade: bool = True) -> bool:
     """Make a pending stage whose needs have all ended ready (True) or skipped (False, cascading if asked)."""
     (condition,) = db.execute("SELECT condition FROM stages WHERE id = ?", (stage_id,)).fetchone()
     needs = db.execute("SELECT p.name, p.state, p.reason, p.cause FROM edges e JOIN stages p ON p.id = e.parent "
@@ -118,7 +136,7 @@ def decide(db: sqlite3.Connection, stage_id: int, cascade: bool = True) -> bool:
     return False
 
 
-def failure_may_be_handled(db: sqlite3.Connection, stage_id: int) -> bool:
+def failure_may_be_handled(db: Connection, stage_id: int) -> bool:
     """Whether some condition looks at the failure (or skip) of this stage or of a stage it would make skip:
     then its failure must not stop the run, since a branch may be waiting for it."""
     rows = db.execute(
@@ -129,7 +147,7 @@ def failure_may_be_handled(db: sqlite3.Connection, stage_id: int) -> bool:
     return any(name in tests_outcome(parse(condition)) for condition, name in rows)
 
 
-def apply_expansion(db: sqlite3.Connection, spawner: tuple[int, str, float], rows: Sequence[StageRow],
+def apply_expansion(db: Connection, spawner: tuple[int, str, float], rows: Sequence[StageRow],
                     needs: Sequence[tuple[str, str]], replay: dict[str, str] | None = None,
                     tries: dict[str, int] | None = None) -> None:
     """Add stages and needs produced by `spawner` (id, name, rank), before it is recorded as done.
@@ -169,7 +187,7 @@ def apply_expansion(db: sqlite3.Connection, spawner: tuple[int, str, float], row
             decide(db, stage_id)
 
 
-def replay_expansions(db: sqlite3.Connection, old_states: dict[str, str], tries: dict[str, int]) -> None:
+def replay_expansions(db: Connection, old_states: dict[str, str], tries: dict[str, int]) -> None:
     """After the plan was loaded again: re-add what spawners that are still done had added, in order, with
     the states those stages had; drop the records of spawners that will run again."""
     for exp_id, spawner, payload in db.execute("SELECT id, spawner, payload FROM expansions ORDER BY id").fetchall():
@@ -190,7 +208,7 @@ def replay_expansions(db: sqlite3.Connection, old_states: dict[str, str], tries:
             break
 
 
-def drop_added_by(db: sqlite3.Connection, names: Iterable[str]) -> None:
+def drop_added_by(db: Connection, names: Iterable[str]) -> None:
     """Remove the stages (and their needs) that these stages added at run time, recursively."""
     todo = list(names)
     while todo:

@@ -13,6 +13,8 @@ USAGE = """usage: cwlpilot COMMAND [options]
 commands:
   run PLAN.json | WF.cwl [INPUTS]   run a stages plan (or compile and run a CWL workflow)
   pilot --store URL                 join a run as an extra pilot
+  submit PLAN|WF.cwl --slurm ...    load a run into its store and start its pilots as one Slurm job array
+  status --store URL                stages by state, pilots and failures of a run
   check WF.cwl [INPUTS]             validate a CWL workflow and print its graph
   compile WF.cwl [INPUTS] -o PLAN   compile a CWL workflow into a stages plan
   graph WF.cwl|PLAN.json            write the plan as Graphviz DOT
@@ -21,7 +23,7 @@ commands:
 `cwlpilot COMMAND --help` describes a command's options.
 """
 
-EXECUTOR_COMMANDS = {"run", "pilot"}
+EXECUTOR_COMMANDS = {"run", "pilot", "status"}
 COMPILER_COMMANDS = {"check", "compile", "graph"}
 CWL_RUN_COMMANDS = {"cwl-runner", "run"}  # compile then execute: the one place both packages meet
 
@@ -49,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         from cwlpilot.run_cmd import main as executor_main
 
         return executor_main(args)
+    if command == "submit":  # compiles a CWL workflow first, when given one
+        from cwlpilot.submit_cmd import main as submit_main
+
+        return submit_main(args)
     if command in CWL_RUN_COMMANDS:
         try:
             from cwlpilot.cwlrun import main as cwl_run_main

@@ -162,11 +162,22 @@ def pilot_parser() -> argparse.ArgumentParser:
     return p
 
 
+def status_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cwlpilot status", description="Show a run as its store holds it: stages by "
+                                "state, pilots (host, pid, Slurm job, last heartbeat) and failures.")
+    p.add_argument("--store", required=True, help="the run's store URL")
+    p.add_argument("--heartbeat-timeout", type=float, default=60.0,
+                   help="a pilot silent this long is shown as lost (default 60)")
+    return p
+
+
 def main(argv: list[str]) -> int:
     command, args = argv[0], argv[1:]
     try:
         if command == "pilot":
             return _pilot(pilot_parser().parse_args(args))
+        if command == "status":
+            return _status(status_parser().parse_args(args))
         return _run(run_parser(), run_parser().parse_args(args))
     except PlanError as exc:
         for problem in exc.problems:
@@ -205,7 +216,7 @@ def _pilot(a: argparse.Namespace) -> int:
             raise ExecutorError(f"{a.store}: no store there after {a.wait:g} s "
                                 "(start the run first, or check the path)")
         time.sleep(0.2)
-    store = open_store(a.store)
+    store = open_store(a.store, lease=a.heartbeat_timeout)
     try:
         while store.get_meta("run_id") is None:
             if time.monotonic() > deadline:
@@ -217,6 +228,24 @@ def _pilot(a: argparse.Namespace) -> int:
         if stop == "interrupted":
             print("pilot interrupted: its running stages were given back to the run", file=sys.stderr)
             return 1
+        return 0
+    finally:
+        store.close()
+
+
+def _status(a: argparse.Namespace) -> int:
+    import time
+
+    from cwlpilot.executor.status import render_status
+    from cwlpilot.executor.store import open_store, store_exists
+
+    if not store_exists(a.store):
+        raise ExecutorError(f"{a.store}: no run there")
+    store = open_store(a.store, lease=a.heartbeat_timeout)
+    try:
+        run = f"{store.get_meta('run_id') or '?'} (workdir {store.get_meta('workdir') or '?'})"
+        print(render_status(run, store.progress(), store.statuses(), store.pilots(), store.attempts(), time.time(),
+                            a.heartbeat_timeout))
         return 0
     finally:
         store.close()

@@ -125,15 +125,17 @@ class ChildWatch:
         self.old_fd = signal.set_wakeup_fd(self.write_fd, warn_on_full_buffer=False)
         self.old_handler = signal.signal(signal.SIGCHLD, _ignore)
 
-    def wait(self, timeout: float) -> None:
-        """Return when a child may have ended, or after `timeout` seconds."""
+    def wait(self, timeout: float) -> frozenset[int]:
+        """Return when a child may have ended, or after `timeout` seconds, with the signals that arrived
+        meanwhile (the wake-up fd receives the number of every signal with a Python handler)."""
         if not self.enabled:
             time.sleep(min(max(timeout, 0.0), 0.005))
-            return
+            return frozenset()
         ready, _, _ = select.select([self.read_fd], [], [], max(timeout, 0.0))
         if ready:
             with contextlib.suppress(BlockingIOError):
-                os.read(self.read_fd, 4096)
+                return frozenset(os.read(self.read_fd, 4096))
+        return frozenset()
 
     def poke(self) -> None:
         """Wake `wait` now (from a signal handler that changed what the loop must do)."""

@@ -33,6 +33,7 @@ from cwlpilot.executor import launch
 from cwlpilot.executor.booking import Choice, Request, Usage, booking, select
 from cwlpilot.executor.config import PilotConfig
 from cwlpilot.executor.containment import PILOT_VAR, Containment
+from cwlpilot.executor.errors import StoreError
 from cwlpilot.executor.kinds import KindError, StageContext, additions, registry
 from cwlpilot.executor.monitor import TreeSampler, process_identity
 from cwlpilot.executor.o2dpg import apply_alienv
@@ -40,10 +41,12 @@ from cwlpilot.executor.o2dpglogs import Observer
 from cwlpilot.executor.outcome import Ended, ExitCodes, conclude, verdict
 from cwlpilot.executor.plan import Stage, stage_from_spec
 from cwlpilot.executor.retry import Failure, parse_rules
+from cwlpilot.executor.slurm import batch_job
 from cwlpilot.executor.store.base import Additions, Claim, ClaimRequest, Finish, ReadyStage, Store
 from cwlpilot.executor.takeover import MARKER, requeue_dead_pilots
 
 LOG_TAIL_BYTES = 65536
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 _MARKER = MARKER.encode()
 _PILOT = PILOT_VAR.encode()
 
@@ -124,7 +127,7 @@ class Pilot:
     def run(self) -> str | None:
         """Work until the run has nothing left for this pilot. Returns why it stopped early, if it did."""
         self.id = self.store.register_pilot(self.host, os.getpid(), process_identity(os.getpid()) or 0.0,
-                                            self.cfg.limits.cpu, self.cfg.limits.mem)
+                                            self.cfg.limits.cpu, self.cfg.limits.mem, batch_job=batch_job())
         token = f"{self.run_id}/{self.id}/{os.getpid()}"
         self.token = token.encode()
         self.containment = Containment(token, MARKER, f"{self.run_id}/", self.cfg.keep_stage_daemons,
@@ -198,10 +201,15 @@ class Pilot:
                 self.stop_reason = self.stop_reason or progress.stop_reason
                 if progress.active == 0 or self.stop_reason is not None:
                     return
-                time.sleep(cfg.poll_interval)  # other pilots hold the remaining stages
+                # other pilots hold the remaining stages: wait until the store says some may be ready
+                self.store.idle_wait(cfg.poll_interval, max(0.0, next_beat - time.monotonic()))
 
     def _round(self, ended: list[_Ended], claim: bool = True) -> list[Claim]:
         """Record what ended and claim what may start, in one store transaction."""
+        self._wait(0.0)  # a stop signal that came with these ends (see `_wait`)
+        if self.interrupted:  # stages killed by the signal that stops the pilot go back with it, not counted
+            ended = [e for e in ended if not _killed_with_the_pilot(e)]
+            claim = False
         finishes = [self._conclude(e) for e in ended]
         for e, finish in zip(ended, finishes, strict=True):
             if not finish.ok and not finish.retry and not self.cfg.keep_going and self.stop_reason is None \
@@ -235,8 +243,13 @@ class Pilot:
         return [_claim_request(c) for c in select(requests, self._usage(), limits)]
 
     def _wait(self, timeout: float) -> None:
+        """Sleep until a stage may have ended. A stop signal seen on the way interrupts the pilot at once,
+        before the ends it brought are recorded: a batch system stopping a job (scancel, preemption, the time
+        limit) signals the pilot and its stages together, and stages killed that way are requeued with the
+        pilot's others by `_shutdown`, not counted as failed attempts (`_killed_with_the_pilot`)."""
         assert self.watch is not None
-        self.watch.wait(timeout)
+        if self.watch.wait(timeout) & STOP_SIGNALS:
+            self.interrupted = True
 
     def _kill_times(self) -> list[float]:
         out = [r.kill_at for r in self.running.values() if r.kill_at is not None]
@@ -446,9 +459,13 @@ class Pilot:
                 self._collect_while_stopping()
                 time.sleep(0.01)
         self.containment.close()
-        self.store.requeue_pilot(self.id, "interrupted")
-        if self.watch is not None:
-            self.watch.close()
+        try:
+            self.store.requeue_pilot(self.id, "interrupted")
+        except StoreError as exc:  # out of reach: other pilots requeue them once the heartbeat is old
+            self.reporter.note(f"cannot give the stages back to the store: {exc}")
+        finally:
+            if self.watch is not None:
+                self.watch.close()
 
     def _collect_while_stopping(self) -> None:
         """Stages that end while the pilot stops them: one that succeeds anyway (it was finishing, or it
@@ -503,6 +520,13 @@ def _in_fresh_thread(body: Callable[[], None], stop: Callable[[], None]) -> None
     worker.join()
     if failure:
         raise failure[0]
+
+
+def _killed_with_the_pilot(e: _Ended) -> bool:
+    """A stage ended by a signal the pilot did not send: when the pilot is being stopped, the same stop
+    (a batch system's SIGTERM to the whole job) reached the stage."""
+    code = e.ended.exit_code
+    return code is not None and code < 0 and e.ended.killed_for is None
 
 
 def _claim_request(choice: Choice) -> ClaimRequest:

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from cwlpilot.executor import o2dpg, views
 from cwlpilot.executor.config import RunConfig
@@ -42,9 +42,21 @@ from cwlpilot.executor.timeline import write_timeline
 O2DPG_CPU_LIMIT = 8.0
 
 
-def run(cfg: RunConfig, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    """Exit status: 0 when every targeted stage succeeded, 1 otherwise."""
-    t0 = time.time()
+class Prepared(NamedTuple):
+    """A checked plan, what this invocation targets and the settings it runs with, ready to be loaded into a
+    store (by `cwlpilot run`, or by `cwlpilot submit` for pilots started elsewhere)."""
+
+    plan: Plan
+    cfg: RunConfig  # with the limits the plan's format implies
+    selection: Selection
+    rerun: list[str]
+    alienv: dict[str, dict[str, str]]
+    rank: dict[str, int]
+    file_rules: list[dict[str, object]]
+
+
+def prepare(cfg: RunConfig, out: TextIO, err: TextIO) -> Prepared | None:
+    """Read and check the plan (PlanError or UsageError with every problem); None when it selects nothing."""
     kinds = registry()
     plan = load_plan(cfg.plan, known_kinds=kinds)
     file_rules = _load_rule_file(cfg.retry_rules_file) if cfg.retry_rules_file else []
@@ -60,12 +72,20 @@ def run(cfg: RunConfig, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> i
         raise PlanError(checked.errors)
     if selection.nothing:  # O2DPG prints this and ends successfully
         out.write(NO_TARGET + "\n")
-        return 0
+        return None
     wanted = selection.wanted
     rerun = sorted(downstream(plan.stages, rerun_from(plan.stages, cfg.rerun_from, wanted))
                    & (set(wanted) if wanted is not None else {s.name for s in plan.stages})) if cfg.rerun_from else []
-    alienv = _alienv(plan, wanted)
-    rank = ranks(plan.stages)
+    return Prepared(plan, cfg, selection, rerun, _alienv(plan, wanted), ranks(plan.stages), file_rules)
+
+
+def run(cfg: RunConfig, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Exit status: 0 when every targeted stage succeeded, 1 otherwise."""
+    t0 = time.time()
+    prepared = prepare(cfg, out, err)
+    if prepared is None:
+        return 0
+    plan, cfg, wanted, rerun = prepared.plan, prepared.cfg, prepared.selection.wanted, prepared.rerun
     if cfg.cgroup:
         _join_cgroup(cfg.cgroup)
     if cfg.visualize:
@@ -79,12 +99,14 @@ def run(cfg: RunConfig, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> i
                   f"run it with bash)\n")
         return 0
     if cfg.dry_run:
-        out.write(views.dry_run(plan, wanted, rank, _done(cfg, plan, rerun), limits) + "\n")
+        out.write(views.dry_run(plan, wanted, prepared.rank, _done(cfg, plan, rerun), cfg.pilot.limits) + "\n")
         return 0
     cfg.workdir.mkdir(parents=True, exist_ok=True)
-    store = open_store(cfg.store_url)
+    store = open_store(cfg.store_url, lease=cfg.pilot.heartbeat_timeout)
     try:
-        return _run_in_store(store, plan, cfg, selection, rerun, alienv, rank, file_rules, t0, out, err)
+        if not load_run(store, prepared, err):
+            return 1
+        return _run_pilot(store, prepared, t0, out, err)
     finally:
         store.close()
 
@@ -97,10 +119,10 @@ def _alienv(plan: Plan, wanted: frozenset[str] | None) -> dict[str, dict[str, st
     return o2dpg.alienv_environments(needed, plan.source) if needed else {}
 
 
-def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, selection: Selection, rerun: list[str],
-                  alienv: dict[str, dict[str, str]], rank: dict[str, int], file_rules: list[dict[str, object]],
-                  t0: float, out: TextIO, err: TextIO) -> int:
-    wanted, targets = selection.wanted, selection.targets
+def load_run(store: Store, prepared: Prepared, err: TextIO) -> bool:
+    """Load the plan into the store for a new invocation of the run (resuming what the store holds) and run
+    the global init task; False when that failed. Refused while pilots of the run are alive."""
+    plan, cfg, rerun = prepared.plan, prepared.cfg, prepared.rerun
     host = socket.gethostname()
     live = live_pilots(store, host, cfg.pilot.heartbeat_timeout)
     if live:
@@ -119,11 +141,11 @@ def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, selection: Selection
     meta = {
         "workdir": str(cfg.workdir.resolve()), "run_id": run_id, "plan": str(cfg.plan.resolve()),
         "global_env": json.dumps(dict(plan.global_env)), "keep_going": "1" if cfg.pilot.keep_going else "0",
-        "retry_rules": json.dumps(file_rules + rules),  # --retry-rules first: it is the more specific
+        "retry_rules": json.dumps(prepared.file_rules + rules),  # --retry-rules first: it is the more specific
         "o2dpg": "1" if plan.o2dpg else "0", "runner_env": json.dumps(runner_env),
-        "alienv": json.dumps(alienv),
+        "alienv": json.dumps(prepared.alienv),
     }
-    sync = store.sync_plan(_rows(plan, rank), meta)
+    sync = store.sync_plan(_rows(plan, prepared.rank), meta)
     if sync.rerun:
         err.write(f"note: {len(sync.rerun)} finished stage(s) changed or depend on a change and run again: "
                   f"{', '.join(sync.rerun[:5])}{' ...' if len(sync.rerun) > 5 else ''}\n")
@@ -133,11 +155,15 @@ def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, selection: Selection
     if plan.o2dpg:  # O2DPG's markers of what runs again go, or the stages would be skipped as done
         o2dpg.remove_markers(cfg.workdir, [(n, plan.by_name[n].cwd) for n in {*rerun, *sync.rerun}
                                            if n in plan.by_name])
-    store.set_wanted(wanted)
-    if plan.global_cmd and not _global_init(plan, cfg.workdir, err):
-        return 1
+    store.set_wanted(prepared.selection.wanted)
+    return not plan.global_cmd or _global_init(plan, cfg.workdir, err)
+
+
+def _run_pilot(store: Store, prepared: Prepared, t0: float, out: TextIO, err: TextIO) -> int:
+    """Run this process's pilot on the loaded run, then report."""
+    plan, cfg = prepared.plan, prepared.cfg
     progress = store.progress()
-    observers = _observers(plan, cfg, targets)
+    observers = _observers(plan, cfg, prepared.selection.targets)
     reporter = make_reporter(cfg.progress, progress.total, progress.counts.get(State.DONE, 0))
     try:
         stop = Pilot(store, cfg.pilot, reporter, stages={s.index: s for s in plan.stages},
@@ -146,18 +172,25 @@ def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, selection: Selection
         reporter.close()
         for observer in observers:
             observer.close()
-    attempts = store.attempts()
-    write_timeline(cfg.workdir / "timeline.json", attempts, time.time())
-    statuses = store.statuses()
-    summary = summarize(statuses, attempts, t0, time.time() - t0)
-    out.write(render(statuses, attempts, summary) + "\n")
-    if cfg.pilot.stdout_on_failure:
-        _print_failed_logs(statuses, attempts, out)
+    statuses = final_report(store, cfg.workdir, t0, out, cfg.pilot.stdout_on_failure)
     if stop == "interrupted":
         err.write("interrupted: running stages were stopped and will run again next time\n")
     elif stop:
         err.write(f"stopped: {stop} (use --keep-going to carry on past failures)\n")
     return 0 if succeeded(statuses) else 1
+
+
+def final_report(store: Store, workdir: Path, t0: float, out: TextIO,
+                 stdout_on_failure: bool = False) -> list[StageStatus]:
+    """Write timeline.json and print the final table; returns the stages' statuses."""
+    attempts = store.attempts()
+    write_timeline(workdir / "timeline.json", attempts, time.time())
+    statuses = store.statuses()
+    summary = summarize(statuses, attempts, t0, time.time() - t0)
+    out.write(render(statuses, attempts, summary) + "\n")
+    if stdout_on_failure:
+        _print_failed_logs(statuses, attempts, out)
+    return statuses
 
 
 def _observers(plan: Plan, cfg: RunConfig, targets: frozenset[str]) -> list[Observer]:

@@ -1,0 +1,397 @@
+"""The PostgreSQL store: one run shared by pilots on any number of hosts, with the SQLite store's guarantees.
+
+Concurrency. Pilots' transactions run side by side (READ COMMITTED); what SQLite's single writer gave for
+free is made explicit:
+- claims read the ready queue with `FOR UPDATE SKIP LOCKED`, so two pilots never pick the same stage and
+  never wait for each other's picks;
+- a stage's semaphore is an advisory lock held until the claim commits, so two stages sharing it are never
+  claimed at once, whichever pilots claim them;
+- transactions that change the graph's shape (loading a plan, resets, stages added at run time) take the
+  run's advisory lock exclusively; every other write takes it shared.
+Counting a finished stage off its dependents is a row update, so concurrent ends are counted exactly once.
+
+Waking. A transaction that makes stages ready (or stops the run) sends NOTIFY on the run's channel; idle
+pilots wait for it (`idle_wait`) instead of polling.
+
+Connection loss. Every call retries with back-off until the database answers again. A transaction whose
+COMMIT got no answer may have happened: a cycle or claim then re-validates against the store which claims
+this pilot holds (those it does not know of are the lost commit's, and are taken as made; results it sent
+are accepted only if recorded). A pilot that cannot reach the store for half its heartbeat timeout raises
+`StoreUnavailable`, so it stops its stages before other pilots may take them over; one found presumed dead
+on reconnecting raises at once. So a pilot never runs a stage whose claim it lost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import psycopg
+
+from cwlpilot.executor.errors import StoreError
+from cwlpilot.executor.store import sqlite_graph as graph
+from cwlpilot.executor.store.base import (
+    Attempt,
+    Claim,
+    ClaimRequest,
+    Finish,
+    Picker,
+    PilotRecord,
+    Progress,
+    ReadyStage,
+    StageRow,
+    StageStatus,
+    SyncReport,
+)
+from cwlpilot.executor.store.pg_connection import (
+    Backoff,
+    PgConnection,
+    StoreUnavailable,
+    connect,
+    connection_lost,
+    first_line,
+    lock_key,
+    redact,
+    split_url,
+)
+from cwlpilot.executor.store.sql import SQLStore
+
+T = TypeVar("T")
+
+
+class PostgresStore(SQLStore):
+    def __init__(self, url: str, lease: float = 60.0) -> None:
+        """`lease`: the heartbeat timeout other pilots apply to this one (see the module's docstring)."""
+        self.url = url
+        self.conninfo, self.schema = split_url(url)
+        self.lease = lease
+        self.run_key = lock_key(self.schema)
+        self._pilot: int | None = None
+        self._beat_ok = time.monotonic()
+        self._held: set[int] = set()  # attempts handed to this pilot and not finished
+        self._notify = False
+        try:  # the first connection fails at once: a wrong URL is not an outage to wait out
+            self.db = self._open()
+        except psycopg.Error as exc:
+            raise StoreError(f"{self}: cannot connect to the store: {first_line(exc)}") from None
+        self._retry(self._check_version)
+
+    def __str__(self) -> str:
+        return redact(self.url)
+
+    def _open(self) -> PgConnection:
+        return connect(self.conninfo, self.schema)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # -- transactions and retries -----------------------------------------------------------------
+    @contextmanager
+    def _tx(self, exclusive: bool = False) -> Iterator[PgConnection]:
+        lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        self._notify = False
+        db = self.db
+        db.execute(f"BEGIN; SELECT {lock}({self.run_key}, 0)")
+        try:
+            yield db
+        except BaseException:
+            if not db.broken:
+                db.execute("ROLLBACK")
+            raise
+        db.execute(f'SELECT pg_notify(\'{self.schema}\', \'\'); COMMIT' if self._notify else "COMMIT")
+
+    def _released(self) -> None:
+        self._notify = True
+
+    def _lock_semaphores(self, db: PgConnection, names: Sequence[str]) -> None:
+        for name in names:  # sorted by the caller: two pilots never wait for each other in a circle
+            db.execute("SELECT pg_advisory_xact_lock(?, ?)", (self.run_key, lock_key(f"semaphore:{name}")))
+
+    def _retry(self, op: Callable[[], T], recover: Callable[[], T | None] | None = None) -> T:
+        """Run `op`; on a lost connection reconnect with back-off and run it again, unless `recover` finds
+        that the lost attempt took effect (then its answer is returned)."""
+        backoff: Backoff | None = None
+        while True:
+            try:
+                return op()
+            except psycopg.errors.TransactionRollback:
+                continue  # a deadlock between pilots: PostgreSQL rolled this one back; run it again
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                db = getattr(self, "db", None)
+                if not connection_lost(exc, db):
+                    raise StoreError(f"{self}: {first_line(exc)}") from None
+                if backoff is None:
+                    backoff = Backoff(self._give_up_at())
+                self._reconnect(backoff, exc)
+                if recover is not None:
+                    answer = recover()
+                    if answer is not None:
+                        return answer
+            except psycopg.Error as exc:
+                raise StoreError(f"{self}: {first_line(exc)}") from None
+
+    def _give_up_at(self) -> float:
+        if self._pilot is not None:  # stop before other pilots may take this one's stages over
+            return self._beat_ok + self.lease / 2
+        return time.monotonic() + self.lease
+
+    def _reconnect(self, backoff: Backoff, exc: BaseException) -> None:
+        first = exc
+        while True:
+            if not backoff.wait():
+                stage_note = "; this pilot stops its stages before other pilots take them over" \
+                    if self._pilot is not None else ""
+                raise StoreUnavailable(f"{self}: lost the connection to the store ({first_line(first)}) and "
+                                       f"could not connect again{stage_note}: {first_line(exc)}") from None
+            try:
+                self.db.conn.close()
+                self.db = self._open()
+                break
+            except psycopg.Error as again:
+                exc = again
+        if self._pilot is not None:
+            row = self.db.execute("SELECT ended FROM pilots WHERE id = ?", (self._pilot,)).fetchone()
+            if row is None or row[0]:
+                raise StoreError(f"{self}: this pilot was presumed dead while the store was out of reach; "
+                                 "its stages were given to other pilots")
+
+    # -- every public call goes through _retry --------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        parent = super().get_meta
+        return self._retry(lambda: parent(key))
+
+    def sync_plan(self, rows: Sequence[StageRow], meta: dict[str, str]) -> SyncReport:
+        parent = super().sync_plan
+        return self._retry(lambda: parent(rows, meta))
+
+    def set_wanted(self, names: Iterable[str] | None) -> None:
+        parent, names = super().set_wanted, None if names is None else list(names)
+        self._retry(lambda: parent(names))
+
+    def reset_from(self, names: Iterable[str]) -> list[str]:
+        parent, names = super().reset_from, list(names)
+        return self._retry(lambda: parent(names))
+
+    def reset_unfinished(self) -> None:
+        self._retry(super().reset_unfinished)
+
+    def request_stop(self, reason: str) -> None:
+        parent = super().request_stop
+        self._retry(lambda: parent(reason))
+
+    def progress(self) -> Progress:
+        return self._retry(super().progress)
+
+    def register_pilot(self, host: str, pid: int, pid_started: float, cpu: float, mem: float,
+                       batch_job: str = "") -> int:
+        parent = super().register_pilot
+        self._pilot = self._retry(lambda: parent(host, pid, pid_started, cpu, mem, batch_job))
+        self._beat_ok = time.monotonic()
+        return self._pilot
+
+    def heartbeat(self, pilot: int) -> bool:
+        parent = super().heartbeat
+        alive = self._retry(lambda: parent(pilot))
+        if alive and pilot == self._pilot:
+            self._beat_ok = time.monotonic()
+        return alive
+
+    def end_pilot(self, pilot: int) -> None:
+        parent = super().end_pilot
+        self._retry(lambda: parent(pilot))
+
+    def pilots(self) -> list[PilotRecord]:
+        return self._retry(super().pilots)
+
+    def running_attempts(self, pilot: int) -> list[int]:
+        parent = super().running_attempts
+        return self._retry(lambda: parent(pilot))
+
+    def requeue_pilot(self, pilot: int, reason: str) -> list[int]:
+        parent = super().requeue_pilot
+        return self._retry(lambda: parent(pilot, reason))
+
+    def ready(self, limit: int) -> list[ReadyStage]:
+        parent = super().ready
+        return self._retry(lambda: parent(limit))
+
+    def failure_may_be_handled(self, name: str) -> bool:
+        parent = super().failure_may_be_handled
+        return self._retry(lambda: parent(name))
+
+    def stage_specs(self, ids: Iterable[int]) -> dict[int, str]:
+        parent, ids = super().stage_specs, list(ids)
+        return self._retry(lambda: parent(ids))
+
+    def attempts(self) -> list[Attempt]:
+        return self._retry(super().attempts)
+
+    def statuses(self) -> list[StageStatus]:
+        return self._retry(super().statuses)
+
+    # -- claims and ends --------------------------------------------------------------------------
+    def claim(self, pilot: int, requests: Sequence[ClaimRequest], now: float) -> list[Claim]:
+        def op() -> list[Claim]:
+            with self._tx() as db:
+                return self._claim(db, pilot, requests, now)
+
+        claims = self._retry(op, recover=lambda: self._recover(pilot, [])[1] or None)
+        self._held.update(c.attempt_id for c in claims)
+        return claims
+
+    def finish(self, pilot: int, results: Sequence[Finish]) -> list[bool]:
+        def op() -> list[bool]:
+            with self._tx(exclusive=any(r.expansion is not None for r in results)) as db:
+                return self._finish(db, pilot, results)
+
+        accepted = self._retry(op, recover=lambda: self._recover_finish(pilot, results))
+        self._held.difference_update(r.attempt_id for r in results)
+        return accepted
+
+    def cycle(self, pilot: int, results: Sequence[Finish], pick: Picker, limit: int,
+              now: float) -> tuple[list[bool], list[Claim]]:
+        """`finish` and `claim` in one transaction; the ready stages offered to `pick` are locked
+        (`FOR UPDATE SKIP LOCKED`) until it commits, so other pilots pass over them instead of waiting."""
+        def op() -> tuple[list[bool], list[Claim]]:
+            with self._tx(exclusive=any(r.expansion is not None for r in results)) as db:
+                accepted = self._finish(db, pilot, results) if results else []
+                if limit <= 0:
+                    return accepted, []
+                ready = [ReadyStage(*row) for row in db.execute(self.READY_QUERY + " FOR UPDATE OF stages SKIP LOCKED",
+                                                                (limit,))]
+                requests = pick(ready) if ready else []
+                return accepted, self._claim(db, pilot, requests, now) if requests else []
+
+        def recover() -> tuple[list[bool], list[Claim]] | None:
+            accepted, claims = self._recover(pilot, results)
+            return (accepted, claims) if accepted is not None else None
+
+        accepted, claims = self._retry(op, recover=recover)
+        self._held.difference_update(r.attempt_id for r in results)
+        self._held.update(c.attempt_id for c in claims)
+        return accepted, claims
+
+    def _recover_finish(self, pilot: int, results: Sequence[Finish]) -> list[bool] | None:
+        return self._recover(pilot, results)[0]
+
+    def _recover(self, pilot: int, results: Sequence[Finish]) -> tuple[list[bool] | None, list[Claim]]:
+        """After a lost connection: did the transaction that sent `results` (and made claims) commit?
+
+        Its results were all recorded or none (one transaction); claims this pilot holds in the store but
+        was never told of are its claims. Returns (accepted or None when it did not commit, its claims)."""
+        rows = self.db.execute(
+            "SELECT a.id, s.id, a.stage, a.number, s.counted, a.cpu, a.mem, a.backfill, s.mem_factor, "
+            "s.time_factor, s.retry_limit FROM attempts a JOIN stages s ON s.name = a.stage "
+            "WHERE a.pilot = ? AND a.state = 'running' ORDER BY a.id", (pilot,)).fetchall()
+        sent = {r.attempt_id for r in results}
+        unknown = [Claim(int(a), int(s), n, num, c, cpu, mem, bool(b), mf, tf, rl)
+                   for a, s, n, num, c, cpu, mem, b, mf, tf, rl in rows if a not in self._held and a not in sent]
+        if any(a in sent for a, *_ in rows):  # a result still running: nothing of that transaction happened
+            for claim in unknown:  # cannot be: claims and results commit together
+                raise StoreError(f"{self}: attempt {claim.attempt_id} is held by this pilot unknown to it")
+            return None, []
+        if not results and not unknown:
+            return None, []  # nothing to tell: doing it again is harmless
+        states = dict(self.db.execute(
+            "SELECT id, state FROM attempts WHERE id IN (" + ",".join("?" * len(sent)) + ")",
+            list(sent)).fetchall()) if sent else {}
+        return [states.get(r.attempt_id) in ("done", "failed", "retried") for r in results], unknown
+
+    def _finish(self, db: Any, pilot: int, results: Sequence[Finish]) -> list[bool]:
+        """Every result in three statements, whatever their number (one round trip to the database costs
+        more than the work of a statement); stages adding others take the general path."""
+        if not results or any(r.expansion is not None for r in results):
+            return super()._finish(db, pilot, results)
+        values = ",".join(["(CAST(? AS BIGINT), ?, CAST(? AS DOUBLE PRECISION), CAST(? AS INTEGER), "
+                           "CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), ?, ?)"]
+                          * len(results))
+        params: list[Any] = []
+        for r in results:
+            params += [r.attempt_id, "done" if r.ok else "retried" if r.retry else "failed", r.end, r.exit_code,
+                       r.failure, r.peak_mem, r.cpu_time, r.log, r.rule]
+        recorded = {i for (i,) in db.execute(
+            "UPDATE attempts SET state = v.state, \"end\" = v.e, exit_code = v.code, failure = v.failure, "
+            "peak_mem = v.peak, cpu_time = v.cpu_time, log = v.log, rule = v.rule "
+            f"FROM (VALUES {values}) AS v(id, state, e, code, failure, peak, cpu_time, log, rule) "
+            "WHERE attempts.id = v.id AND attempts.pilot = ? AND attempts.state = 'running' RETURNING attempts.id",
+            [*params, pilot])}
+        accepted = [r.attempt_id in recorded for r in results]
+        ended = [r for r, ok in zip(results, accepted, strict=True) if ok]
+        if not ended:
+            return accepted
+        rows = ",".join(["(CAST(? AS BIGINT), ?, CAST(? AS INTEGER), CAST(? AS DOUBLE PRECISION), "
+                         "CAST(? AS DOUBLE PRECISION), CAST(? AS INTEGER), ?)"] * len(ended))
+        params = []
+        for r in ended:
+            retry = not r.ok and r.retry
+            params += [r.stage_id, "done" if r.ok else "ready" if retry else "failed", 0 if r.ok else 1,
+                       r.mem_factor if retry else None, r.time_factor if retry else None,
+                       r.retry_limit if retry else None, r.reason]
+        db.execute("UPDATE stages SET state = v.state, counted = stages.counted + v.n, "
+                   "mem_factor = coalesce(v.mf, stages.mem_factor), time_factor = coalesce(v.tf, stages.time_factor), "
+                   "retry_limit = CASE WHEN v.state = 'ready' THEN v.rl ELSE stages.retry_limit END, reason = v.reason "
+                   f"FROM (VALUES {rows}) AS v(id, state, n, mf, tf, rl, reason) WHERE stages.id = v.id", params)
+        if any(not r.ok and r.retry for r in ended):
+            self._released()
+        over = [r.stage_id for r in ended if r.ok or not r.retry]
+        if over and self._count_off(db, over):
+            self._released()
+        return accepted
+
+    @staticmethod
+    def _count_off(db: Any, parents: list[int]) -> bool:
+        """`graph.stage_ended` for several stages at once: one statement counts them off their dependents."""
+        marks = ",".join("?" * len(parents))
+        freed = db.execute(
+            "UPDATE stages SET remaining = stages.remaining - c.n FROM (SELECT child, count(*) AS n FROM edges "
+            f"WHERE parent IN ({marks}) GROUP BY child) AS c WHERE stages.id = c.child AND stages.state = 'pending' "
+            "RETURNING stages.id, stages.remaining", parents).fetchall()
+        decided = False
+        for child, remaining in sorted(freed):
+            if remaining == 0:
+                decided = True
+                if not graph.decide(db, child, cascade=False):
+                    graph.stage_ended(db, child)
+        return decided
+
+    def _claim(self, db: Any, pilot: int, requests: Sequence[ClaimRequest], now: float) -> list[Claim]:
+        """Claims without a semaphore in two statements; those with one, one by one (each must see the
+        ones before it)."""
+        plain = [r for r in requests if r.semaphore is None]
+        out = super()._claim(db, pilot, [r for r in requests if r.semaphore is not None], now)
+        if not plain:
+            return out
+        marks = ",".join("?" * len(plain))
+        taken = {row[0]: row[1:] for row in db.execute(
+            f"UPDATE stages SET state = 'running', tries = tries + 1 WHERE id IN ({marks}) AND state = 'ready' "
+            "AND wanted = 1 RETURNING id, name, tries, counted, mem_factor, time_factor, retry_limit",
+            [r.stage_id for r in plain])}
+        chosen = [r for r in plain if r.stage_id in taken]
+        if not chosen:
+            return out
+        params: list[Any] = []
+        for r in chosen:
+            name, number = taken[r.stage_id][:2]
+            params += [name, number, pilot, now, r.cpu, r.mem, int(r.backfill)]
+        values = ",".join(["(?, CAST(? AS INTEGER), CAST(? AS BIGINT), 'running', CAST(? AS DOUBLE PRECISION), "
+                           "CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS INTEGER))"]
+                          * len(chosen))
+        ids = dict((stage, i) for i, stage in db.execute(
+            "INSERT INTO attempts (stage, number, pilot, state, start, cpu, mem, backfill) "
+            f"VALUES {values} RETURNING id, stage", params))
+        for r in chosen:
+            name, number, counted, mem_factor, time_factor, retry_limit = taken[r.stage_id]
+            out.append(Claim(int(ids[name]), r.stage_id, name, number, counted, r.cpu, r.mem, r.backfill,
+                             mem_factor, time_factor, retry_limit))
+        return out
+
+    # -- waiting ----------------------------------------------------------------------------------
+    def idle_wait(self, poll: float, longest: float) -> None:
+        """Wait for a NOTIFY on the run's channel (or one already received), at most `longest` seconds."""
+        def wait() -> None:
+            for _ in self.db.conn.notifies(timeout=max(0.0, longest), stop_after=1):
+                break
+
+        self._retry(wait)

@@ -33,7 +33,7 @@ def render_status(run: str, progress: Progress, statuses: Sequence[StageStatus],
                      f"{'ended':>6}  state")
         for p in pilots:
             beat = f"{max(0.0, now - p.heartbeat):.1f} s ago"
-            lines.append(f"  {p.id:>4}  {p.host:<16} {p.pid:>8}  {p.batch_job or "-":<14} {beat:>10}  "
+            lines.append(f"  {p.id:>4}  {p.host:<16} {p.pid:>8}  {p.batch_job or '-':<14} {beat:>10}  "
                          f"{running.get(p.id, 0):>7} {done.get(p.id, 0):>6}  {pilot_state(p, now, timeout)}")
     failed = [s for s in statuses if s.state is State.FAILED and s.wanted]
     if failed:

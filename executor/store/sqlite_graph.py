@@ -140,8 +140,8 @@ def failure_may_be_handled(db: Connection, stage_id: int) -> bool:
     """Whether some condition looks at the failure (or skip) of this stage or of a stage it would make skip:
     then its failure must not stop the run, since a branch may be waiting for it."""
     rows = db.execute(
-        "WITH RECURSIVE down(id) AS (SELECT CAST(? AS BIGINT) UNION SELECT e.child FROM edges e JOIN down d ON e.parent = d.id "
-        "JOIN stages c ON c.id = e.child WHERE c.condition IS NULL) "
+        "WITH RECURSIVE down(id) AS (SELECT CAST(? AS BIGINT) UNION SELECT e.child FROM edges e "
+        "JOIN down d ON e.parent = d.id JOIN stages c ON c.id = e.child WHERE c.condition IS NULL) "
         "SELECT c.condition, p.name FROM edges e JOIN stages c ON c.id = e.child JOIN stages p ON p.id = e.parent "
         "WHERE e.parent IN (SELECT id FROM down) AND c.condition IS NOT NULL", (stage_id,)).fetchall()
     return any(name in tests_outcome(parse(condition)) for condition, name in rows)

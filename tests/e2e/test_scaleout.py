@@ -1,0 +1,161 @@
+"""Scale out, end to end, with a real PostgreSQL and a real Slurm (three virtual nodes on this host): pilots
+sharing a run, `submit --slurm` draining a run over the nodes, `scancel` of a pilot mid-run, and a PostgreSQL
+restart mid-run. Every stage appends "start NAME" and "end NAME" to a ledger: each must end exactly once."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .helpers import cwlpilot, env, stage, start_cwlpilot, write_plan
+
+LEDGER = "echo start {n} >> ../ledger; sleep {s}; echo end {n} >> ../ledger"
+
+
+def plan_of(path, n, sleep, chains=0):
+    """n stages writing to the ledger; with `chains`, stage i needs stage i - chains."""
+    stages = [stage(f"t{i}", LEDGER.format(n=f"t{i}", s=sleep), [f"t{i - chains}"] if chains and i >= chains else [],
+                    cwd="work") for i in range(n)]
+    return write_plan(path, stages)
+
+
+def ledger(workdir):
+    path = workdir / "ledger"
+    return path.read_text().split("\n")[:-1] if path.exists() else []
+
+
+def ended_exactly_once(workdir, n):
+    lines = ledger(workdir)
+    return all(lines.count(f"end t{i}") == 1 for i in range(n))
+
+
+def query(url, sql, params=(), missing_ok=False):
+    """Rows of a query on the run's schema ([] while the schema is not made yet, if `missing_ok`)."""
+    import psycopg
+
+    from cwlpilot.executor.store.pg_connection import split_url
+
+    conninfo, schema = split_url(url)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        try:
+            return conn.execute(sql, params).fetchall()
+        except psycopg.errors.UndefinedTable:
+            if missing_ok:
+                return []
+            raise
+
+
+@pytest.fixture
+def slurm():
+    """Slurm's client commands talking to a running controller with idle nodes (`.ci/services.sh start`)."""
+    reason = None
+    if not os.environ.get("CWLPILOT_TEST_SLURM") or shutil.which("sbatch") is None:
+        reason = "no Slurm to test with (run `bash .ci/services.sh start` and `. /tmp/cwlpilot-services/env.sh`)"
+    else:
+        ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=30)
+        if "UP" not in ping.stdout:
+            reason = f"the Slurm controller does not answer: {ping.stdout.strip()} {ping.stderr.strip()}"
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"Slurm is required in CI: {reason}")
+        pytest.skip(reason)
+    nodes = subprocess.run(["sinfo", "-h", "-N", "-o", "%N"], capture_output=True, text=True, timeout=30)
+    return sorted(set(nodes.stdout.split()))
+
+
+def test_pilots_on_other_hosts_share_a_run_on_postgresql(tmp_path, pg_url):
+    n = 40
+    plan = plan_of(tmp_path / "p.json", n, 0.1, chains=8)
+    work = tmp_path / "w"
+    runner = start_cwlpilot("run", plan, "--workdir", work, "--store", pg_url, "-j", 1, log=tmp_path / "run.log")
+    helpers = [start_cwlpilot("pilot", "--store", pg_url, "-j", 2, log=tmp_path / f"pilot{k}.log") for k in range(2)]
+    assert runner.wait(timeout=120) == 0, (tmp_path / "run.log").read_text()
+    for k, h in enumerate(helpers):
+        assert h.wait(timeout=60) == 0, (tmp_path / f"pilot{k}.log").read_text()
+    lines = ledger(work)
+    assert all(lines.count(f"start t{i}") == 1 and lines.count(f"end t{i}") == 1 for i in range(n))
+    per_pilot = dict(query(pg_url, "SELECT pilot, count(*) FROM attempts GROUP BY pilot"))
+    assert len(per_pilot) == 3 and sum(per_pilot.values()) == n, per_pilot
+    assert f"{n} stages: {n} done" in (tmp_path / "run.log").read_text()
+    status = cwlpilot("status", "--store", pg_url, check=0).stdout
+    assert f"stages: {n} targeted: {n} done, 0 running" in status and "pilots: 0 not ended of 3" in status
+
+
+def test_submit_drains_a_run_over_three_nodes(tmp_path, pg_url, slurm):
+    assert len(slurm) >= 3, slurm
+    n = 60
+    plan = plan_of(tmp_path / "p.json", n, 0.3)
+    work = tmp_path / "w"
+    cpus = os.cpu_count() or 1  # a pilot takes a whole virtual node: three pilots need three nodes
+    result = cwlpilot("submit", plan, "--store", pg_url, "--workdir", work, "--slurm", "--pilots", 3,
+                      "--cpus-per-pilot", cpus, "--mem-per-pilot", 300, "--time", "10", "--wait", timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "submitted Slurm job array" in result.stdout and f"{n} stages: {n} done" in result.stdout
+    script = (work / "cwlpilot-pilots.sbatch").read_text()
+    assert "#SBATCH --array=0-2" in script and f"#SBATCH --cpus-per-task={cpus}" in script
+    assert "#SBATCH --time=10" in script and "cwlpilot pilot --store" in script
+    assert ended_exactly_once(work, n) and len(ledger(work)) == 2 * n
+    nodes = {job.split("@")[1] for (job,) in query(pg_url, "SELECT batch_job FROM pilots")}
+    worked = query(pg_url, "SELECT p.batch_job, count(*) FROM attempts a JOIN pilots p ON p.id = a.pilot "
+                   "GROUP BY p.batch_job")
+    assert len(nodes) == 3 and len(worked) == 3, worked
+    assert sorted(os.listdir(work / "pilots")) == sorted(f"pilot-{job.split('@')[0]}.log" for job, _ in worked)
+
+
+def _wait_for(condition, timeout=60.0, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_scancel_of_a_pilot_mid_run_hands_its_stages_back(tmp_path, pg_url, slurm):
+    n = 30
+    plan = plan_of(tmp_path / "p.json", n, 1.0)
+    work = tmp_path / "w"
+    submit = subprocess.Popen(
+        [sys.executable, "-m", "cwlpilot", "submit", str(plan), "--store", pg_url,
+         "--workdir", str(work), "--slurm", "--pilots", "3", "--cpus-per-pilot", "2", "--mem-per-pilot", "300",
+         "--wait"], env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # a pilot with two stages running: cancel it as a user (or the batch system) would
+    victim = _wait_for(lambda: query(pg_url, "SELECT p.id, p.batch_job FROM pilots p JOIN attempts a ON "
+                                     "a.pilot = p.id AND a.state = 'running' GROUP BY p.id, p.batch_job "
+                                     "HAVING count(*) = 2 LIMIT 1", missing_ok=True), what="a busy pilot")[0]
+    pilot_id, job = victim
+    subprocess.run(["scancel", job.split("@")[0]], check=True, timeout=30)
+    output, _ = submit.communicate(timeout=300)
+    assert submit.returncode == 0, output
+    assert f"{n} stages: {n} done" in output and "0 retried" in output
+    assert ended_exactly_once(work, n)
+    attempts = query(pg_url, "SELECT stage, state, pilot FROM attempts ORDER BY id")
+    lost = [(s, p) for s, state, p in attempts if state == "lost"]
+    assert lost and {p for _, p in lost} == {pilot_id}, attempts  # given back by the cancelled pilot ...
+    assert {state for _, state, _ in attempts} == {"done", "lost"}  # ... not failed, not counted
+    counted = query(pg_url, "SELECT max(counted) FROM stages")[0][0]
+    assert counted == 0
+    for name, _ in lost:  # and it was stopped: its attempt never wrote its end
+        assert ledger(work).count(f"start {name}") == 2
+
+
+def test_a_postgresql_restart_mid_run_loses_nothing(tmp_path, pg_url, restart_postgres):
+    n = 40
+    plan = plan_of(tmp_path / "p.json", n, 0.15, chains=4)
+    work = tmp_path / "w"
+    runner = start_cwlpilot("run", plan, "--workdir", work, "--store", pg_url, "-j", 2, log=tmp_path / "run.log")
+    helper = start_cwlpilot("pilot", "--store", pg_url, "-j", 2, log=tmp_path / "pilot.log")
+    _wait_for(lambda: ledger(work).count("end t0") and len([x for x in ledger(work) if x.startswith("end")]) >= 8,
+              what="some stages done")
+    restart_postgres("fast", down=1.0)  # the server is gone for a second, every connection with it
+    assert runner.wait(timeout=120) == 0, (tmp_path / "run.log").read_text()
+    assert helper.wait(timeout=60) == 0, (tmp_path / "pilot.log").read_text()
+    lines = ledger(work)
+    assert all(lines.count(f"start t{i}") == 1 and lines.count(f"end t{i}") == 1 for i in range(n)), lines
+    assert f"{n} stages: {n} done" in (tmp_path / "run.log").read_text()
+    assert {s for (s,) in query(pg_url, "SELECT state FROM attempts")} == {"done"}

@@ -1,0 +1,194 @@
+"""executor.store.postgres: what only the PostgreSQL store does (the contract is test_store.py): runs named in
+the URL, pilots claiming at the same moment from many connections, waking idle pilots, and losing the
+connection (a real server behind a TCP relay that can cut it)."""
+
+import threading
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+from cwlpilot.executor.errors import StoreError
+from cwlpilot.executor.store import open_store, store_exists
+from cwlpilot.executor.store.base import ClaimRequest, State
+from cwlpilot.executor.store.pg_connection import StoreUnavailable, split_url
+
+from .helpers_store import claim_all, finish, rows, stages
+from .pgproxy import Proxy
+
+
+def test_a_run_is_named_in_the_url_and_runs_share_a_database(pg_url):
+    assert split_url("postgresql://u@h:5/db?run=tf_1&sslmode=disable") == ("postgresql://u@h:5/db?sslmode=disable",
+                                                                           "cwlpilot_tf_1")
+    assert split_url("postgresql://u@h/db")[1] == "cwlpilot"
+    with pytest.raises(StoreError, match="a run name is 1 to 40 of a-z, 0-9 and _"):
+        split_url("postgresql://u@h/db?run=Bad-Name")
+    other_url = pg_url + "x"
+    assert not store_exists(pg_url)
+    one, two = open_store(pg_url), open_store(other_url)
+    try:
+        one.sync_plan(rows(stages({"a": [], "b": ["a"]})), {"run_id": "one"})
+        two.sync_plan(rows(stages({"z": []})), {"run_id": "two"})
+        assert store_exists(pg_url) and store_exists(other_url)
+        assert [s.name for s in one.statuses()] == ["a", "b"] and [s.name for s in two.statuses()] == ["z"]
+    finally:
+        one.close()
+        two.close()
+        import psycopg
+
+        with psycopg.connect(split_url(other_url)[0], autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{split_url(other_url)[1]}" CASCADE')
+
+
+def test_a_server_that_cannot_be_reached_is_said_at_once():
+    t0 = time.monotonic()
+    with pytest.raises(StoreError, match="cannot connect to the store"):
+        open_store("postgresql://nobody@127.0.0.1:1/none")
+    assert time.monotonic() - t0 < 5
+
+
+def test_pilots_claiming_at_once_from_many_connections_run_every_stage_once(pg_url):
+    """Four pilots (threads, a connection each) drain 240 stages, chains and a semaphore among them: every stage
+    is claimed once, after its needs, and the semaphore is never held twice."""
+    plan = {f"s{i}": ([f"s{i - 40}"] if i >= 40 else []) for i in range(240)}
+    specs = stages(plan)
+    specs = [s.__class__(**{**s.__dict__, "semaphore": "disk" if s.index % 10 == 0 else None}) for s in specs]
+    setup = open_store(pg_url)
+    setup.sync_plan(rows(specs), {"run_id": "race"})
+    setup.close()
+    needs = {s.name: s.needs for s in specs}
+    sem = {s.name for s in specs if s.semaphore}
+    done: list[str] = []
+    holder: list[str] = []
+    problems: list[str] = []
+    lock = threading.Lock()
+
+    def pilot(k: int) -> None:
+        store = open_store(pg_url)
+        me = store.register_pilot(f"host{k}", k, 0.0, 4, 100)
+        held = []
+        while True:
+            def pick(ready):
+                return [ClaimRequest(r.id, 1, 10, False, r.semaphore) for r in ready[:3]]
+
+            with lock:  # released before the end is committed: a claim seeing it held is a real overlap
+                for c in held:
+                    if c.name in sem:
+                        holder.remove(c.name)
+            _, claims = store.cycle(me, [finish(c) for c in held], pick, 3, 0.0)
+            with lock:
+                done.extend(c.name for c in held)
+                for c in claims:
+                    if any(n not in done for n in needs[c.name]):
+                        problems.append(f"{c.name} claimed before its needs")
+                    if c.name in sem:
+                        if holder:
+                            problems.append(f"{c.name} claimed while {holder} holds the semaphore")
+                        holder.append(c.name)
+            held = claims
+            if not held and store.progress().active == 0:
+                break
+        store.close()
+
+    threads = [threading.Thread(target=pilot, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert problems == []
+    assert sorted(done) == sorted(plan) and len(done) == len(set(done))
+    check = open_store(pg_url)
+    assert {a.state for a in check.attempts()} == {"done"} and len(check.attempts()) == 240
+    assert len({a.pilot for a in check.attempts()}) > 1
+    check.close()
+
+
+def test_an_idle_pilot_is_woken_when_stages_become_ready(pg_url):
+    a = open_store(pg_url)
+    a.sync_plan(rows(stages({"first": [], "second": ["first"]})), {"run_id": "w"})
+    b = open_store(pg_url)
+    pa = a.register_pilot("h", 1, 0.0, 1, 1)
+    (first,) = claim_all(a, pa)
+    t0 = time.monotonic()
+    b.idle_wait(0.25, 0.5)  # nothing happens: it waits as long as it was allowed
+    assert time.monotonic() - t0 >= 0.45
+    woke: list[float] = []
+    waiter = threading.Thread(target=lambda: (b.idle_wait(0.25, 20.0), woke.append(time.monotonic())))
+    waiter.start()
+    time.sleep(0.3)
+    sent = time.monotonic()
+    a.finish(pa, [finish(first)])  # makes "second" ready: NOTIFY
+    waiter.join(20)
+    assert woke and woke[0] - sent < 2.0
+    assert [r.name for r in b.ready(5)] == ["second"]
+    a.close()
+    b.close()
+
+
+@pytest.fixture
+def relay(pg_server):
+    parts = urlsplit(pg_server[0])
+    proxy = Proxy(parts.hostname, parts.port)
+    yield proxy
+    proxy.close()
+
+
+def _through(relay, pg_url):
+    return relay.url(pg_url)
+
+
+def test_a_lost_connection_is_made_again_and_the_call_goes_through(pg_url, relay):
+    store = open_store(_through(relay, pg_url), lease=20)
+    store.sync_plan(rows(stages({"a": [], "b": []})), {"run_id": "r"})
+    pilot = store.register_pilot("h", 1, 0.0, 1, 1)
+    relay.cut(refuse=True)
+    threading.Timer(0.5, relay.restore).start()  # a server restart: down for half a second
+    claims = claim_all(store, pilot)
+    assert sorted(c.name for c in claims) == ["a", "b"]
+    assert store.finish(pilot, [finish(c) for c in claims]) == [True, True]
+    store.close()
+
+
+def test_a_commit_whose_answer_was_lost_is_found_and_its_claims_kept(pg_url, relay):
+    """The server commits a cycle (one end, two claims) but the pilot never hears it: on reconnecting it finds
+    that the cycle took effect and gets its claims, instead of leaving them held by nobody or claiming again."""
+    store = open_store(_through(relay, pg_url), lease=20)
+    store.sync_plan(rows(stages({"a": [], "b": ["a"], "c": ["a"]})), {"run_id": "r"})
+    pilot = store.register_pilot("h", 1, 0.0, 1, 1)
+    (a,) = store.claim(pilot, [ClaimRequest(0, 1, 10, False)], 0.0)
+    relay.lose_next_commit_answer = True
+    accepted, claims = store.cycle(pilot, [finish(a)], lambda ready: [ClaimRequest(r.id, 1, 10, False)
+                                                                        for r in ready], 5, 0.0)
+    assert relay.lose_next_commit_answer is False, "the relay did not cut the COMMIT's answer"
+    assert accepted == [True] and sorted(c.name for c in claims) == ["b", "c"]
+    st = {s.name: s.state for s in store.statuses()}
+    assert st == {"a": State.DONE, "b": State.RUNNING, "c": State.RUNNING}
+    assert [x.state for x in store.attempts()] == ["done", "running", "running"]  # each claimed once
+    assert store.finish(pilot, [finish(c) for c in claims]) == [True, True]
+    store.close()
+
+
+def test_a_pilot_out_of_reach_for_half_its_lease_gives_up(pg_url, relay):
+    store = open_store(_through(relay, pg_url), lease=1.0)
+    store.sync_plan(rows(stages({"a": []})), {"run_id": "r"})
+    pilot = store.register_pilot("h", 1, 0.0, 1, 1)
+    relay.cut(refuse=True)
+    t0 = time.monotonic()
+    with pytest.raises(StoreUnavailable, match="this pilot stops its stages before other pilots take them over"):
+        claim_all(store, pilot)
+    assert time.monotonic() - t0 < 3
+
+
+def test_a_pilot_presumed_dead_while_out_of_reach_learns_it_on_reconnecting(pg_url, relay):
+    store = open_store(_through(relay, pg_url), lease=30)
+    store.sync_plan(rows(stages({"a": []})), {"run_id": "r"})
+    pilot = store.register_pilot("far", 1, 0.0, 1, 1)
+    claim_all(store, pilot)
+    relay.cut(refuse=True)
+    other = open_store(pg_url)  # another pilot, still reaching the server, takes the stage over
+    other.requeue_pilot(pilot, "lost: pilot died")
+    relay.restore()
+    with pytest.raises(StoreError, match="this pilot was presumed dead while the store was out of reach"):
+        store.progress()
+    assert [s.state for s in other.statuses()] == [State.READY]
+    other.close()

@@ -52,6 +52,12 @@ CREATE TABLE IF NOT EXISTS pilots (
 """
 
 
+# Errors after which PostgreSQL rolled the transaction back and it may simply run again (psycopg's
+# DeadlockDetected is not a TransactionRollback).
+RETRY_AT_ONCE = (psycopg.errors.TransactionRollback, psycopg.errors.DeadlockDetected,
+                 psycopg.errors.SerializationFailure)
+
+
 class StoreUnavailable(StoreError):
     """The database could not be reached again in time."""
 
@@ -86,18 +92,18 @@ class PgConnection:
         self.conn = conn
         self._sql: dict[str, str] = {}
 
-    def _translate(self, sql: str) -> str:
+    def translate(self, sql: str) -> str:
         out = self._sql.get(sql)
         if out is None:
             out = self._sql[sql] = sql.replace("?", "%s")
         return out
 
     def execute(self, sql: str, params: Sequence[Any] = (), /) -> Any:
-        return self.conn.execute(self._translate(sql), params) if params else self.conn.execute(sql)
+        return self.conn.execute(self.translate(sql), params) if params else self.conn.execute(sql)
 
     def executemany(self, sql: str, params: Iterable[Sequence[Any]], /) -> Any:
         cur = self.conn.cursor()
-        cur.executemany(self._translate(sql), list(params))
+        cur.executemany(self.translate(sql), list(params))
         return cur
 
     @property
@@ -109,15 +115,25 @@ def connect(url: str, schema: str, timeout: float = 5.0) -> PgConnection:
     """Connect, create the run's schema and tables if missing, and LISTEN on the run's channel."""
     conn = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout)))
     db = PgConnection(conn)
-    # Two pilots creating the same schema at once would collide in the catalogue: one at a time.
-    db.execute(f"BEGIN; SELECT pg_advisory_xact_lock({lock_key('cwlpilot-schema')})")
-    db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    db.execute(f'SET search_path TO "{schema}"')
-    db.execute(SCHEMA)
-    db.execute("COMMIT")
+    if not _has_tables(db, schema):
+        # Only when missing: CREATE INDEX takes a lock on its table even when the index exists, which would
+        # wait for (and deadlock with) the pilots at work. Two creators at once collide in the catalogue:
+        # one at a time.
+        db.execute(f"BEGIN; SELECT pg_advisory_xact_lock({lock_key('cwlpilot-schema')})")
+        if not _has_tables(db, schema):
+            db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            db.execute(f'SET search_path TO "{schema}"')
+            db.execute(SCHEMA)
+        db.execute("COMMIT")
     db.execute(f'SET search_path TO "{schema}"')  # SET inside a transaction lasts as long as it
     db.execute(f'LISTEN "{schema}"')
     return db
+
+
+def _has_tables(db: PgConnection, schema: str) -> bool:
+    """Whether the run's schema holds its last table (tables are made in one transaction)."""
+    return db.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = 'pilots'",
+                      (schema,)).fetchone() is not None
 
 
 def schema_exists(url: str, schema: str) -> bool:
@@ -145,7 +161,7 @@ def first_line(exc: BaseException) -> str:
 
 def connection_lost(exc: BaseException, db: PgConnection | None) -> bool:
     """Whether an error means the connection is gone (so: reconnect and try again)."""
-    if isinstance(exc, psycopg.errors.TransactionRollback):  # deadlock, serialization: not a loss
+    if isinstance(exc, RETRY_AT_ONCE):
         return False
     return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError) and (db is None or db.broken)
 

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import psycopg
 
 from cwlpilot.executor.errors import StoreError
+from cwlpilot.executor.store import pg_batch
 from cwlpilot.executor.store import sqlite_graph as graph
 from cwlpilot.executor.store.base import (
     Attempt,
@@ -46,6 +47,7 @@ from cwlpilot.executor.store.base import (
     SyncReport,
 )
 from cwlpilot.executor.store.pg_connection import (
+    RETRY_AT_ONCE,
     Backoff,
     PgConnection,
     StoreUnavailable,
@@ -116,7 +118,7 @@ class PostgresStore(SQLStore):
         while True:
             try:
                 return op()
-            except psycopg.errors.TransactionRollback:
+            except RETRY_AT_ONCE:
                 continue  # a deadlock between pilots: PostgreSQL rolled this one back; run it again
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 db = getattr(self, "db", None)
@@ -252,17 +254,19 @@ class PostgresStore(SQLStore):
 
     def cycle(self, pilot: int, results: Sequence[Finish], pick: Picker, limit: int,
               now: float) -> tuple[list[bool], list[Claim]]:
-        """`finish` and `claim` in one transaction; the ready stages offered to `pick` are locked
-        (`FOR UPDATE SKIP LOCKED`) until it commits, so other pilots pass over them instead of waiting."""
+        """`finish` and `claim` in one transaction and two round trips: the ends and the read of the ready
+        queue go in one pipeline, the claims and the COMMIT in another. The ready stages offered to `pick` are
+        locked (`FOR UPDATE SKIP LOCKED`) until the commit, so other pilots pass over them instead of waiting.
+        Stages adding others take the general path, under the run's exclusive lock."""
+        general = any(r.expansion is not None for r in results)
+
         def op() -> tuple[list[bool], list[Claim]]:
-            with self._tx(exclusive=any(r.expansion is not None for r in results)) as db:
-                accepted = self._finish(db, pilot, results) if results else []
-                if limit <= 0:
-                    return accepted, []
-                ready = [ReadyStage(*row) for row in db.execute(self.READY_QUERY + " FOR UPDATE OF stages SKIP LOCKED",
-                                                                (limit,))]
-                requests = pick(ready) if ready else []
-                return accepted, self._claim(db, pilot, requests, now) if requests else []
+            if general:
+                with self._tx(exclusive=True) as db:
+                    accepted = self._finish(db, pilot, results)
+                    requests = pick(self._ready_locked(db, limit)) if limit > 0 else []
+                    return accepted, self._claim(db, pilot, requests, now) if requests else []
+            return self._pipelined_cycle(pilot, results, pick, limit, now)
 
         def recover() -> tuple[list[bool], list[Claim]] | None:
             accepted, claims = self._recover(pilot, results)
@@ -272,6 +276,52 @@ class PostgresStore(SQLStore):
         self._held.difference_update(r.attempt_id for r in results)
         self._held.update(c.attempt_id for c in claims)
         return accepted, claims
+
+    def _ready_locked(self, db: PgConnection, limit: int) -> list[ReadyStage]:
+        return [ReadyStage(*row) for row in db.execute(self.READY_QUERY + " FOR UPDATE OF stages SKIP LOCKED",
+                                                       (limit,))]
+
+    def _pipelined_cycle(self, pilot: int, results: Sequence[Finish], pick: Picker, limit: int,
+                         now: float) -> tuple[list[bool], list[Claim]]:
+        db, conn = self.db, self.db.conn
+        self._notify = False
+        try:
+            with conn.pipeline():
+                conn.execute("BEGIN")
+                conn.execute(f"SELECT pg_advisory_xact_lock_shared({self.run_key}, 0)")
+                ends = conn.execute(*pg_batch.end_statement(pilot, results)) if results else None
+                queue = conn.execute(db.translate(self.READY_QUERY + " FOR UPDATE OF stages SKIP LOCKED"),
+                                     (limit,)) if limit > 0 else None
+            rows = ends.fetchall() if ends is not None else []
+            ready = [ReadyStage(*row) for row in queue.fetchall()] if queue is not None else []
+            accepted = self._after_ends(db, rows, results) if results else []
+            if limit > 0 and pg_batch.read_ends(rows, results)[2]:  # dependents made ready just now
+                ready = self._ready_locked(db, limit)
+            if results and not ready:
+                self._released()  # nothing left to claim here: the run may be over, or other pilots may wait
+            requests = pick(ready) if ready else []
+            plain = [r for r in requests if r.semaphore is None]
+            claims = SQLStore._claim(self, db, pilot, [r for r in requests if r.semaphore is not None], now)
+            with conn.pipeline():
+                taken = conn.execute(*pg_batch.claim_statement(pilot, plain, now)) if plain else None
+                if self._notify:
+                    conn.execute("SELECT pg_notify(%s, '')", (self.schema,))
+                conn.execute("COMMIT")
+            return accepted, claims + (pg_batch.read_claims(taken.fetchall(), plain) if taken is not None else [])
+        except BaseException:
+            if not db.broken:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _after_ends(self, db: PgConnection, rows: list[Any], results: Sequence[Finish]) -> list[bool]:
+        """What recording the ends answered: decide the dependents that have no needs left."""
+        accepted, retried, free = pg_batch.read_ends(rows, results)
+        if retried or free:
+            self._released()
+        for child in free:
+            if not graph.decide(db, child, cascade=False):
+                graph.stage_ended(db, child)  # skipped: count it off its own dependents
+        return accepted
 
     def _recover_finish(self, pilot: int, results: Sequence[Finish]) -> list[bool] | None:
         return self._recover(pilot, results)[0]
@@ -300,92 +350,20 @@ class PostgresStore(SQLStore):
         return [states.get(r.attempt_id) in ("done", "failed", "retried") for r in results], unknown
 
     def _finish(self, db: Any, pilot: int, results: Sequence[Finish]) -> list[bool]:
-        """Every result in three statements, whatever their number (one round trip to the database costs
-        more than the work of a statement); stages adding others take the general path."""
+        """Every end in one statement (pg_batch); stages adding others take the general path."""
         if not results or any(r.expansion is not None for r in results):
             return super()._finish(db, pilot, results)
-        values = ",".join(["(CAST(? AS BIGINT), ?, CAST(? AS DOUBLE PRECISION), CAST(? AS INTEGER), "
-                           "CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), ?, ?)"]
-                          * len(results))
-        params: list[Any] = []
-        for r in results:
-            params += [r.attempt_id, "done" if r.ok else "retried" if r.retry else "failed", r.end, r.exit_code,
-                       r.failure, r.peak_mem, r.cpu_time, r.log, r.rule]
-        recorded = {i for (i,) in db.execute(
-            "UPDATE attempts SET state = v.state, \"end\" = v.e, exit_code = v.code, failure = v.failure, "
-            "peak_mem = v.peak, cpu_time = v.cpu_time, log = v.log, rule = v.rule "
-            f"FROM (VALUES {values}) AS v(id, state, e, code, failure, peak, cpu_time, log, rule) "
-            "WHERE attempts.id = v.id AND attempts.pilot = ? AND attempts.state = 'running' RETURNING attempts.id",
-            [*params, pilot])}
-        accepted = [r.attempt_id in recorded for r in results]
-        ended = [r for r, ok in zip(results, accepted, strict=True) if ok]
-        if not ended:
-            return accepted
-        rows = ",".join(["(CAST(? AS BIGINT), ?, CAST(? AS INTEGER), CAST(? AS DOUBLE PRECISION), "
-                         "CAST(? AS DOUBLE PRECISION), CAST(? AS INTEGER), ?)"] * len(ended))
-        params = []
-        for r in ended:
-            retry = not r.ok and r.retry
-            params += [r.stage_id, "done" if r.ok else "ready" if retry else "failed", 0 if r.ok else 1,
-                       r.mem_factor if retry else None, r.time_factor if retry else None,
-                       r.retry_limit if retry else None, r.reason]
-        db.execute("UPDATE stages SET state = v.state, counted = stages.counted + v.n, "
-                   "mem_factor = coalesce(v.mf, stages.mem_factor), time_factor = coalesce(v.tf, stages.time_factor), "
-                   "retry_limit = CASE WHEN v.state = 'ready' THEN v.rl ELSE stages.retry_limit END, reason = v.reason "
-                   f"FROM (VALUES {rows}) AS v(id, state, n, mf, tf, rl, reason) WHERE stages.id = v.id", params)
-        if any(not r.ok and r.retry for r in ended):
-            self._released()
-        over = [r.stage_id for r in ended if r.ok or not r.retry]
-        if over and self._count_off(db, over):
-            self._released()
-        return accepted
-
-    @staticmethod
-    def _count_off(db: Any, parents: list[int]) -> bool:
-        """`graph.stage_ended` for several stages at once: one statement counts them off their dependents."""
-        marks = ",".join("?" * len(parents))
-        freed = db.execute(
-            "UPDATE stages SET remaining = stages.remaining - c.n FROM (SELECT child, count(*) AS n FROM edges "
-            f"WHERE parent IN ({marks}) GROUP BY child) AS c WHERE stages.id = c.child AND stages.state = 'pending' "
-            "RETURNING stages.id, stages.remaining", parents).fetchall()
-        decided = False
-        for child, remaining in sorted(freed):
-            if remaining == 0:
-                decided = True
-                if not graph.decide(db, child, cascade=False):
-                    graph.stage_ended(db, child)
-        return decided
+        return self._after_ends(db, db.conn.execute(*pg_batch.end_statement(pilot, results)).fetchall(), results)
 
     def _claim(self, db: Any, pilot: int, requests: Sequence[ClaimRequest], now: float) -> list[Claim]:
-        """Claims without a semaphore in two statements; those with one, one by one (each must see the
-        ones before it)."""
+        """Claims without a semaphore in one statement (pg_batch); those with one, one by one under its lock
+        (each must see the ones before it)."""
         plain = [r for r in requests if r.semaphore is None]
         out = super()._claim(db, pilot, [r for r in requests if r.semaphore is not None], now)
         if not plain:
             return out
-        marks = ",".join("?" * len(plain))
-        taken = {row[0]: row[1:] for row in db.execute(
-            f"UPDATE stages SET state = 'running', tries = tries + 1 WHERE id IN ({marks}) AND state = 'ready' "
-            "AND wanted = 1 RETURNING id, name, tries, counted, mem_factor, time_factor, retry_limit",
-            [r.stage_id for r in plain])}
-        chosen = [r for r in plain if r.stage_id in taken]
-        if not chosen:
-            return out
-        params: list[Any] = []
-        for r in chosen:
-            name, number = taken[r.stage_id][:2]
-            params += [name, number, pilot, now, r.cpu, r.mem, int(r.backfill)]
-        values = ",".join(["(?, CAST(? AS INTEGER), CAST(? AS BIGINT), 'running', CAST(? AS DOUBLE PRECISION), "
-                           "CAST(? AS DOUBLE PRECISION), CAST(? AS DOUBLE PRECISION), CAST(? AS INTEGER))"]
-                          * len(chosen))
-        ids = dict((stage, i) for i, stage in db.execute(
-            "INSERT INTO attempts (stage, number, pilot, state, start, cpu, mem, backfill) "
-            f"VALUES {values} RETURNING id, stage", params))
-        for r in chosen:
-            name, number, counted, mem_factor, time_factor, retry_limit = taken[r.stage_id]
-            out.append(Claim(int(ids[name]), r.stage_id, name, number, counted, r.cpu, r.mem, r.backfill,
-                             mem_factor, time_factor, retry_limit))
-        return out
+        return out + pg_batch.read_claims(db.conn.execute(*pg_batch.claim_statement(pilot, plain, now)).fetchall(),
+                                          plain)
 
     # -- waiting ----------------------------------------------------------------------------------
     def idle_wait(self, poll: float, longest: float) -> None:

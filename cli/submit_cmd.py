@@ -109,8 +109,11 @@ def _check_store(url: str, err: TextIO) -> None:
     if is_postgres(url):
         return
     path = sqlite_path(url)
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:  # the store may not be made yet
+        folder = folder.parent
     with open("/proc/mounts", encoding="utf-8") as fh:
-        refusal = sqlite_refusal(path, fh.read())
+        refusal = sqlite_refusal(folder.resolve() / path.relative_to(folder), fh.read())
     if refusal:
         raise UsageError(f"cwlpilot submit: --store {url}: {refusal}")
     err.write(f"note: {path} is an SQLite store on a local disk: only pilots on this host "

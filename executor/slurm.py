@@ -133,11 +133,9 @@ def filesystem_of(path: Path, mounts: str) -> str:
 
 
 def sqlite_refusal(db_path: Path, mounts: str) -> str | None:
-    """Why pilots on other nodes must not share this SQLite file, or None when it is on a local disk."""
-    folder = db_path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    kind = filesystem_of(folder.resolve(), mounts)
+    """Why pilots on other nodes must not share this SQLite file (an absolute path, symbolic links resolved),
+    or None when it is on a local disk."""
+    kind = filesystem_of(db_path, mounts)
     if kind in SHARED_FS or kind.startswith("nfs"):
         return (f"{db_path} is on a shared file system ({kind}): SQLite's locking is not reliable there, so "
                 "pilots on several nodes could run a stage twice or corrupt the store; use a PostgreSQL store "

@@ -126,6 +126,9 @@ def connect(url: str, schema: str, timeout: float = 5.0) -> PgConnection:
             db.execute(SCHEMA)
         db.execute("COMMIT")
     db.execute(f'SET search_path TO "{schema}"')  # SET inside a transaction lasts as long as it
+    # The stores' statements are few and run thousands of times with like parameters: plan them once (psycopg
+    # prepares a statement at its fifth run); planning a cycle's statements each time cost more than running them
+    db.execute("SET plan_cache_mode = force_generic_plan")
     db.execute(f'LISTEN "{schema}"')
     return db
 

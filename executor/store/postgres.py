@@ -166,7 +166,11 @@ class PostgresStore(SQLStore):
 
     def sync_plan(self, rows: Sequence[StageRow], meta: dict[str, str]) -> SyncReport:
         parent = super().sync_plan
-        return self._retry(lambda: parent(rows, meta))
+        report = self._retry(lambda: parent(rows, meta))
+        # Fresh statistics, or the planner takes the run's tables for empty and reads the whole ready queue
+        # to find its best few stages (a sort of every ready stage, instead of the rank index's first rows)
+        self._retry(lambda: self.db.execute("ANALYZE stages, edges"))
+        return report
 
     def set_wanted(self, names: Iterable[str] | None) -> None:
         parent, names = super().set_wanted, None if names is None else list(names)

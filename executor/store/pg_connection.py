@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 
 from cwlpilot.executor.errors import StoreError
+from cwlpilot.executor.store import pg_batch
 
 RUN_NAME = re.compile(r"[a-z0-9_]{1,40}")
 
@@ -115,15 +116,16 @@ def connect(url: str, schema: str, timeout: float = 5.0) -> PgConnection:
     """Connect, create the run's schema and tables if missing, and LISTEN on the run's channel."""
     conn = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout)))
     db = PgConnection(conn)
-    if not _has_tables(db, schema):
+    if not _complete(db, schema):
         # Only when missing: CREATE INDEX takes a lock on its table even when the index exists, which would
         # wait for (and deadlock with) the pilots at work. Two creators at once collide in the catalogue:
         # one at a time.
         db.execute(f"BEGIN; SELECT pg_advisory_xact_lock({lock_key('cwlpilot-schema')})")
-        if not _has_tables(db, schema):
+        if not _complete(db, schema):
             db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             db.execute(f'SET search_path TO "{schema}"')
             db.execute(SCHEMA)
+            db.execute(pg_batch.FUNCTIONS)
         db.execute("COMMIT")
     db.execute(f'SET search_path TO "{schema}"')  # SET inside a transaction lasts as long as it
     # The stores' statements are few and run thousands of times with like parameters: plan them once (psycopg
@@ -133,10 +135,11 @@ def connect(url: str, schema: str, timeout: float = 5.0) -> PgConnection:
     return db
 
 
-def _has_tables(db: PgConnection, schema: str) -> bool:
-    """Whether the run's schema holds its last table (tables are made in one transaction)."""
-    return db.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = 'pilots'",
-                      (schema,)).fetchone() is not None
+def _complete(db: PgConnection, schema: str) -> bool:
+    """Whether the run's schema holds its tables and this version's functions (made in one transaction)."""
+    return db.execute("SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                      "WHERE n.nspname = ? AND p.proname = ?", (schema, f"cwl_claim_v{pg_batch.VERSION}")
+                      ).fetchone() is not None
 
 
 def schema_exists(url: str, schema: str) -> bool:

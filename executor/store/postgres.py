@@ -258,10 +258,10 @@ class PostgresStore(SQLStore):
 
     def cycle(self, pilot: int, results: Sequence[Finish], pick: Picker, limit: int,
               now: float) -> tuple[list[bool], list[Claim]]:
-        """`finish` and `claim` in one transaction and two round trips: the ends and the read of the ready
-        queue go in one pipeline, the claims and the COMMIT in another. The ready stages offered to `pick` are
-        locked (`FOR UPDATE SKIP LOCKED`) until the commit, so other pilots pass over them instead of waiting.
-        Stages adding others take the general path, under the run's exclusive lock."""
+        """`finish` and `claim` in one transaction and two round trips: BEGIN with the ends and the read of
+        the ready queue (one function), then the claims (another) with the COMMIT. The ready stages offered to
+        `pick` are locked (`FOR UPDATE SKIP LOCKED`) until the commit, so other pilots pass over them instead of
+        waiting. Stages adding others take the general path, under the run's exclusive lock."""
         general = any(r.expansion is not None for r in results)
 
         def op() -> tuple[list[bool], list[Claim]]:
@@ -270,7 +270,7 @@ class PostgresStore(SQLStore):
                     accepted = self._finish(db, pilot, results)
                     requests = pick(self._ready_locked(db, limit)) if limit > 0 else []
                     return accepted, self._claim(db, pilot, requests, now) if requests else []
-            return self._pipelined_cycle(pilot, results, pick, limit, now)
+            return self._fast_cycle(pilot, results, pick, limit, now)
 
         def recover() -> tuple[list[bool], list[Claim]] | None:
             accepted, claims = self._recover(pilot, results)
@@ -285,47 +285,45 @@ class PostgresStore(SQLStore):
         return [ReadyStage(*row) for row in db.execute(self.READY_QUERY + " FOR UPDATE OF stages SKIP LOCKED",
                                                        (limit,))]
 
-    def _pipelined_cycle(self, pilot: int, results: Sequence[Finish], pick: Picker, limit: int,
-                         now: float) -> tuple[list[bool], list[Claim]]:
+    def _fast_cycle(self, pilot: int, results: Sequence[Finish], pick: Picker, limit: int,
+                    now: float) -> tuple[list[bool], list[Claim]]:
         db, conn = self.db, self.db.conn
+        cur = psycopg.ClientCursor(conn)  # binds on this side: BEGIN and the call travel together
         self._notify = False
         try:
-            with conn.pipeline():
-                conn.execute("BEGIN")
-                conn.execute(f"SELECT pg_advisory_xact_lock_shared({self.run_key}, 0)")
-                ends = conn.execute(*pg_batch.end_statement(pilot, results)) if results else None
-                queue = conn.execute(db.translate(self.READY_QUERY + " FOR UPDATE OF stages SKIP LOCKED"),
-                                     (limit,)) if limit > 0 else None
-            rows = ends.fetchall() if ends is not None else []
-            ready = [ReadyStage(*row) for row in queue.fetchall()] if queue is not None else []
-            accepted = self._after_ends(db, rows, results) if results else []
-            if limit > 0 and pg_batch.read_ends(rows, results)[2]:  # dependents made ready just now
+            cur.execute("BEGIN; " + pg_batch.CYCLE, pg_batch.cycle_params(self.run_key, pilot, results, limit))
+            cur.nextset()
+            accepted, ready = self._after_cycle(db, cur.fetchall(), results)
+            if limit > 0 and ready is None:  # dependents were made ready just now: read the queue again
                 ready = self._ready_locked(db, limit)
             if results and not ready:
                 self._released()  # nothing left to claim here: the run may be over, or other pilots may wait
             requests = pick(ready) if ready else []
             plain = [r for r in requests if r.semaphore is None]
             claims = SQLStore._claim(self, db, pilot, [r for r in requests if r.semaphore is not None], now)
-            with conn.pipeline():
-                taken = conn.execute(*pg_batch.claim_statement(pilot, plain, now)) if plain else None
-                if self._notify:
-                    conn.execute("SELECT pg_notify(%s, '')", (self.schema,))
-                conn.execute("COMMIT")
-            return accepted, claims + (pg_batch.read_claims(taken.fetchall(), plain) if taken is not None else [])
+            end = f"SELECT pg_notify('{self.schema}', ''); COMMIT" if self._notify else "COMMIT"
+            if plain:
+                cur.execute(f"{pg_batch.CLAIM}; {end}", pg_batch.claim_params(pilot, plain, now))
+                claims += pg_batch.read_claims(cur.fetchall(), plain)
+            else:
+                conn.execute(end)
+            return accepted, claims
         except BaseException:
             if not db.broken:
                 conn.execute("ROLLBACK")
             raise
 
-    def _after_ends(self, db: PgConnection, rows: list[Any], results: Sequence[Finish]) -> list[bool]:
-        """What recording the ends answered: decide the dependents that have no needs left."""
-        accepted, retried, free = pg_batch.read_ends(rows, results)
+    def _after_cycle(self, db: PgConnection, rows: list[Any], results: Sequence[Finish]
+                     ) -> tuple[list[bool], list[ReadyStage] | None]:
+        """What the cycle function answered; dependents with no needs left are decided here (the condition
+        grammar is Python's), after which the ready stages it read are out of date (None)."""
+        accepted, retried, free, ready = pg_batch.read_cycle(rows, results)
         if retried or free:
             self._released()
         for child in free:
             if not graph.decide(db, child, cascade=False):
                 graph.stage_ended(db, child)  # skipped: count it off its own dependents
-        return accepted
+        return accepted, None if free else ready
 
     def _recover_finish(self, pilot: int, results: Sequence[Finish]) -> list[bool] | None:
         return self._recover(pilot, results)[0]
@@ -354,20 +352,21 @@ class PostgresStore(SQLStore):
         return [states.get(r.attempt_id) in ("done", "failed", "retried") for r in results], unknown
 
     def _finish(self, db: Any, pilot: int, results: Sequence[Finish]) -> list[bool]:
-        """Every end in one statement (pg_batch); stages adding others take the general path."""
+        """Every end in one call (pg_batch); stages adding others take the general path."""
         if not results or any(r.expansion is not None for r in results):
             return super()._finish(db, pilot, results)
-        return self._after_ends(db, db.conn.execute(*pg_batch.end_statement(pilot, results)).fetchall(), results)
+        rows = db.conn.execute(pg_batch.CYCLE, pg_batch.cycle_params(self.run_key, pilot, results, 0)).fetchall()
+        return self._after_cycle(db, rows, results)[0]
 
     def _claim(self, db: Any, pilot: int, requests: Sequence[ClaimRequest], now: float) -> list[Claim]:
-        """Claims without a semaphore in one statement (pg_batch); those with one, one by one under its lock
+        """Claims without a semaphore in one call (pg_batch); those with one, one by one under its lock
         (each must see the ones before it)."""
         plain = [r for r in requests if r.semaphore is None]
         out = super()._claim(db, pilot, [r for r in requests if r.semaphore is not None], now)
         if not plain:
             return out
-        return out + pg_batch.read_claims(db.conn.execute(*pg_batch.claim_statement(pilot, plain, now)).fetchall(),
-                                          plain)
+        rows = db.conn.execute(pg_batch.CLAIM, pg_batch.claim_params(pilot, plain, now)).fetchall()
+        return out + pg_batch.read_claims(rows, plain)
 
     # -- waiting ----------------------------------------------------------------------------------
     def idle_wait(self, poll: float, longest: float) -> None:

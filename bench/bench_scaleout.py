@@ -7,11 +7,12 @@ and the PostgreSQL store's claim+end rate alone, against the fork floor measured
    `true`; throughput = N / (last end - first start) read from the store (start-up excluded, the same for
    every store), median of the rounds.
 3. Store alone: one connection, cycles as the pilot makes them (record the B stages that ended, claim B
-   more; B = 1, 2, 8), stages per second through claim and end.
+   more; B = 1, 2, 8, 16: a pilot running B stages at once ends and claims up to B per cycle), stages per
+   second through claim and end.
 
-PostgreSQL clusters are started here from PostgreSQL's binaries (throw-away, on /dev/shm or --dir): "durable"
-with the server's defaults (fsync on, synchronous_commit on), and "fsync off" (the settings of the test
-cluster, never for production). Run as root, initdb runs as the postgres user.
+PostgreSQL clusters are started here from PostgreSQL's binaries (throw-away, on the disk: --pgdir): "durable"
+with the server's defaults (fsync on, synchronous_commit on: every commit waits for the disk), and "fsync off"
+(the settings of the test cluster, never for production). Workdirs are on a tmpfs (--dir). Run as root, initdb runs as the postgres user.
 
     python bench/bench_scaleout.py                    # N = 2,000, 3 rounds
     python bench/bench_scaleout.py --n 5000 --rounds 5
@@ -150,42 +151,44 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=2000, help="stages per run (default 2000)")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--dir", type=Path, default=Path("/dev/shm"), help="where workdirs and clusters go")
+    p.add_argument("--dir", type=Path, default=Path("/dev/shm"), help="where workdirs go (tmpfs by default)")
+    p.add_argument("--pgdir", type=Path, default=Path("/var/tmp"), help="where the clusters go: on a disk, so that "
+                   "the durable one pays for its fsyncs (default /var/tmp)")
     a = p.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-scaleout-", dir=a.dir))
     scratch.chmod(0o755)
-    clusters = {"durable": Cluster(scratch, durable=True), "fsync off": Cluster(scratch, durable=False)}
+    clusters = {"durable": Cluster(a.pgdir, durable=True), "fsync off": Cluster(a.pgdir, durable=False)}
     results: dict[str, object] = {"n": a.n, "cores": os.cpu_count()}
     try:
         plan = scratch / "plan.json"
         true_plan(a.n, plan)
         table = []
+        stores = {"sqlite": None, **{f"postgresql, {k}": c for k, c in clusters.items()}}
         for pilots in (1, 2, 4):
-            row: dict[str, float] = {"floor": statistics.median(floor(a.n, pilots) for _ in range(a.rounds))}
-            stores = {"sqlite": None, **{f"postgresql, {k}": c for k, c in clusters.items()}}
-            for label, cluster in stores.items():
-                rates = []
-                for r in range(a.rounds):
+            rates: dict[str, list[float]] = {"floor": [], **{label: [] for label in stores}}
+            for r in range(a.rounds):  # alternating, so that the machine's neighbours weigh on all alike
+                rates["floor"].append(floor(a.n, pilots))
+                for label, cluster in stores.items():
                     work = scratch / f"w-{pilots}-{label.replace(' ', '').replace(',', '-')}-{r}"
                     url = f"sqlite:///{work}/cwlpilot.db" if cluster is None else f"{cluster.url}?run=b{pilots}_{r}"
-                    rates.append(pilots_run(a.n, pilots, url, work, plan))
+                    rates[label].append(pilots_run(a.n, pilots, url, work, plan))
                     shutil.rmtree(work, ignore_errors=True)
-                row[label] = statistics.median(rates)
+            row = {label: statistics.median(values) for label, values in rates.items()}
             table.append((pilots, row))
             print(f"{pilots} pilot(s): " + ", ".join(f"{k} {v:,.0f}/s" for k, v in row.items()), flush=True)
         results["pilots"] = {str(k): v for k, v in table}
         alone = {}
-        for label, cluster in clusters.items():
-            for batch in (1, 2, 8):
-                rate = statistics.median(store_alone(f"{cluster.url}?run=alone{batch}_{r}", 5000, batch)
-                                         for r in range(a.rounds))
-                alone[f"postgresql, {label}, batch {batch}"] = rate
-                print(f"store alone, postgresql {label}, batch {batch}: {rate:,.0f} claim+end/s", flush=True)
-        for batch in (1, 2, 8):
-            rate = statistics.median(store_alone(f"sqlite:///{scratch}/alone-{batch}-{r}.db", 5000, batch)
-                                     for r in range(a.rounds))
-            alone[f"sqlite, batch {batch}"] = rate
-            print(f"store alone, sqlite, batch {batch}: {rate:,.0f} claim+end/s", flush=True)
+        for batch in (1, 2, 8, 16):
+            rates = {label: [] for label in ("sqlite", *clusters)}
+            for r in range(a.rounds):
+                rates["sqlite"].append(store_alone(f"sqlite:///{scratch}/alone-{batch}-{r}.db", 5000, batch))
+                for label, cluster in clusters.items():
+                    rates[label].append(store_alone(f"{cluster.url}?run=alone{batch}_{r}", 5000, batch))
+            for label, values in rates.items():
+                name = label if label == "sqlite" else f"postgresql, {label}"
+                alone[f"{name}, batch {batch}"] = statistics.median(values)
+                print(f"store alone, {name}, batch {batch}: {alone[f'{name}, batch {batch}']:,.0f} claim+end/s",
+                      flush=True)
         results["store_alone"] = alone
         one = dict(table)[1]
         for label in clusters:

@@ -12,7 +12,8 @@ and the PostgreSQL store's claim+end rate alone, against the fork floor measured
 
 PostgreSQL clusters are started here from PostgreSQL's binaries (throw-away, on the disk: --pgdir): "durable"
 with the server's defaults (fsync on, synchronous_commit on: every commit waits for the disk), and "fsync off"
-(the settings of the test cluster, never for production). Workdirs are on a tmpfs (--dir). Run as root, initdb runs as the postgres user.
+(the settings of the test cluster, never for production). Workdirs are on a tmpfs (--dir). Run as root,
+initdb runs as the postgres user.
 
     python bench/bench_scaleout.py                    # N = 2,000, 3 rounds
     python bench/bench_scaleout.py --n 5000 --rounds 5

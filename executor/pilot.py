@@ -206,7 +206,8 @@ class Pilot:
 
     def _round(self, ended: list[_Ended], claim: bool = True) -> list[Claim]:
         """Record what ended and claim what may start, in one store transaction."""
-        self._wait(0.0)  # a stop signal that came with these ends (see `_wait`)
+        if self._wait(0.0) - STOP_SIGNALS and self.watch is not None:  # a stop signal with these ends? ...
+            self.watch.poke()  # ... a stage's end instead: the loop's next wait must not sleep through it
         if self.interrupted:  # stages killed by the signal that stops the pilot go back with it, not counted
             ended = [e for e in ended if not _killed_with_the_pilot(e)]
             claim = False
@@ -242,14 +243,16 @@ class Pilot:
             requests.append(Request(r.id, cpu, mem, r.semaphore))
         return [_claim_request(c) for c in select(requests, self._usage(), limits)]
 
-    def _wait(self, timeout: float) -> None:
+    def _wait(self, timeout: float) -> frozenset[int]:
         """Sleep until a stage may have ended. A stop signal seen on the way interrupts the pilot at once,
         before the ends it brought are recorded: a batch system stopping a job (scancel, preemption, the time
         limit) signals the pilot and its stages together, and stages killed that way are requeued with the
         pilot's others by `_shutdown`, not counted as failed attempts (`_killed_with_the_pilot`)."""
         assert self.watch is not None
-        if self.watch.wait(timeout) & STOP_SIGNALS:
+        seen = self.watch.wait(timeout)
+        if seen & STOP_SIGNALS:
             self.interrupted = True
+        return seen
 
     def _kill_times(self) -> list[float]:
         out = [r.kill_at for r in self.running.values() if r.kill_at is not None]

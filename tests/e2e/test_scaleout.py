@@ -161,3 +161,27 @@ def test_a_postgresql_restart_mid_run_loses_nothing(tmp_path, pg_url, restart_po
     assert all(lines.count(f"start t{i}") == 1 and lines.count(f"end t{i}") == 1 for i in range(n)), lines
     assert f"{n} stages: {n} done" in (tmp_path / "run.log").read_text()
     assert {s for (s,) in query(pg_url, "SELECT state FROM attempts")} == {"done"}
+
+
+def test_submit_wait_exits_1_when_a_stage_fails_and_status_names_it(tmp_path, pg_url, slurm):
+    plan = write_plan(tmp_path / "p.json", [stage("ok", "true"), stage("bad", "echo broken; exit 3"),
+                                            stage("after", "true", ["bad"])])
+    work = tmp_path / "w"
+    result = cwlpilot("submit", plan, "--store", pg_url, "--workdir", work, "--slurm", "--pilots", 1,
+                      "--cpus-per-pilot", 1, "--mem-per-pilot", 200, "-k", "--wait", timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "3 stages: 1 done, 1 failed, 1 skipped" in result.stdout
+    status = cwlpilot("status", "--store", pg_url, check=0).stdout
+    assert "failures: 1" in status and "  bad: exit code 3; log: " in status
+
+
+def test_an_sqlite_store_on_a_local_disk_serves_slurm_pilots_on_this_host(tmp_path, slurm):
+    n = 12
+    plan = plan_of(tmp_path / "p.json", n, 0.1)
+    work = tmp_path / "w"
+    store = f"sqlite:///{work}/cwlpilot.db"
+    result = cwlpilot("submit", plan, "--store", store, "--workdir", work, "--slurm", "--pilots", 2,
+                      "--cpus-per-pilot", 1, "--mem-per-pilot", 200, "--wait", timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is an SQLite store on a local disk: only pilots on this host" in result.stderr
+    assert ended_exactly_once(work, n) and f"{n} stages: {n} done" in result.stdout

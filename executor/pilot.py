@@ -476,7 +476,10 @@ class Pilot:
         handed back (`requeue_pilot`) and not charged an attempt."""
         done = [f for f in map(self._conclude, self._reap(stopping=True)) if f.ok]
         if done:
-            self.store.finish(self.id, done)
+            try:
+                self.store.finish(self.id, done)
+            except StoreError as exc:  # out of reach: they run again, the others must still be stopped
+                self.reporter.note(f"cannot record {len(done)} stage(s) that ended while stopping: {exc}")
 
 
 def _in_fresh_thread(body: Callable[[], None], stop: Callable[[], None]) -> None:

@@ -195,7 +195,7 @@ def test_a_pilot_cut_off_from_its_store_stops_its_stages_before_others_may_take_
 
     import psutil
 
-    from ..executor.pgproxy import Proxy
+    from .pgproxy import Proxy
 
     parts = urlsplit(pg_server[0])
     relay = Proxy(parts.hostname, parts.port)

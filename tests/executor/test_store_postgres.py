@@ -14,7 +14,7 @@ from cwlpilot.executor.store.base import ClaimRequest, State
 from cwlpilot.executor.store.pg_connection import StoreUnavailable, split_url
 
 from .helpers_store import claim_all, finish, rows, stages
-from .pgproxy import Proxy
+from ..e2e.pgproxy import Proxy
 
 
 def test_a_run_is_named_in_the_url_and_runs_share_a_database(pg_url):

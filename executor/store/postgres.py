@@ -207,6 +207,13 @@ class PostgresStore(SQLStore):
     def end_pilot(self, pilot: int) -> None:
         parent = super().end_pilot
         self._retry(lambda: parent(pilot))
+        self._no_longer(pilot)
+
+    def _no_longer(self, pilot: int) -> None:
+        """This connection's pilot has ended: what it does next (reports) is not a pilot's work."""
+        if pilot == self._pilot:
+            self._pilot = None
+            self._held.clear()
 
     def pilots(self) -> list[PilotRecord]:
         return self._retry(super().pilots)
@@ -217,7 +224,9 @@ class PostgresStore(SQLStore):
 
     def requeue_pilot(self, pilot: int, reason: str) -> list[int]:
         parent = super().requeue_pilot
-        return self._retry(lambda: parent(pilot, reason))
+        lost = self._retry(lambda: parent(pilot, reason))
+        self._no_longer(pilot)
+        return lost
 
     def ready(self, limit: int) -> list[ReadyStage]:
         parent = super().ready

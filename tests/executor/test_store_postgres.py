@@ -194,3 +194,17 @@ def test_a_pilot_presumed_dead_while_out_of_reach_learns_it_on_reconnecting(pg_u
         store.progress()
     assert [s.state for s in other.statuses()] == [State.READY]
     other.close()
+
+
+def test_after_its_pilot_ended_a_connection_reconnects_for_the_reports(pg_url, relay):
+    """`cwlpilot run` reports from the store its pilot used: losing the connection then is an outage to
+    wait out, not a pilot presumed dead."""
+    store = open_store(_through(relay, pg_url), lease=20)
+    store.sync_plan(rows(stages({"a": []})), {"run_id": "r"})
+    pilot = store.register_pilot("h", 1, 0.0, 1, 1)
+    store.finish(pilot, [finish(c) for c in claim_all(store, pilot)])
+    store.requeue_pilot(pilot, "interrupted")  # how a pilot ends (Pilot._shutdown)
+    relay.cut(refuse=True)
+    threading.Timer(0.5, relay.restore).start()
+    assert [s.state for s in store.statuses()] == [State.DONE]
+    store.close()

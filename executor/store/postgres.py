@@ -113,24 +113,28 @@ class PostgresStore(SQLStore):
 
     def _retry(self, op: Callable[[], T], recover: Callable[[], T | None] | None = None) -> T:
         """Run `op`; on a lost connection reconnect with back-off and run it again, unless `recover` finds
-        that the lost attempt took effect (then its answer is returned)."""
+        that the lost attempt took effect (then its answer is returned). The checks after reconnecting may
+        lose the connection again: they are retried the same way."""
         backoff: Backoff | None = None
+        reconnected = False
         while True:
             try:
+                if reconnected:
+                    self._check_alive()
+                    answer = recover() if recover is not None else None
+                    reconnected = False
+                    if answer is not None:
+                        return answer
                 return op()
             except RETRY_AT_ONCE:
                 continue  # a deadlock between pilots: PostgreSQL rolled this one back; run it again
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                db = getattr(self, "db", None)
-                if not connection_lost(exc, db):
+                if not connection_lost(exc, self.db):
                     raise StoreError(f"{self}: {first_line(exc)}") from None
                 if backoff is None:
                     backoff = Backoff(self._give_up_at())
                 self._reconnect(backoff, exc)
-                if recover is not None:
-                    answer = recover()
-                    if answer is not None:
-                        return answer
+                reconnected = True
             except psycopg.Error as exc:
                 raise StoreError(f"{self}: {first_line(exc)}") from None
 
@@ -150,14 +154,18 @@ class PostgresStore(SQLStore):
             try:
                 self.db.conn.close()
                 self.db = self._open()
-                break
+                return
             except psycopg.Error as again:
                 exc = again
-        if self._pilot is not None:
-            row = self.db.execute("SELECT ended FROM pilots WHERE id = ?", (self._pilot,)).fetchone()
-            if row is None or row[0]:
-                raise StoreError(f"{self}: this pilot was presumed dead while the store was out of reach; "
-                                 "its stages were given to other pilots")
+
+    def _check_alive(self) -> None:
+        """After reconnecting: a pilot presumed dead meanwhile must stop at once (its stages are others')."""
+        if self._pilot is None:
+            return
+        row = self.db.execute("SELECT ended FROM pilots WHERE id = ?", (self._pilot,)).fetchone()
+        if row is None or row[0]:
+            raise StoreError(f"{self}: this pilot was presumed dead while the store was out of reach; "
+                             "its stages were given to other pilots")
 
     # -- every public call goes through _retry --------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -119,8 +119,8 @@ def _wait_for(condition, timeout=60.0, what="condition"):
 
 
 def test_scancel_of_a_pilot_mid_run_hands_its_stages_back(tmp_path, pg_url, slurm):
-    n = 30
-    plan = plan_of(tmp_path / "p.json", n, 1.0)
+    n = 18
+    plan = plan_of(tmp_path / "p.json", n, 3.0)  # long enough for Slurm's signal to land while they run
     work = tmp_path / "w"
     submit = subprocess.Popen(
         [sys.executable, "-m", "cwlpilot", "submit", str(plan), "--store", pg_url,

@@ -11,12 +11,11 @@ Guarantees (each backed by a test):
 5. Nothing a stage starts outlives it, and no stage outlives its pilot (executor.containment): at a stage's
    end whatever it left running is ended, and if the pilot dies, its guard process ends its stages.
 6. Only the loop mutates the pilot's state. It runs in a thread of its own while the main thread waits and
-   runs signal handlers (see `_in_fresh_thread` for why); nothing runs alongside it.
+   runs signal handlers (see `executor.loopthread` for why); nothing runs alongside it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import os
@@ -24,7 +23,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -32,23 +31,22 @@ from typing import NamedTuple, Protocol
 from cwlpilot.executor import launch
 from cwlpilot.executor.booking import Choice, Request, Usage, booking, select
 from cwlpilot.executor.config import PilotConfig
-from cwlpilot.executor.containment import PILOT_VAR, Containment
+from cwlpilot.executor.containment import Containment
 from cwlpilot.executor.errors import StoreError
 from cwlpilot.executor.kinds import KindError, StageContext, additions, registry
+from cwlpilot.executor.loopthread import in_fresh_thread
 from cwlpilot.executor.monitor import TreeSampler, process_identity
-from cwlpilot.executor.o2dpg import apply_alienv
 from cwlpilot.executor.o2dpglogs import Observer
 from cwlpilot.executor.outcome import Ended, ExitCodes, conclude, verdict
 from cwlpilot.executor.plan import Stage, stage_from_spec
 from cwlpilot.executor.retry import Failure, parse_rules
 from cwlpilot.executor.slurm import batch_job
+from cwlpilot.executor.stageenv import StageEnv
+from cwlpilot.executor.stagelogs import keep_log, tail
 from cwlpilot.executor.store.base import Additions, Claim, ClaimRequest, Finish, ReadyStage, Store
 from cwlpilot.executor.takeover import MARKER, requeue_dead_pilots
 
-LOG_TAIL_BYTES = 65536
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
-_MARKER = MARKER.encode()
-_PILOT = PILOT_VAR.encode()
 
 
 class Reporter(Protocol):
@@ -97,18 +95,10 @@ class Pilot:
         keep_going = store.get_meta("keep_going")
         if keep_going is not None:  # the run's setting holds for every pilot that joins it
             self.cfg = config = replace(config, keep_going=keep_going == "1")
-        self.global_env = {k: str(v) for k, v in json.loads(store.get_meta("global_env") or "{}").items()}
         self.o2dpg = store.get_meta("o2dpg") == "1"
         if self.o2dpg:  # O2DPG books memory over the limit as the limit (`limit_resources`)
             self.cfg = config = replace(config, limits=replace(config.limits, clamp_memory=True))
-        self.alienv: dict[str, dict[str, str]] = json.loads(store.get_meta("alienv") or "{}")
-        # O2DPG: the global init task's env fills in what the runner's environment does not set; the runner
-        # sets its own variables (JOBUTILS_SKIPDONE, ...) in that environment (executor.o2dpg.runner_env).
-        env = {**self.global_env, **os.environ, **json.loads(store.get_meta("runner_env") or "{}")}
-        # Kept encoded: subprocess encodes every variable of every stage otherwise (90 variables x 10,000
-        # stages is a measurable part of a short stage's cost).
-        self.base_env = {os.fsencode(k): os.fsencode(v) for k, v in env.items()}
-        self.scratch_env = dict(self.base_env)
+        self.env = StageEnv.of_run(store, self.run_id)
         self.made_dirs: set[str] = set()
         self.dirs: dict[str, tuple[Path, str]] = {}
         self.stages: dict[int, Stage] = dict(stages or {})
@@ -121,7 +111,6 @@ class Pilot:
         self.host = socket.gethostname()
         self.id = 0
         self.containment: Containment | None = None
-        self.token = b""
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self) -> str | None:
@@ -129,7 +118,7 @@ class Pilot:
         self.id = self.store.register_pilot(self.host, os.getpid(), process_identity(os.getpid()) or 0.0,
                                             self.cfg.limits.cpu, self.cfg.limits.mem, batch_job=batch_job())
         token = f"{self.run_id}/{self.id}/{os.getpid()}"
-        self.token = token.encode()
+        self.env.token = token.encode()
         self.containment = Containment(token, MARKER, f"{self.run_id}/", self.cfg.keep_stage_daemons,
                                        adopts=threading.current_thread() is threading.main_thread())
         self.containment.start()
@@ -142,7 +131,7 @@ class Pilot:
             previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             if self.watch.enabled:
-                _in_fresh_thread(self._loop, stop=lambda: self._on_signal(signal.SIGTERM, None))
+                in_fresh_thread(self._loop, stop=lambda: self._on_signal(signal.SIGTERM, None))
             else:  # not the main thread (a pilot inside a test or a library): no signals to arrange
                 self._loop()
         finally:
@@ -291,14 +280,14 @@ class Pilot:
                 os.makedirs(cwd_text, exist_ok=True)
                 self.made_dirs.add(cwd_text)
             if claim.number > 1:  # an attempt lost with its pilot (or an earlier run's last) left its log
-                _keep_log(log, claim.number - 1)
+                keep_log(log, claim.number - 1)
             prepared = self.kinds[stage.kind].prepare(stage, ctx)
             if prepared.skip is not None:  # e.g. a CWL `when` that is false: nothing runs
                 return _Ended(claim, Ended(exit_code=None, end=time.time(), bypassed=prepared.skip), log, start)
             if prepared.done:  # e.g. O2DPG's done marker: nothing runs, the stage is done
                 self.reporter.note(f"stage '{stage.name}': done already (its done marker exists); not run")
                 return _Ended(claim, Ended(exit_code=0, end=time.time()), log, start)
-            env = self._env(stage, claim, prepared.env)
+            env = self.env.for_attempt(stage, claim.attempt_id, claim.number, prepared.env)
             proc = launch.start(prepared.cmd, cwd_text, env, log, nice=claim.backfill)
         except (OSError, KindError) as exc:
             return _Ended(claim, Ended(exit_code=None, error=f"cannot start: {exc}", end=time.time()), log, start)
@@ -319,22 +308,6 @@ class Pilot:
             path = self.workdir / relative
             found = self.dirs[relative] = (path, str(path))
         return found
-
-    def _env(self, stage: Stage, claim: Claim, extra: Mapping[str, str]) -> dict[bytes, bytes]:
-        # One environment reused for every stage that adds nothing of its own: posix_spawn copies it at once,
-        # and only the attempt's own keys change. Copying 100 variables per stage is measurable at 10k stages.
-        env = self.scratch_env if not stage.env and not extra and not stage.alienv else dict(self.base_env)
-        if stage.alienv and stage.alienv in self.alienv:  # O2DPG's `submit`
-            env = apply_alienv(env, self.alienv[stage.alienv])
-            for key, value in self.global_env.items():
-                env.setdefault(os.fsencode(key), os.fsencode(value))
-        for key, value in (*stage.env, *extra.items()):
-            env[os.fsencode(key)] = os.fsencode(value)
-        env[_MARKER] = f"{self.run_id}/{claim.attempt_id}".encode()
-        env[_PILOT] = self.token
-        env[b"CWLPILOT_STAGE"] = os.fsencode(stage.name)
-        env[b"CWLPILOT_ATTEMPT_NUMBER"] = str(claim.number).encode()
-        return env
 
     # -- ending stages ----------------------------------------------------------------------------
     def _reap(self, stopping: bool = False) -> list[_Ended]:
@@ -374,12 +347,12 @@ class Pilot:
     def _conclude(self, e: _Ended) -> Finish:
         stage = self._stage(e.claim.stage_id)
         rules = stage.retry_rules + self.rules
-        tail = _tail(e.log) if any(rule.needs_log for rule in rules) else ""
+        log_end = tail(e.log) if any(rule.needs_log for rule in rules) else ""
         # O2DPG retries while `retry_counter < --retry-on-failure or retry_counter < retry_count`
         retry_count = max(stage.retry_count, self.cfg.retry_on_failure)
-        finish = conclude(e.claim, e.ended, retry_count, rules, e.log, tail)[0]
+        finish = conclude(e.claim, e.ended, retry_count, rules, e.log, log_end)[0]
         if finish.retry:  # the next attempt writes `<name>.log` afresh: this one's log keeps its own name
-            finish = finish._replace(log=_keep_log(e.log, e.claim.number))
+            finish = finish._replace(log=keep_log(e.log, e.claim.number))
         return finish._replace(expansion=e.added) if finish.ok and e.added else finish
 
     # -- monitoring -------------------------------------------------------------------------------
@@ -482,52 +455,6 @@ class Pilot:
                 self.reporter.note(f"cannot record {len(done)} stage(s) that ended while stopping: {exc}")
 
 
-def _in_fresh_thread(body: Callable[[], None], stop: Callable[[], None]) -> None:
-    """Run `body` in a new thread while this, the main thread, waits for it. Signal handlers written in
-    Python run in the main thread only, so it wakes ten times a second to run them; SIGCHLD, which arrives
-    with every stage's end, is left to `body`'s thread, which sleeps on the wake-up pipe.
-
-    Why a new thread: Linux estimates each thread's CPU use from its past (util_est) and never lowers the
-    estimate of a thread that also waits for a CPU, as the pilot does while stages run. Reading and storing
-    a 10,000-stage plan keeps a core busy for a third of a second and left the estimate at 95%; fork
-    balancing then judged the pilot's core full and queued each new stage process behind the stage running
-    on the other core, while the pilot's core idled until the start was done. A start blocked the pilot
-    0.45 ms instead of 0.27 ms, 12% of a run of 10,000 short stages (bench/bench_executor.py). A new thread
-    begins with a new estimate, made of the loop's own work.
-
-    Should this thread be interrupted by an exception of its own (a signal handler of somebody else's), it
-    calls `stop` and waits for `body` to end before raising it: the loop never runs on alone.
-    """
-    failure: list[BaseException] = []
-    # Waited for instead of Thread.join: a join interrupted by an exception may later return before the
-    # thread has ended (CPython 3.11), and this wait must hold until it has.
-    done = threading.Event()
-
-    def target() -> None:
-        try:
-            body()
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread, which raises it
-            failure.append(exc)
-        finally:
-            done.set()
-
-    worker = threading.Thread(target=target, name="cwlpilot-loop")
-    worker.start()
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
-    try:
-        while not done.wait(0.1):
-            pass
-    except BaseException:
-        stop()
-        done.wait()
-        raise
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
-    worker.join()
-    if failure:
-        raise failure[0]
-
-
 def _killed_with_the_pilot(e: _Ended) -> bool:
     """A stage ended by a signal the pilot did not send: when the pilot is being stopped, the same stop
     (a batch system's SIGTERM to the whole job) reached the stage."""
@@ -538,27 +465,3 @@ def _killed_with_the_pilot(e: _Ended) -> bool:
 def _claim_request(choice: Choice) -> ClaimRequest:
     req = choice.request
     return ClaimRequest(req.id, req.cpu, req.mem, choice.backfill, req.semaphore)
-
-
-def _keep_log(log: str, attempt: int) -> str:
-    """Rename an ended attempt's `<name>.log` (and the taskwrapper's `<name>.log_time`) to
-    `<name>.<attempt>.log` (`.log_time`); returns where its log now is."""
-    base = log[: -len(".log")]
-    kept = f"{base}.{attempt}.log"
-    try:
-        os.replace(log, kept)
-    except FileNotFoundError:
-        return log
-    with contextlib.suppress(FileNotFoundError):
-        os.replace(f"{base}.log_time", f"{base}.{attempt}.log_time")
-    return kept
-
-
-def _tail(path: str) -> str:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - LOG_TAIL_BYTES))
-            return fh.read().decode("utf-8", "replace")
-    except OSError:
-        return ""

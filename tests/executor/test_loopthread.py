@@ -1,4 +1,4 @@
-"""executor.pilot._in_fresh_thread: the loop's own thread, and the main thread that waits for it."""
+"""executor.loopthread: the loop's own thread, and the main thread that waits for it."""
 
 import signal
 import threading
@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from cwlpilot.executor.pilot import _in_fresh_thread
+from cwlpilot.executor.loopthread import in_fresh_thread as _in_fresh_thread
 
 
 def test_the_body_runs_in_another_thread_and_its_exception_reaches_the_caller():

@@ -58,7 +58,8 @@ def _pilot_config(a: argparse.Namespace, keep_going: bool = False) -> PilotConfi
                        heartbeat_timeout=a.heartbeat_timeout, heartbeat_interval=a.heartbeat_interval,
                        sample_interval=a.sample_interval,
                        stdout_on_failure=getattr(a, "stdout_on_failure", False),
-                       keep_stage_daemons=getattr(a, "keep_stage_daemons", False))
+                       keep_stage_daemons=getattr(a, "keep_stage_daemons", False),
+                       dynamic_resources=getattr(a, "dynamic_resources", False), scouts=getattr(a, "scouts", 0))
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -101,9 +102,6 @@ NO_EFFECT = {
                "and in timeline.json)",
     "checkpoint_on_failure": "--checkpoint-on-failure: no checkpoint is uploaded; it needs ALICE's alien.py and "
                              "a grid connection (the failed stages' folders are left as they are)",
-    "update_resources": "--update-resources: resource estimates are not updated in this version; bookings are "
-                        "the plan's",
-    "dynamic_resources": "--dynamic-resources: bookings are not learned from finished stages in this version",
 }
 
 
@@ -122,8 +120,13 @@ def _o2dpg_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-rootinit-speedup", action="store_true", help="do not set ROOT's system paths for stages")
     g.add_argument("--cgroup", metavar="TASKS_FILE",
                    help="join this cgroup (its tasks file) before starting anything, as O2DPG does")
-    g.add_argument("--update-resources", type=Path, metavar="FILE", help=argparse.SUPPRESS)
-    g.add_argument("--dynamic-resources", action="store_true", help=argparse.SUPPRESS)
+    g.add_argument("--update-resources", type=Path, metavar="FILE",
+                   help="book stages from a metrics file of O2DPG's o2dpg_sim_metrics.py json-stat (every run "
+                        "writes one: WORKDIR/cwlpilot-resources.json)")
+    g.add_argument("--dynamic-resources", action="store_true",
+                   help="rebook a family's stages from what its ended members used, as O2DPG does")
+    g.add_argument("--scouts", type=int, default=0, metavar="N",
+                   help="book a family's stages from what its first N ended members used (default 0: off)")
     g.add_argument("--webhook", help=argparse.SUPPRESS)
     g.add_argument("--checkpoint-on-failure", help=argparse.SUPPRESS)
 
@@ -148,7 +151,7 @@ def run_config(a: argparse.Namespace, plan: Path, workdir: Path, progress: str |
                      cpu_limit_given=a.cpu_limit is not None, rootinit_speedup=not a.no_rootinit_speedup,
                      action_logfile=a.action_logfile, metric_logfile=a.metric_logfile,
                      remove_files_early=a.remove_files_early, production_mode=a.production_mode,
-                     visualize=a.visualize_workflow, cgroup=a.cgroup)
+                     visualize=a.visualize_workflow, cgroup=a.cgroup, update_resources=a.update_resources)
 
 
 def pilot_parser() -> argparse.ArgumentParser:

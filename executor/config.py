@@ -22,6 +22,8 @@ class PilotConfig:
     kill_grace: float = 5.0  # s between SIGTERM and SIGKILL for a timed-out stage
     stdout_on_failure: bool = False
     keep_stage_daemons: bool = False  # leave alone what an ended stage left running
+    dynamic_resources: bool = False  # O2DPG's: rebook a family's stages from its ended members
+    scouts: int = 0  # book a family's stages from its first `scouts` ended members (0: off)
 
 
 @dataclass(frozen=True)
@@ -46,3 +48,4 @@ class RunConfig:
     production_mode: bool = False  # archive each ended stage's logs (O2DPG's --production-mode)
     visualize: bool = False  # write workflow.gv (O2DPG's --visualize-workflow)
     cgroup: str | None = None  # a cgroup's tasks file to join first (O2DPG's --cgroup)
+    update_resources: Path | None = None  # O2DPG's json-stat metrics file: bookings from it

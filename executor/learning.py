@@ -98,8 +98,9 @@ class Learner:
         if key is not None and self.active:
             self.families.setdefault(key, _Family()).ended.append((measured, declared_cpu, declared_mem))
 
-    def booking(self, name: str, relative_cpu: float | None, has_timeout: bool) -> Learned | None:
-        """The learned booking of a stage not yet started, or None to book what it declares."""
+    def booking(self, name: str, relative_cpu: float | None, has_timeout: bool = False) -> Learned | None:
+        """The learned booking of a stage not yet started, or None to book what it declares (the learned
+        timeout applies only where the plan sets none: the pilot decides)."""
         key = family(name)
         fam = self.families.get(key) if key is not None else None
         if fam is None or not fam.ended:

@@ -34,6 +34,7 @@ from cwlpilot.executor.config import PilotConfig
 from cwlpilot.executor.containment import Containment
 from cwlpilot.executor.errors import StoreError
 from cwlpilot.executor.kinds import KindError, StageContext, additions, registry
+from cwlpilot.executor.learning import Learned, Learner, Measured
 from cwlpilot.executor.loopthread import in_fresh_thread
 from cwlpilot.executor.monitor import TreeSampler, process_identity
 from cwlpilot.executor.o2dpglogs import Observer
@@ -62,6 +63,8 @@ class _Ended(NamedTuple):
     start: float  # wall clock
     added: Additions | None = None
     pid: int | None = None  # the stage's process; None when nothing was started
+    learned: Learned | None = None  # the attempt's booking (or timeout) was learned, not declared
+    samples: int = 0  # memory samples taken
 
 
 @dataclass
@@ -82,6 +85,8 @@ class Running:
     codes: ExitCodes | None = None  # what the kind says exit codes mean
     last_cpu: float = 0.0  # CPU seconds and monotonic time of the previous sample (CPU use in between)
     last_at: float = 0.0
+    learned: Learned | None = None
+    samples: int = 0
 
 
 class Pilot:
@@ -99,6 +104,11 @@ class Pilot:
         if self.o2dpg:  # O2DPG books memory over the limit as the limit (`limit_resources`)
             self.cfg = config = replace(config, limits=replace(config.limits, clamp_memory=True))
         self.env = StageEnv.of_run(store, self.run_id)
+        learning = json.loads(store.get_meta("learning") or "{}")  # the run's, for every pilot that joins it
+        self.learner = Learner(dynamic=learning.get("dynamic", config.dynamic_resources),
+                               scouts=int(learning.get("scouts", config.scouts)))
+        self.learned: dict[int, Learned] = {}  # stage id -> the learned booking of the last pick
+        self.declared_only: set[str] = set()  # stages a learned booking failed: they book what they declare
         self.made_dirs: set[str] = set()
         self.dirs: dict[str, tuple[Path, str]] = {}
         self.stages: dict[int, Stage] = dict(stages or {})
@@ -205,6 +215,10 @@ class Pilot:
             if not finish.ok and not finish.retry and not self.cfg.keep_going and self.stop_reason is None \
                     and not self.store.failure_may_be_handled(e.claim.name):
                 self.stop_reason = f"stage '{e.claim.name}' failed ({finish.reason})"
+        if self.learner.active:  # before this round's pick, which may book from what they used
+            for e, finish in zip(ended, finishes, strict=True):
+                if finish.ok and e.pid is not None:
+                    self._learn(e, finish)
         free = 0 if self.stop_reason is not None or not claim else self.cfg.limits.max_jobs - len(self.running)
         if not finishes and free <= 0:
             return []
@@ -227,8 +241,14 @@ class Pilot:
     def _pick(self, ready: list[ReadyStage]) -> list[ClaimRequest]:
         limits = self.cfg.limits
         requests = []
+        self.learned.clear()
         for r in ready:
-            cpu, mem = booking(r.cpu, r.mem, limits, r.mem_factor)
+            cpu, mem = r.cpu, r.mem
+            learned = self.learner.booking(r.name, r.relative_cpu) if self.learner.active else None
+            if learned is not None and r.name not in self.declared_only:
+                self.learned[r.id] = learned
+                cpu, mem = learned.cpu, learned.mem
+            cpu, mem = booking(cpu, mem, limits, r.mem_factor)
             requests.append(Request(r.id, cpu, mem, r.semaphore))
         return [_claim_request(c) for c in select(requests, self._usage(), limits)]
 
@@ -292,8 +312,11 @@ class Pilot:
         except (OSError, KindError) as exc:
             return _Ended(claim, Ended(exit_code=None, error=f"cannot start: {exc}", end=time.time()), log, start)
         timeout = stage.timeout * claim.time_factor if stage.timeout else None
+        learned = self.learned.get(claim.stage_id)
+        if timeout is None and learned is not None and learned.timeout is not None:
+            timeout = learned.timeout * claim.time_factor
         self.running[claim.attempt_id] = Running(claim, stage, ctx, proc, log, start, time.monotonic(), timeout,
-                                                 codes=prepared.codes)
+                                                 codes=prepared.codes, learned=learned)
         assert self.containment is not None
         self.containment.started(claim.attempt_id, proc.pid)
         for observer in self.observers:
@@ -328,7 +351,7 @@ class Pilot:
             # pilot's own memory, so it would be wrong. A stage shorter than one sample has no figure.
             peak = r.peak_mem if r.sampler is not None else None
             end = Ended(exit_.code, r.killed_for, error, time.time(), peak, exit_.cpu_time, judged)
-            ended.append(_Ended(r.claim, end, r.log, r.start, added, r.proc.pid))
+            ended.append(_Ended(r.claim, end, r.log, r.start, added, r.proc.pid, r.learned, r.samples))
         return ended
 
     def _after(self, r: Running, code: int) -> tuple[str, Additions | None]:
@@ -351,9 +374,22 @@ class Pilot:
         # O2DPG retries while `retry_counter < --retry-on-failure or retry_counter < retry_count`
         retry_count = max(stage.retry_count, self.cfg.retry_on_failure)
         finish = conclude(e.claim, e.ended, retry_count, rules, e.log, log_end)[0]
+        if not finish.ok and e.learned is not None and e.ended.killed_for in (Failure.MEMORY, Failure.TIMEOUT):
+            # our estimate's fault, not the stage's: again at its declared booking, not charged an attempt
+            self.declared_only.add(stage.name)
+            what = "memory" if e.ended.killed_for is Failure.MEMORY else "time"
+            finish = finish._replace(retry=True, charged=False, rule="learned booking",
+                                     reason=f"out of its learned {what} booking; runs again at its declared one")
         if finish.retry:  # the next attempt writes `<name>.log` afresh: this one's log keeps its own name
             finish = finish._replace(log=keep_log(e.log, e.claim.number))
         return finish._replace(expansion=e.added) if finish.ok and e.added else finish
+
+    def _learn(self, e: _Ended, finish: Finish) -> None:
+        """Tell the learner what an ended stage used (executor.learning)."""
+        stage = self._stage(e.claim.stage_id)
+        seconds = max(e.ended.end - e.start, 1e-6)
+        cpu = None if finish.cpu_time is None else finish.cpu_time / seconds
+        self.learner.record(stage.name, Measured(finish.peak_mem, cpu, seconds, e.samples), stage.cpu, stage.mem)
 
     # -- monitoring -------------------------------------------------------------------------------
     def _sample(self) -> None:
@@ -364,6 +400,7 @@ class Pilot:
             sample = r.sampler.sample()
             if sample is None:
                 continue
+            r.samples += 1
             if self.observers:
                 now = time.monotonic()
                 # O2DPG's first reading of a process only primes its CPU counter: 0 %, as there

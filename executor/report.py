@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cwlpilot.executor.store.base import Attempt, StageStatus, State
@@ -40,7 +40,8 @@ def summarize(statuses: Sequence[StageStatus], attempts: Sequence[Attempt], sinc
     return Summary(dict(counts), retried, wall, used, booked)
 
 
-def render(statuses: Sequence[StageStatus], attempts: Sequence[Attempt], summary: Summary) -> str:
+def render(statuses: Sequence[StageStatus], attempts: Sequence[Attempt], summary: Summary,
+           declared: Mapping[str, tuple[float, float]] | None = None) -> str:
     lines = []
     wanted = [s for s in statuses if s.wanted]
     last = {a.stage: a for a in attempts}
@@ -56,7 +57,7 @@ def render(statuses: Sequence[StageStatus], attempts: Sequence[Attempt], summary
         for s in shown:
             a = last.get(s.name)
             lines.append(f"{s.name:<{width}}  {shown_state(s).value:<8} {_tries(s, a):>5} {_wall(a):>8} "
-                         f"{_eff(a):>7} {_peak(a):>8}  {_note(s, a)}")
+                         f"{_eff(a):>7} {_peak(a):>8}  {_note(s, a, (declared or {}).get(s.name))}")
         hidden = len([s for s in wanted if s.state in (State.FAILED, State.SKIPPED)]) - len(
             [s for s in shown if s.state in (State.FAILED, State.SKIPPED)])
         if hidden > 0:
@@ -90,8 +91,11 @@ def _peak(a: Attempt | None) -> str:
     return "-" if a is None or a.peak_mem is None else f"{a.peak_mem:.0f}"
 
 
-def _note(s: StageStatus, a: Attempt | None) -> str:
+def _note(s: StageStatus, a: Attempt | None, declared: tuple[float, float] | None = None) -> str:
     note = f"{s.reason} (handled by a condition)" if s.handled else s.reason
+    if a is not None and declared is not None and declared != (a.cpu, a.mem):
+        booked = f"booked {a.cpu:g} cores {a.mem:.0f} MB (declared {declared[0]:g}, {declared[1]:.0f} MB)"
+        note = f"{note}; {booked}" if note else booked
     if s.state is State.FAILED and a is not None and a.log:
         note = f"{note}; log: {a.log}"
     return note

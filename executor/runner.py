@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple, TextIO
@@ -24,6 +24,7 @@ from cwlpilot.executor.config import RunConfig
 from cwlpilot.executor.errors import PlanError, UsageError
 from cwlpilot.executor.graph import downstream, ranks, topological_order
 from cwlpilot.executor.kinds import registry
+from cwlpilot.executor.learning import Measured, family, json_stat, o2dpg_name, read_estimates, updated
 from cwlpilot.executor.monitor import kill_marked
 from cwlpilot.executor.o2dpglogs import ActionLog, EarlyRemoval, MetricLog, Observer, ProductionArchive
 from cwlpilot.executor.pilot import Pilot
@@ -65,6 +66,8 @@ def prepare(cfg: RunConfig, out: TextIO, err: TextIO) -> Prepared | None:
     if plan.o2dpg and not cfg.cpu_limit_given:  # O2DPG's runner: --cpu-limit defaults to 8, whatever the machine
         limits = replace(limits, cpu=O2DPG_CPU_LIMIT)
     cfg = replace(cfg, pilot=replace(cfg.pilot, limits=limits))
+    if cfg.update_resources is not None:
+        plan = _update_resources(plan, cfg.update_resources, err)
     checked = report(plan, selection.wanted, kinds, limits)
     for warning in checked.warnings:
         err.write(f"warning: {warning}\n")
@@ -144,6 +147,7 @@ def load_run(store: Store, prepared: Prepared, err: TextIO) -> bool:
         "retry_rules": json.dumps(prepared.file_rules + rules),  # --retry-rules first: it is the more specific
         "o2dpg": "1" if plan.o2dpg else "0", "runner_env": json.dumps(runner_env),
         "alienv": json.dumps(prepared.alienv),
+        "learning": json.dumps({"dynamic": cfg.pilot.dynamic_resources, "scouts": cfg.pilot.scouts}),
     }
     sync = store.sync_plan(_rows(plan, prepared.rank), meta)
     if sync.rerun:
@@ -172,7 +176,8 @@ def _run_pilot(store: Store, prepared: Prepared, t0: float, out: TextIO, err: Te
         reporter.close()
         for observer in observers:
             observer.close()
-    statuses = final_report(store, cfg.workdir, t0, out, cfg.pilot.stdout_on_failure)
+    statuses = final_report(store, cfg.workdir, t0, out, cfg.pilot.stdout_on_failure,
+                            {s.name: (s.cpu, s.mem) for s in plan.stages})
     if stop == "interrupted":
         err.write("interrupted: running stages were stopped and will run again next time\n")
     elif stop:
@@ -180,17 +185,53 @@ def _run_pilot(store: Store, prepared: Prepared, t0: float, out: TextIO, err: Te
     return 0 if succeeded(statuses) else 1
 
 
-def final_report(store: Store, workdir: Path, t0: float, out: TextIO,
-                 stdout_on_failure: bool = False) -> list[StageStatus]:
-    """Write timeline.json and print the final table; returns the stages' statuses."""
+def final_report(store: Store, workdir: Path, t0: float, out: TextIO, stdout_on_failure: bool = False,
+                 declared: Mapping[str, tuple[float, float]] | None = None) -> list[StageStatus]:
+    """Write timeline.json and the measured resources, print the final table; returns the stages' statuses.
+    `declared`: the plan's bookings, shown beside those that differ (learned, or raised by a retry rule)."""
     attempts = store.attempts()
-    write_timeline(workdir / "timeline.json", attempts, time.time())
+    write_timeline(workdir / "timeline.json", attempts, time.time(), declared)
+    _write_measured(workdir / MEASURED, attempts, store.get_meta("plan") or "")
     statuses = store.statuses()
     summary = summarize(statuses, attempts, t0, time.time() - t0)
-    out.write(render(statuses, attempts, summary) + "\n")
+    out.write(render(statuses, attempts, summary, declared) + "\n")
     if stdout_on_failure:
         _print_failed_logs(statuses, attempts, out)
     return statuses
+
+
+MEASURED = "cwlpilot-resources.json"
+
+
+def _write_measured(path: Path, attempts: Sequence[Attempt], plan: str) -> None:
+    """What the run measured, by family, in O2DPG's json-stat format (for --update-resources next time)."""
+    measured: dict[str, list[Measured]] = {}
+    for a in attempts:
+        if a.state == "done" and a.end is not None and a.end > a.start and a.cpu_time is not None:
+            seconds = a.end - a.start
+            key = family(a.stage) or a.stage
+            measured.setdefault(key, []).append(Measured(a.peak_mem, a.cpu_time / seconds, seconds, 0))
+    if measured:
+        path.write_text(json.dumps(json_stat(measured, {"workflow_file": plan}), indent=1, sort_keys=True) + "\n")
+
+
+def _update_resources(plan: Plan, path: Path, err: TextIO) -> Plan:
+    """O2DPG's --update-resources: bookings from a json-stat metrics file (learning.updated)."""
+    try:
+        estimates = read_estimates(str(path), path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        raise UsageError(f"--update-resources {path}: not a metrics file of O2DPG's o2dpg_sim_metrics.py "
+                         f"json-stat ({exc})") from None
+    stages, changed = [], 0
+    for s in plan.stages:
+        key = o2dpg_name(s.name, s.timeframe) if plan.o2dpg else (family(s.name) or s.name)
+        if key in estimates:
+            cpu, mem = updated(estimates[key], s.cpu, s.mem, s.relative_cpu)
+            changed += (cpu, mem) != (s.cpu, s.mem)
+            s = replace(s, cpu=cpu, mem=mem)
+        stages.append(s)
+    err.write(f"note: --update-resources: {changed} stage(s) booked from {path}\n")
+    return replace(plan, stages=tuple(stages), by_name={s.name: s for s in stages})
 
 
 def _observers(plan: Plan, cfg: RunConfig, targets: frozenset[str]) -> list[Observer]:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from cwlpilot.executor.store.base import Attempt
 
 
-def trace_events(attempts: Sequence[Attempt], now: float) -> list[dict[str, Any]]:
+def trace_events(attempts: Sequence[Attempt], now: float,
+                 declared: Mapping[str, tuple[float, float]] | None = None) -> list[dict[str, Any]]:
     """One `"ph": "X"` event per attempt. Each pilot is a process; overlapping attempts get separate
     lanes (threads), so every lane nests properly as the trace format requires."""
     if not attempts:
@@ -39,14 +40,18 @@ def trace_events(attempts: Sequence[Attempt], now: float) -> list[dict[str, Any]
                 "backfill": a.backfill, "log": a.log, "decided_by": a.rule or None,
             },
         })
+        plan_cpu, plan_mem = (declared or {}).get(a.stage, (a.cpu, a.mem))
+        if (plan_cpu, plan_mem) != (a.cpu, a.mem):  # learned, or raised by a retry rule
+            events[-1]["args"].update(cpu_declared=plan_cpu, mem_declared_mb=plan_mem)
     hosts = {a.pilot: a.host for a in attempts}
     meta = [{"name": "process_name", "ph": "M", "pid": p, "tid": 0, "args": {"name": f"pilot {p} ({h})"}}
             for p, h in sorted(hosts.items())]
     return meta + events
 
 
-def write_timeline(path: Path, attempts: Sequence[Attempt], now: float) -> None:
-    doc = {"traceEvents": trace_events(attempts, now), "displayTimeUnit": "ms"}
+def write_timeline(path: Path, attempts: Sequence[Attempt], now: float,
+                   declared: Mapping[str, tuple[float, float]] | None = None) -> None:
+    doc = {"traceEvents": trace_events(attempts, now, declared), "displayTimeUnit": "ms"}
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
     tmp.replace(path)

@@ -110,6 +110,7 @@ class Finish(NamedTuple):
     retry_limit: int | None = None
     reason: str = ""  # one line for the status table
     expansion: Additions | None = None  # applied before the stage is recorded as done
+    charged: bool = True  # a retry that counts against the stage's budget (not when a learned booking failed)
 
 
 class Attempt(NamedTuple):

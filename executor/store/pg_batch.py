@@ -96,7 +96,7 @@ def cycle_params(key: int, pilot: int, results: Sequence[Finish], limit: int) ->
         retry = not r.ok and r.retry
         row = (r.attempt_id, r.stage_id, "done" if r.ok else "retried" if retry else "failed",
                "done" if r.ok else "ready" if retry else "failed", r.end, r.exit_code, r.failure, r.peak_mem,
-               r.cpu_time, r.log, r.rule, 0 if r.ok else 1, r.mem_factor if retry else None,
+               r.cpu_time, r.log, r.rule, 0 if r.ok or not r.charged else 1, r.mem_factor if retry else None,
                r.time_factor if retry else None, r.retry_limit if retry else None, r.reason)
         for column, value in zip(columns, row, strict=True):
             column.append(value)

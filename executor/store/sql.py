@@ -235,9 +235,9 @@ class SQLStore(Store):
         if r.ok:
             db.execute("UPDATE stages SET state = 'done', reason = ? WHERE id = ?", (r.reason, r.stage_id))
         elif r.retry:
-            db.execute("UPDATE stages SET state = 'ready', counted = counted + 1, mem_factor = ?, "
+            db.execute("UPDATE stages SET state = 'ready', counted = counted + ?, mem_factor = ?, "
                        "time_factor = ?, retry_limit = ?, reason = ? WHERE id = ?",
-                       (r.mem_factor, r.time_factor, r.retry_limit, r.reason, r.stage_id))
+                       (1 if r.charged else 0, r.mem_factor, r.time_factor, r.retry_limit, r.reason, r.stage_id))
             return True
         else:
             db.execute("UPDATE stages SET state = 'failed', counted = counted + 1, reason = ? WHERE id = ?",

@@ -19,10 +19,11 @@ from ruamel.yaml.error import MarkedYAMLError
 from schema_salad.exceptions import SchemaSaladException, ValidationException
 from schema_salad.fetcher import DefaultFetcher
 
-from cwlpilot.compiler import fastyaml, ir
+from cwlpilot.compiler import fastyaml, ir, limits
 from cwlpilot.compiler.errors import Diagnostic, Pos, WorkflowError
 from cwlpilot.compiler.loader_convert import Converter
-from cwlpilot.compiler.yamlsrc import Node, YamlCache, display_path, uri_to_path
+from cwlpilot.compiler.sourcefile import SourceError, read_text
+from cwlpilot.compiler.yamlsrc import Node, YamlCache, display_path, uri_to_path, yaml_diagnostic
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,10 @@ class _Session:
             if at is not None:
                 self.diagnostics.append(error)
             return None
+        refused = [d for d in [too_many_steps(doc)] if d] + self._unreadable_includes(path, doc)
+        if refused:  # before cwl-utils spends seconds on it, or reads what it cannot read
+            self.diagnostics.extend(refused)
+            return None
         obj = self._cwl_object(path, file_uri, fragment or None)
         if obj is None:
             return None
@@ -140,15 +145,40 @@ class _Session:
             return None
         return obj
 
+    def _unreadable_includes(self, path: str, doc: Node) -> list[Diagnostic]:
+        """The `$import`s and `$include`s of the document that cannot be read within the limits, each at
+        its key: schema-salad would read them whole and report a failure as a type mismatch."""
+        text = self.yaml.texts.get(os.path.abspath(path), "")
+        if "$import" not in text and "$include" not in text:
+            return []
+        found = []
+        base = os.path.dirname(os.path.abspath(path))
+        for node, key in _includes(doc.value):
+            target = os.path.join(base, uri_to_path(node[key]))
+            shown = display_path(target, self.yaml.cwd)
+            try:
+                included = read_text(target, shown)
+                if key == "$import":
+                    limits.scan(included)
+            except SourceError as exc:
+                found.append(Diagnostic(Node(node, doc.file).pos(key), f"{key}: {exc.diagnostic}"))
+            except limits.LimitError as exc:
+                found.append(Diagnostic(Node(node, doc.file).pos(key), f"{key}: {yaml_diagnostic(exc, shown)}"))
+        return found
+
     def _run(self, run_uri: str, at: Pos) -> ir.Process | None:
         return self.process(run_uri, at)
 
 
 class _Fetcher(DefaultFetcher):
-    """schema-salad's fetcher, whose HTTP session is made at the first remote URL rather than for every load.
+    """schema-salad's fetcher, whose HTTP session is made at the first remote URL rather than for every load,
+    and which reads local files (`$import`, `$include`) within the compiler's limits.
 
     Left to itself, schema-salad builds a requests session with an on-disk HTTP cache (requests, cachecontrol,
-    filelock) for each document loaded: 20 ms of a compile that usually reads nothing but local files.
+    filelock) for each document loaded: 20 ms of a compile that usually reads nothing but local files. It
+    also reads a file whole, whatever it is (`$import: /dev/zero` never ends), and parses it with
+    ruamel.yaml, which has no bounds: so the text is read by compiler.sourcefile and scanned by
+    compiler.limits first.
     """
 
     remote: DefaultFetcher | None = None
@@ -162,11 +192,50 @@ class _Fetcher(DefaultFetcher):
 
     def fetch_text(self, url: str, content_types: list[str] | None = None) -> str:
         web = self._web(url)
-        return web.fetch_text(url, content_types) if web else super().fetch_text(url, content_types)
+        if web is not None:
+            return web.fetch_text(url, content_types)
+        if not url.startswith("file:") or isinstance(self.cache.get(url), str):
+            return super().fetch_text(url, content_types)
+        path = uri_to_path(url)
+        shown = display_path(path)
+        try:
+            text = read_text(path, shown)
+            limits.scan(text)
+        except SourceError as exc:
+            raise ValidationException(str(exc.diagnostic)) from None
+        except limits.LimitError as exc:
+            raise ValidationException(str(yaml_diagnostic(exc, shown))) from None
+        self.cache[url] = text
+        return text
 
     def check_exists(self, url: str) -> bool:
         web = self._web(url)
         return web.check_exists(url) if web else super().check_exists(url)
+
+
+def _includes(tree: Any) -> list[tuple[Any, str]]:
+    """(mapping, key) of every `$import` or `$include` naming a file in `tree` (walked without recursion)."""
+    found, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            found += [(node, k) for k in ("$import", "$include") if isinstance(node.get(k), str)]
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return found
+
+
+def too_many_steps(doc: Node) -> Diagnostic | None:
+    """A diagnostic when the document (its `$graph` entries together) has more than limits.MAX_STEPS steps."""
+    value = doc.value
+    entries = value.get("$graph") if isinstance(value, dict) else None
+    processes = entries if isinstance(entries, list) else [value]
+    count = sum(len(p["steps"]) for p in processes if isinstance(p, dict) and isinstance(p.get("steps"), (dict, list)))
+    if count <= limits.MAX_STEPS:
+        return None
+    message = f"{count} steps: a document may have at most {limits.MAX_STEPS} (split it into sub-workflows)"
+    return Diagnostic(doc.pos("$graph" if isinstance(entries, list) else "steps"), message)
 
 
 def _version(doc: Node) -> str:

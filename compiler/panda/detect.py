@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 
 from cwlpilot.compiler import fastyaml
+from cwlpilot.compiler.sourcefile import read_text
 
 # Step kinds PanDA knows, by `run:` name (also written `prun.cwl`, ...). Only the first two run locally.
 KINDS = ("prun", "junction", "phpo", "reana", "gitlab")
@@ -38,8 +39,7 @@ def _has_panda_step(path: str, seen: set[str]) -> bool:
         return False
     seen.add(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            tree = fastyaml.load(handle.read(), "safe")
+        tree = fastyaml.load(read_text(path), "safe")
     except Exception:  # noqa: BLE001 - anything unreadable is left to the CWL compiler to report
         return False
     steps = tree.get("steps") if isinstance(tree, Mapping) else None

@@ -49,7 +49,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, NamedTuple
 
-from cwlpilot.compiler import ir
+from cwlpilot.compiler import ir, limits
 from cwlpilot.compiler.emit_tool import (
     expand,
     js_lib,
@@ -168,6 +168,9 @@ def _workflow(
         else:
             new, outs = _step_stages(step, name, spec, values, (*chain, wf, step), guards)
             stages.extend(new)
+        if len(stages) > limits.MAX_STAGES:
+            raise CompilerError(f"{step.pos}: step '{step.id}': the plan has more than {limits.MAX_STAGES} stages "
+                                "by this step, the most a compiled plan may have")
         scope.update({f"{step.id}/{k}": v for k, v in outs.items()})
     out = {}
     for o in wf.outputs:
@@ -259,7 +262,7 @@ def _step_stages(
     run = step.run
     assert run is not None and not isinstance(run, ir.Workflow)
     try:
-        found, shape = stepmod.instances(spec, values, PYTHON_ONLY)
+        found, shape = stepmod.instances(spec, values, PYTHON_ONLY, limits.MAX_STAGES)
     except NotStatic:
         stage = _dynamic_stage(run, name, spec, values, chain, guards)
         return [stage], {o.id: {"$ref": f"{name}/{o.id}"} for o in step.outputs}

@@ -10,9 +10,11 @@ The data each kind reads is documented in `executor/kinds/panda.py`.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from typing import Any
 
+from cwlpilot.compiler import limits
 from cwlpilot.compiler.panda import leaf
 from cwlpilot.compiler.panda.ir import WORKFLOW, Step, Workflow
 from cwlpilot.compiler.panda.loop import emit_loop
@@ -51,7 +53,12 @@ def emit_plan(wf: Workflow, job: Mapping[str, Any] | None, opts: Options) -> tup
             out.error(inp.pos, f"required input '{inp.id}' ({inp.type}) has no value: give it in the inputs file")
             values[inp.id] = Lit(None)
     params = {i.id[6:]: values[i.id] for i in wf.inputs if i.is_param}
-    results = emit_workflow(wf, Scope("", values, params), out, opts)
+    try:
+        results = emit_workflow(wf, Scope("", values, params), out, opts)
+    except _TooManyStages as exc:
+        message = f"the plan has more than {limits.MAX_STAGES} stages by this step, the most a plan may have"
+        out.error(exc.step.pos, message, exc.step.id)
+        results = {}
     plan: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "stages": out.stages, "outputs": {}}
     if wf.outputs:
         out.stages.append(_outputs_stage(results))
@@ -100,12 +107,22 @@ def step_order(wf: Workflow) -> list[Step]:
     return done
 
 
+class _TooManyStages(Exception):
+    """Emission went beyond limits.MAX_STAGES at `step`: it stops there."""
+
+    def __init__(self, step: Step) -> None:
+        super().__init__(step.id)
+        self.step = step
+
+
 def emit_workflow(wf: Workflow, scope: Scope, out: Emitted, opts: Options) -> dict[str, Value]:
     """Append the stages of `wf` in `scope`; return the value of each of its outputs."""
     results: dict[str, dict[str, Value]] = {}
     for step in step_order(wf):
         ins = {i.name: _bind(i, scope, results) for i in step.inputs}
         results[step.id] = _emit_step(step, ins, scope, out, opts)
+        if len(out.stages) > limits.MAX_STAGES:
+            raise _TooManyStages(step)
     return {o.id: _source(o.source or "", scope, results) for o in wf.outputs}
 
 
@@ -151,6 +168,10 @@ def _instances(step: Step, ins: dict[str, Bound], scope: Scope, out: Emitted) ->
             return []
         columns.append((name, elements))
     method = step.scatter_method or "dotproduct"
+    count = math.prod(len(e) for _, e in columns) if method != "dotproduct" else 0
+    if count > limits.MAX_STAGES:
+        out.error(step.pos, f"the scatter makes {count} instances, more than the {limits.MAX_STAGES} allowed", step.id)
+        return []
     if method == "dotproduct":
         lengths = {len(e) for _, e in columns}
         if len(lengths) > 1:

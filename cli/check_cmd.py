@@ -31,6 +31,7 @@ from cwlpilot.compiler.render import (
     plan_dot,
     to_json,
 )
+from cwlpilot.compiler.sourcefile import read_text
 from cwlpilot.compiler.yamlsrc import display_path
 from cwlpilot.semantics.cwl.errors import CwlError
 
@@ -116,7 +117,7 @@ def run_graph(argv: list[str], out: TextIO, err: TextIO) -> int:
                 err.write(f"{diag}\n")
             return EXIT_INVALID
         text = graph_dot(build_graph(result.process, display_path(args.workflow)))
-    return _emit(text, args.output, out)
+    return _emit(text, args.output, out, err)
 
 
 def run_compile(argv: list[str], out: TextIO, err: TextIO, checked_cwl: str | None = None) -> int:
@@ -124,16 +125,20 @@ def run_compile(argv: list[str], out: TextIO, err: TextIO, checked_cwl: str | No
     plan, code = build_plan(args.workflow, args.inputs, err, "cwlpilot compile", checked_cwl)
     if plan is None:
         return code
-    return _emit(plan_json(plan), args.output, out)
+    return _emit(plan_json(plan), args.output, out, err)
 
 
-def _emit(text: str, output: str | None, out: TextIO) -> int:
-    """Write `text` to the -o file, or to standard output."""
-    if output:
+def _emit(text: str, output: str | None, out: TextIO, err: TextIO | None = None) -> int:
+    """Write `text` to the -o file, or to standard output; a file that cannot be written is a usage error."""
+    if not output:
+        out.write(text)
+        return EXIT_OK
+    try:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
-    else:
-        out.write(text)
+    except OSError as exc:
+        (err or sys.stderr).write(f"cwlpilot: -o {output}: cannot write it: {exc.strerror or exc}\n")
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -202,8 +207,7 @@ def _panda_candidate(args: list[str]) -> str | None:
 def _read_job(path: str | None) -> tuple[dict[str, object], str]:
     if path is None:
         return {}, os.getcwd()
-    with open(path, encoding="utf-8") as handle:
-        job = fastyaml.load(handle.read(), "safe")  # already parsed once by check: it is valid YAML
+    job = fastyaml.load(read_text(path), "safe")  # already read and parsed once by check: it is valid YAML
     return (job if isinstance(job, dict) else {}), os.path.dirname(os.path.abspath(path))
 
 

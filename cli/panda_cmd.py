@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
+from ruamel.yaml.error import MarkedYAMLError
+
 from cwlpilot.argparsing import RaisingParser, UsageError
 from cwlpilot.compiler import fastyaml
 from cwlpilot.compiler.errors import Diagnostic, Pos
@@ -26,6 +28,8 @@ from cwlpilot.compiler.panda.emit import emit_plan
 from cwlpilot.compiler.panda.ir import Workflow
 from cwlpilot.compiler.panda.parse import Reader, load_workflow
 from cwlpilot.compiler.panda.values import Emitted, LocalDataset, Options
+from cwlpilot.compiler.sourcefile import SourceError, read_text
+from cwlpilot.compiler.yamlsrc import yaml_diagnostic
 from cwlpilot.semantics.panda.datasets import dataset_files
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -96,12 +100,11 @@ def options(
 
 def _mapping_file(path: str) -> dict[str, str]:
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = fastyaml.load(handle.read(), "safe") or {}
-    except OSError as exc:
-        raise UsageError(f"cannot read the datasets file {path}: {exc.strerror}") from None
-    except Exception as exc:  # noqa: BLE001 - a YAML error, said plainly
-        raise UsageError(f"the datasets file {path} is not valid YAML: {exc}") from None
+        data = fastyaml.load(read_text(path), "safe") or {}
+    except SourceError as exc:
+        raise UsageError(f"the datasets file: {exc.diagnostic}") from None
+    except MarkedYAMLError as exc:
+        raise UsageError(f"the datasets file: {yaml_diagnostic(exc, path)}") from None
     if not isinstance(data, Mapping):
         raise UsageError(f"the datasets file {path} must map dataset names to folders")
     base = os.path.dirname(os.path.abspath(path))
@@ -146,10 +149,11 @@ def _job(inputs: str | None) -> tuple[dict[str, Any], Diagnostic | None]:
     if inputs is None:
         return {}, None
     try:
-        with open(inputs, encoding="utf-8") as handle:
-            job = fastyaml.load(handle.read(), "safe")
-    except Exception as exc:  # noqa: BLE001 - YAML errors are the user's, reported at the file
-        return {}, Diagnostic(Pos(inputs, 1, 1), f"the inputs file cannot be read: {exc}")
+        job = fastyaml.load(read_text(inputs), "safe")
+    except SourceError as exc:
+        return {}, exc.diagnostic
+    except MarkedYAMLError as exc:
+        return {}, yaml_diagnostic(exc, inputs)
     if job is None:
         return {}, None
     if not isinstance(job, dict):
@@ -189,10 +193,14 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
     for note in notes_text(result.emitted):
         err.write(note + "\n")
     text = plan_json(result.plan)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
+    if not args.output:
         out.write(text)
+        return EXIT_OK
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        err.write(f"cwlpilot {command}: -o {args.output}: cannot write it: {exc.strerror or exc}\n")
+        return EXIT_USAGE
     return EXIT_OK
 
 

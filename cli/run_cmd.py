@@ -132,10 +132,33 @@ def main(argv: list[str]) -> int:
         return 1
 
 
+def path_problem(option: str, path: Path | None, is_file: bool = False) -> str | None:
+    """Why `path`, given to `option`, cannot be used, else None: checked before anything is written.
+
+    A folder (`is_file` False) may be missing, as it is created with its parents, but not be a file or be
+    under one; a file may be missing, but not be a folder, and its folder must exist.
+    """
+    if path is None:
+        return None
+    if path.exists():
+        if path.is_dir() == is_file:
+            return f"{option} {path}: {'is a directory' if is_file else 'not a directory'}"
+        return None
+    if is_file:
+        return None if path.parent.is_dir() else f"{option} {path}: no such directory {path.parent}"
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    return None if ancestor.is_dir() else f"{option} {path}: {ancestor} is not a directory"
+
+
 def _run(parser: argparse.ArgumentParser, a: argparse.Namespace) -> int:
     plan = a.plan or a.plan_file
     if plan is None:
         parser.error("give the plan: cwlpilot run PLAN.json (or -f PLAN.json)")
+    for problem in (path_problem("--workdir", a.workdir), path_problem("--produce-script", a.produce_script, True)):
+        if problem:
+            parser.error(problem)
     from cwlpilot.executor.runner import run
 
     return run(run_config(a, plan, a.workdir))

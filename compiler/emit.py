@@ -45,8 +45,9 @@ Plan `outputs` — {id: {"type", "value"}} where value may hold `$ref`s and `$me
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from cwlpilot.compiler import ir, limits
@@ -86,7 +87,7 @@ def compile_plan(process: ir.Process, job: Mapping[str, Any], job_dir: str) -> d
     values = {p.id: _secondary(p, values, ev) for p in process.inputs}
     stages: list[dict[str, Any]] = []
     if isinstance(process, ir.Workflow):
-        produced = _workflow(process, "", values, (), stages, ())
+        produced = _workflow(process, "", values, (), stages, (), _Budget())
     else:
         name = _safe(_basename(process.uri))
         stages.extend(_tool_stages(process, name, values, (), ()))
@@ -154,6 +155,7 @@ def _workflow(
     chain: tuple[ir.ProcessBase | ir.Step, ...],
     stages: list[dict[str, Any]],
     guards: Guards,
+    budget: _Budget,
 ) -> dict[str, Any]:
     """Append the stages of `wf`; return the value (with `$ref`s) of each of its outputs."""
     scope: dict[str, Any] = dict(env)  # "input" and "step/port" -> value
@@ -164,13 +166,10 @@ def _workflow(
             raise UnsupportedError(f"{step.pos}: step '{step.id}': its `run` could not be loaded")
         spec = _step_spec(wf, step, step.run, (*chain, wf, step))
         if isinstance(step.run, ir.Workflow):
-            outs = _subworkflow(step, name, spec, values, (*chain, wf, step), stages, guards)
+            outs = _subworkflow(step, name, spec, values, (*chain, wf, step), stages, guards, budget)
         else:
-            new, outs = _step_stages(step, name, spec, values, (*chain, wf, step), guards)
+            new, outs = _step_stages(step, name, spec, values, (*chain, wf, step), guards, budget)
             stages.extend(new)
-        if len(stages) > limits.MAX_STAGES:
-            raise CompilerError(f"{step.pos}: step '{step.id}': the plan has more than {limits.MAX_STAGES} stages "
-                                "by this step, the most a compiled plan may have")
         scope.update({f"{step.id}/{k}": v for k, v in outs.items()})
     out = {}
     for o in wf.outputs:
@@ -218,11 +217,12 @@ def _subworkflow(
     chain: tuple[Any, ...],
     stages: list[dict[str, Any]],
     guards: Guards,
+    budget: _Budget,
 ) -> dict[str, Any]:
     run = step.run
     assert isinstance(run, ir.Workflow)
     try:
-        found, shape = stepmod.instances({**spec, "when": None}, values, PYTHON_ONLY)
+        found, shape = stepmod.instances({**spec, "when": None}, values, PYTHON_ONLY, limits.MAX_STAGES)
     except NotStatic as exc:
         raise UnsupportedError(
             f"{step.pos}: step '{step.id}': a sub-workflow scattered over, or fed by valueFrom on, values "
@@ -239,7 +239,7 @@ def _subworkflow(
         outs = {o.id: None for o in step.outputs}
         if runs:
             inner_name = sc.instance_name(name, inst.index) + "."
-            produced = _workflow(run, inner_name, inst.values, chain, stages, inner_guards)
+            produced = _workflow(run, inner_name, inst.values, chain, stages, inner_guards, budget)
             outs = {o.id: produced.get(o.id) for o in step.outputs}
         per_instance.append((inst.index, outs))
     if not step.scatter:
@@ -258,6 +258,7 @@ def _step_stages(
     values: dict[str, Any],
     chain: tuple[Any, ...],
     guards: Guards,
+    budget: _Budget,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     run = step.run
     assert run is not None and not isinstance(run, ir.Workflow)
@@ -265,23 +266,55 @@ def _step_stages(
         found, shape = stepmod.instances(spec, values, PYTHON_ONLY, limits.MAX_STAGES)
     except NotStatic:
         stage = _dynamic_stage(run, name, spec, values, chain, guards)
+        budget.spend(1, len(stage["cmd"]), step)
         return [stage], {o.id: {"$ref": f"{name}/{o.id}"} for o in step.outputs}
     except CwlError as exc:
         raise CompilerError(f"{step.pos}: step '{step.id}': {exc}") from None
     stages, per_instance = [], []
     shared: _Shared | None = None
+    shared_size = 0
     for inst in found:
         instance = sc.instance_name(name, inst.index)
         job = stepmod.tool_job(spec, inst.values, _tool_defaults(run))
         if inst.runs and shared is None:  # the same for every instance: worked out once per step
             shared = _Shared(tool_data(run, chain), resources(run, chain))
+            shared_size = _json_size(shared.data, {k: v for k, v in job.items() if k not in spec.get("scatter", ())})
         # needs follow every connected input, also those the tool ignores (CWL still orders the steps)
         new = _tool_stages(run, instance, job, chain, guards, inst.values, shared) if inst.runs else []
+        budget.spend(len(new), sum(shared_size + len(s["cmd"]) for s in new), step)
         stages.extend(new)
         per_instance.append((inst.index, {o.id: {"$ref": f"{instance}/{o.id}"} if new else None for o in step.outputs}))
     if not step.scatter:
         return stages, per_instance[0][1]
     return stages, {o.id: sc.gather([(i, outs[o.id]) for i, outs in per_instance], shape) for o in step.outputs}
+
+
+@dataclass
+class _Budget:
+    """What the plan has taken so far of limits.MAX_STAGES and limits.MAX_PLAN_BYTES.
+
+    A stage's size is estimated as its command plus what it shares with the other instances of its step
+    (the tool's data, the inputs that are not scattered), measured once per step: shared objects cost
+    nothing here but are written out once per stage, so a 4 MB default scattered 20,000 ways is an 80 GB
+    plan. Counting while the stages are made stops such a plan before it is made.
+    """
+
+    stages: int = 0
+    size: int = 0
+
+    def spend(self, stages: int, size: int, step: ir.Step) -> None:
+        self.stages += stages
+        self.size += size
+        if self.stages > limits.MAX_STAGES:
+            raise CompilerError(f"{step.pos}: step '{step.id}': the plan has more than {limits.MAX_STAGES} "
+                                "stages by this step, the most a compiled plan may have")
+        if self.size > limits.MAX_PLAN_BYTES:
+            raise CompilerError(f"{step.pos}: step '{step.id}': the plan is larger than "
+                                f"{limits.MAX_PLAN_BYTES // 2**20} MB by this step, the most a compiled plan may be")
+
+
+def _json_size(*values: Any) -> int:
+    return sum(len(json.dumps(v, default=str)) for v in values)
 
 
 def _tool_defaults(run: ir.Process) -> dict[str, Any]:

@@ -65,6 +65,8 @@ def load(text: str, flavour: Flavour = "rt") -> Any:
     else for any text.
     """
     if _CParser is not None:
+        if len(text) > limits.MAX_VALUES // 2:  # long enough to hold too many values: count them first
+            limits.scan(text)
         try:
             return _fast(text, flavour)
         except (_Unsupported, _pyyaml.YAMLError, RecursionError):  # libyaml's composer recurses too

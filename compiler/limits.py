@@ -8,12 +8,14 @@ arrays asks for 10^9 stages. Each bound is an error naming the file, line and co
 
 Where each is checked:
 - MAX_BYTES: compiler.sourcefile, on every file read (documents, `run`s, `$import`s, inputs, dataset maps).
-- MAX_DEPTH, MAX_EXPANDED, MAX_INT: compiler.fastyaml while it builds a document from libyaml's nodes
-  (counters, no extra pass); a document that goes to ruamel.yaml instead (explicit tags, merge keys, syntax
-  errors) is first checked by `scan` over libyaml's events, since ruamel.yaml has no bounds of its own (its
-  composer recurses: RecursionError after about 330 levels, after seconds of work). A `LimitError` is a
-  ruamel.yaml `MarkedYAMLError`, so every reader reports it as it reports a syntax error.
-- MAX_STEPS: compiler.loader, on each document's YAML tree before cwl-utils reads it.
+- MAX_VALUES, MAX_DEPTH, MAX_EXPANDED, MAX_INT: compiler.fastyaml while it builds a document from
+  libyaml's nodes (counters, no extra pass); a text long enough to hold more than MAX_VALUES values, and a
+  document that goes to ruamel.yaml instead (explicit tags, merge keys, syntax errors), are first checked
+  by `scan` over libyaml's events: libyaml composes a whole document before anything can be counted, and
+  ruamel.yaml has no bounds of its own (its composer recurses: RecursionError after about 330 levels,
+  after seconds of work). A `LimitError` is a ruamel.yaml `MarkedYAMLError`, so every reader reports it as
+  it reports a syntax error.
+- MAX_STEPS, MAX_CWL_VALUES: compiler.loader, on each document before cwl-utils reads it.
 - MAX_STAGES: compiler.emit and compiler.panda (scatter instances, `--nJobs`, stages of a plan).
 """
 
@@ -29,14 +31,26 @@ from ruamel.yaml.error import MarkedYAMLError, StreamMark
 # 0.2 MB, a 3,200-step workflow 0.2-1.3 MB. Reading, parsing and checking cost about 1 s per MB of YAML, so
 # 4 MB keeps any file within the 10 s, with room for a slower machine. It also bounds reading /dev/zero.
 MAX_BYTES = 4 * 2**20
-# Steps of one document (sub-workflows count apart). cwl-utils takes about 0.5 ms per step to load and check
-# a workflow (8,000 steps: 5 s of `check`); 5,000 steps is 25x the largest real workflows we know of and
-# stays within 10 s.
-MAX_STEPS = 5000
+# Steps of one document (sub-workflows count apart). Loading and checking take about 1 ms per step, mostly
+# in cwl-utils (5,000 steps: 6.6 s to compile); 4,000 steps are 20x the largest real workflows we know of.
+MAX_STEPS = 4000
 # Stages of one compiled plan, and instances of one scattered step. A 30,000-stage plan takes 2.8 s and
 # 230 MB to compile and 4.9 s to `run --dry-run`; 100,000 stages take 8 s and 660 MB to compile. 20,000 is
 # twice the 10,000-way scatter of the compiler's benchmark and several times the largest O2DPG plans.
 MAX_STAGES = 20_000
+# Size of one compiled plan's JSON, as estimated while its stages are made (see compiler.emit's budget).
+# Compiling and writing a plan takes about 8x its size in memory (20,000 stages, 18 MB: 200 MB), so 32 MB
+# keeps the compile within 500 MB; the largest O2DPG plans are a few MB.
+MAX_PLAN_BYTES = 32 * 2**20
+# Values of one document (each scalar, list and mapping; an alias counts in MAX_EXPANDED instead). Reading
+# costs about 500 bytes per value (libyaml's nodes and marks, then the objects with their positions): a
+# 2.8 MB inputs file of 1.4 million one-letter items took 700 MB. 300,000 values stay near 150 MB, and
+# are 15 per stage of the largest plan (MAX_STAGES). A text of fewer than MAX_VALUES / 2 characters cannot
+# hold more (a value takes at least 2/3 of a character: `[?,?]`), so only longer ones are counted first.
+MAX_VALUES = 300_000
+# Values of one CWL document, which cwl-utils reads too: it takes 40-80 us per value (an `Any` default
+# tries each type of the union in turn, with an exception for each), so 100,000 values take up to 8 s.
+MAX_CWL_VALUES = 100_000
 # Deepest nesting of mappings and lists. Real CWL documents and inputs files nest 10-15 levels (records of
 # arrays of records inside a step inside `steps`); 64 leaves room and keeps every recursive walk after the
 # parser (cwl-utils' loaders, schema-salad's validation, our converters and checks, jsonschema's validation
@@ -70,6 +84,10 @@ def too_deep(mark: Any) -> LimitError:
     return LimitError(f"nested more than {MAX_DEPTH} levels deep (the most a document may nest)", mark)
 
 
+def too_many(mark: Any, most: int = MAX_VALUES) -> LimitError:
+    return LimitError(f"more than {most} values in one document, the most one may hold", mark)
+
+
 def too_large(mark: Any) -> LimitError:
     return LimitError(
         f"with its aliases expanded the document holds more than {MAX_EXPANDED // 2**20}M characters of values "
@@ -97,19 +115,24 @@ def int_fits(text: str) -> bool:
     return len(digits) == MAX_INT_DIGITS and int(digits) <= MAX_INT
 
 
-def scan(text: str) -> None:
-    """Raise LimitError when the document in `text` goes beyond a bound; return when it does not, or when
-    libyaml finds it invalid first (the parser that reads it next reports that, reading no further)."""
+def scan(text: str, max_values: int = MAX_VALUES) -> None:
+    """Raise LimitError when the document in `text` goes beyond a bound (at most `max_values` values);
+    return when it does not, or when libyaml finds it invalid first (the parser that reads it next reports
+    that, reading no further)."""
     import yaml
     from yaml._yaml import CParser
 
     parser = CParser(text)
     open_anchors: list[tuple[str | None, int]] = []  # per open container: its anchor, the size at its start
     sizes: dict[str, int] = {}  # anchor -> expanded size of its node
-    size = 0
+    size = values = 0
     try:
         while parser.check_event():
             event = parser.get_event()
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.ScalarEvent)):
+                values += 1
+                if values > max_values:
+                    raise too_many(event.start_mark, max_values)
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 if len(open_anchors) >= MAX_DEPTH:
                     raise too_deep(event.start_mark)

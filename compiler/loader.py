@@ -37,13 +37,14 @@ class LoadResult:
     process: ir.Process | None
     diagnostics: tuple[Diagnostic, ...]
     cache: YamlCache
+    refused: bool = False  # a document was beyond a limit of compiler.limits: it was not read further
 
 
 def load(path: str, cwd: str | None = None) -> LoadResult:
     """Load the CWL document at `path` (a file, optionally `file.cwl#id` for a `$graph` entry)."""
     session = _Session(YamlCache(cwd=cwd))
     process = session.process(_path_uri(path))
-    return LoadResult(process, tuple(sorted(set(session.diagnostics))), session.yaml)
+    return LoadResult(process, tuple(sorted(set(session.diagnostics))), session.yaml, session.refused)
 
 
 def load_strict(path: str, cwd: str | None = None) -> ir.Process:
@@ -72,6 +73,7 @@ class _Session:
     processes: dict[str, ir.Process | None] = field(default_factory=dict)
     loading: set[str] = field(default_factory=set)
     options: Any = None
+    refused: bool = False
 
     def process(self, uri: str, at: Pos | None = None) -> ir.Process | None:
         """The process at `uri`, loaded once; None (with diagnostics recorded) when it fails."""
@@ -100,9 +102,11 @@ class _Session:
             if at is not None:
                 self.diagnostics.append(error)
             return None
-        refused = [d for d in [too_many_steps(doc)] if d] + self._unreadable_includes(path, doc)
+        refused = [d for d in [too_many_steps(doc), self._too_many_values(path, doc)] if d]
+        refused += self._unreadable_includes(path, doc)
         if refused:  # before cwl-utils spends seconds on it, or reads what it cannot read
             self.diagnostics.extend(refused)
+            self.refused = True
             return None
         obj = self._cwl_object(path, file_uri, fragment or None)
         if obj is None:
@@ -144,6 +148,18 @@ class _Session:
             self.diagnostics.append(Diagnostic(Pos(shown, 1, 1), "a `$graph` document needs `#id`"))
             return None
         return obj
+
+    def _too_many_values(self, path: str, doc: Node) -> Diagnostic | None:
+        """A diagnostic when the document holds more than limits.MAX_CWL_VALUES values (only a text of more
+        than half as many characters can: see limits.MAX_VALUES)."""
+        text = self.yaml.texts.get(os.path.abspath(path), "")
+        if len(text) <= limits.MAX_CWL_VALUES // 2:
+            return None
+        try:
+            limits.scan(text, limits.MAX_CWL_VALUES)
+        except limits.LimitError as exc:
+            return yaml_diagnostic(exc, doc.file)
+        return None
 
     def _unreadable_includes(self, path: str, doc: Node) -> list[Diagnostic]:
         """The `$import`s and `$include`s of the document that cannot be read within the limits, each at

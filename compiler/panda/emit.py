@@ -55,9 +55,8 @@ def emit_plan(wf: Workflow, job: Mapping[str, Any] | None, opts: Options) -> tup
     params = {i.id[6:]: values[i.id] for i in wf.inputs if i.is_param}
     try:
         results = emit_workflow(wf, Scope("", values, params), out, opts)
-    except _TooManyStages as exc:
-        message = f"the plan has more than {limits.MAX_STAGES} stages by this step, the most a plan may have"
-        out.error(exc.step.pos, message, exc.step.id)
+    except _TooLarge as exc:
+        out.error(exc.step.pos, str(exc), exc.step.id)
         results = {}
     plan: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "stages": out.stages, "outputs": {}}
     if wf.outputs:
@@ -107,11 +106,15 @@ def step_order(wf: Workflow) -> list[Step]:
     return done
 
 
-class _TooManyStages(Exception):
-    """Emission went beyond limits.MAX_STAGES at `step`: it stops there."""
+class _TooLarge(Exception):
+    """Emission went beyond limits.MAX_STAGES or limits.MAX_PLAN_BYTES at `step`: it stops there."""
 
-    def __init__(self, step: Step) -> None:
-        super().__init__(step.id)
+    def __init__(self, step: Step, out: Emitted) -> None:
+        if len(out.stages) > limits.MAX_STAGES:
+            what = f"has more than {limits.MAX_STAGES} stages by this step, the most a plan may have"
+        else:
+            what = f"is larger than {limits.MAX_PLAN_BYTES // 2**20} MB by this step, the most a plan may be"
+        super().__init__(f"the plan {what}")
         self.step = step
 
 
@@ -121,8 +124,8 @@ def emit_workflow(wf: Workflow, scope: Scope, out: Emitted, opts: Options) -> di
     for step in step_order(wf):
         ins = {i.name: _bind(i, scope, results) for i in step.inputs}
         results[step.id] = _emit_step(step, ins, scope, out, opts)
-        if len(out.stages) > limits.MAX_STAGES:
-            raise _TooManyStages(step)
+        if len(out.stages) > limits.MAX_STAGES or out.size > limits.MAX_PLAN_BYTES:
+            raise _TooLarge(step, out)
     return {o.id: _source(o.source or "", scope, results) for o in wf.outputs}
 
 

@@ -115,6 +115,7 @@ class Emitted:
     diags: list[Diagnostic] = field(default_factory=list)
     notes: dict[str, set[str]] = field(default_factory=dict)  # note -> the steps it concerns
     node_of_stage: dict[str, int] = field(default_factory=dict)
+    size: int = 0  # the plan's JSON so far, estimated (see leaf.emit_leaf), against limits.MAX_PLAN_BYTES
 
     def error(self, pos: Pos, message: str, step: str | None = None) -> None:
         self.diags.append(Diagnostic(pos, message, step))

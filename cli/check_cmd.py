@@ -238,7 +238,10 @@ def _fast_valid(plan: object) -> bool:
         return False
     from cwlpilot import schemas
 
-    return bool(jsonschema_rs.Draft202012Validator(schemas.load("stages")).is_valid(plan))
+    try:
+        return bool(jsonschema_rs.Draft202012Validator(schemas.load("stages")).is_valid(plan))
+    except ValueError:  # a number of ruamel.yaml's own types (ScalarInt, from `1_000`): the Python library decides
+        return False
 
 
 def _plan_dot(path: str, err: TextIO) -> str | None:

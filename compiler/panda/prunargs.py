@@ -97,12 +97,12 @@ def _option(name: str, value: str | None, value_at: int, at: int, found: _Found)
         found.secondary = tuple(_secondary(value, value_at, found.errors))
     elif not (value.isascii() and value.isdigit()) or not value.lstrip("0"):
         found.errors.append((value_at, f"{name} needs a positive whole number, not '{value[:40]}'"))
-    elif len(value.lstrip("0")) > 18:  # beyond a 64-bit integer, the widest the plan's JSON and SQLite hold
-        found.errors.append((value_at, f"{name} {value[:40]}: too large (at most 18 digits)"))
-    elif name == "--nJobs" and int(value) > limits.MAX_STAGES:
+    elif name == "--nJobs" and (len(value.lstrip("0")) > 9 or int(value) > limits.MAX_STAGES):
         # each job is a stage of the plan: PanDA's client sets no bound (its server's task limits apply),
         # a local plan must (see limits.MAX_STAGES)
-        found.errors.append((value_at, f"--nJobs {value}: at most {limits.MAX_STAGES} jobs per step"))
+        found.errors.append((value_at, f"--nJobs {value[:40]}: at most {limits.MAX_STAGES} jobs per step"))
+    elif len(value.lstrip("0")) > 18:  # beyond a 64-bit integer, the widest the plan's JSON and SQLite hold
+        found.errors.append((value_at, f"{name} {value[:40]}: too large (at most 18 digits)"))
     else:
         found.counts[name] = int(value)
 

@@ -1,0 +1,64 @@
+"""Output paths that cannot be written are usage errors (exit 2), said before anything runs: `-o` of
+`compile` (cli/check_cmd.py, cli/panda_cmd.py), `--workdir`/`--outdir` of `run WF.cwl` and `cwl-runner`
+(cli/cwlrun.py), `--workdir`/`--produce-script` of `run PLAN.json` (cli/run_cmd.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ..e2e.helpers import cwlpilot
+
+GREET = ("examples/cwl/greet.cwl", "examples/cwl/greet-job.yml")
+PANDA = ("examples/panda/simple_chain.cwl",)
+PLAN = "examples/o2dpg/sim_workflow.json"
+
+
+@pytest.fixture
+def a_file(tmp_path: Path) -> Path:
+    path = tmp_path / "file.txt"
+    path.write_text("not a folder\n")
+    return path
+
+
+@pytest.mark.parametrize("doc", [GREET, PANDA])
+def test_compile_into_a_missing_folder_or_under_a_file(doc: tuple[str, ...], tmp_path: Path, a_file: Path) -> None:
+    # regression: -o into a missing folder was a FileNotFoundError traceback
+    for target, why in ((tmp_path / "no" / "plan.json", "No such file or directory"),
+                        (a_file / "plan.json", "Not a directory"), (tmp_path, "Is a directory")):
+        proc = cwlpilot("compile", *doc, "-o", target)
+        assert proc.returncode == 2, proc.stderr
+        assert f"-o {target}: cannot write it: {why}" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cwl_runner_outdir_and_workdir_naming_a_file(a_file: Path, tmp_path: Path) -> None:
+    # regression: FileExistsError tracebacks, after the workflow had been compiled
+    for option in ("--outdir", "--workdir"):
+        proc = cwlpilot("cwl-runner", option, a_file, *GREET)
+        assert proc.returncode == 2
+        assert proc.stderr == f"cwlpilot cwl-runner: {option} {a_file}: not a directory\n"
+    proc = cwlpilot("cwl-runner", "--outdir", a_file / "sub", *GREET)
+    assert proc.stderr == f"cwlpilot cwl-runner: --outdir {a_file / 'sub'}: {a_file} is not a directory\n"
+
+
+def test_run_of_a_cwl_document_checks_workdir_and_script(a_file: Path, tmp_path: Path) -> None:
+    proc = cwlpilot("run", *GREET, "--workdir", a_file)
+    assert (proc.returncode, proc.stderr) == (2, f"cwlpilot run: --workdir {a_file}: not a directory\n")
+    script = tmp_path / "no" / "run.sh"
+    proc = cwlpilot("run", *GREET, "--workdir", tmp_path / "w", "--produce-script", script)
+    assert proc.returncode == 2
+    assert proc.stderr == f"cwlpilot run: --produce-script {script}: no such directory {script.parent}\n"
+    assert not (tmp_path / "w").exists()  # refused before anything was written
+
+
+def test_run_of_a_plan_checks_workdir_and_script(a_file: Path, tmp_path: Path) -> None:
+    # regression: both were tracebacks from the executor
+    proc = cwlpilot("run", PLAN, "--workdir", a_file)
+    assert proc.returncode == 2 and f"--workdir {a_file}: not a directory" in proc.stderr
+    proc = cwlpilot("run", PLAN, "--workdir", tmp_path / "w", "--produce-script", tmp_path / "no" / "run.sh")
+    assert proc.returncode == 2 and f"no such directory {tmp_path / 'no'}" in proc.stderr
+    proc = cwlpilot("run", PLAN, "--workdir", tmp_path / "w", "--produce-script", tmp_path)
+    assert proc.returncode == 2 and f"--produce-script {tmp_path}: is a directory" in proc.stderr
+    proc = cwlpilot("run", PLAN, "--workdir", tmp_path / "w", "--produce-script", tmp_path / "run.sh")
+    assert proc.returncode == 0 and (tmp_path / "run.sh").is_file()

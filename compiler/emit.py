@@ -363,7 +363,11 @@ def _tool_stages(
     data["inputs"] = dict(job)
     if isinstance(run, ir.ExpressionTool):
         return [{**stage, "kind": "cwl_expression", "cmd": "", "data": data}]
-    return [{**stage, "kind": "cwl_tool", "cmd": static_command(data, job, stage), "data": data}]
+    try:
+        cmd = static_command(data, job, stage)
+    except CwlError as exc:  # a binding the command line cannot be built from: the tool's mistake
+        raise CompilerError(f"{run.pos}: {exc}") from None
+    return [{**stage, "kind": "cwl_tool", "cmd": cmd, "data": data}]
 
 
 def _dynamic_stage(

@@ -22,6 +22,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from cwlpilot.argparsing import RaisingParser, UsageError
 from cwlpilot.compiler import fastyaml
 from cwlpilot.compiler.errors import Diagnostic, Pos
+from cwlpilot.compiler.limits import MAX_STAGES
 from cwlpilot.compiler.panda.check import check_workflows
 from cwlpilot.compiler.panda.dump import dump_data, dump_text, notes_text
 from cwlpilot.compiler.panda.emit import emit_plan
@@ -84,10 +85,11 @@ def options(
             raise UsageError(f"dataset '{name}': no such folder {folder}")
         files = tuple(str(p.relative_to(folder)) for p in dataset_files(folder))
         datasets[name] = LocalDataset(folder, files)
-    env_max = os.environ.get("CWLPILOT_MAX_LOOP_ITERATIONS")
-    limit = max_iterations or (int(env_max) if env_max and env_max.isdigit() else DEFAULT_MAX_ITERATIONS)
-    if limit < 1:
-        raise UsageError("--max-loop-iterations must be at least 1")
+    env_max = os.environ.get("CWLPILOT_MAX_LOOP_ITERATIONS", "")
+    env_limit = int(env_max) if env_max.isascii() and env_max.isdigit() and len(env_max) < 10 else None
+    limit = max_iterations or env_limit or DEFAULT_MAX_ITERATIONS
+    if not 1 <= limit <= MAX_STAGES:  # each iteration adds at least one stage to the run
+        raise UsageError(f"--max-loop-iterations must be from 1 to {MAX_STAGES}, not {str(limit)[:40]}")
     stem = Path(workflow).stem
     return Options(
         out_ds or os.environ.get("CWLPILOT_OUTDS") or f"user.local.{stem}",

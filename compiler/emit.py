@@ -337,6 +337,10 @@ def _base_stage(
     res: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     unsupported_if_docker(run, chain)
+    problem = limits.name_problem(name)
+    if problem:
+        at = chain[-1] if chain and isinstance(chain[-1], ir.Step) else run
+        raise CompilerError(f"{at.pos}: {problem}")
     stage: dict[str, Any] = {"name": name, "cwd": name, "needs": refs([pending, list(guards)])}
     stage.update(res if res is not None else resources(run, chain))
     if guards:

@@ -16,7 +16,8 @@ Where each is checked:
   after seconds of work). A `LimitError` is a ruamel.yaml `MarkedYAMLError`, so every reader reports it as
   it reports a syntax error.
 - MAX_STEPS, MAX_CWL_VALUES: compiler.loader, on each document before cwl-utils reads it.
-- MAX_STAGES: compiler.emit and compiler.panda (scatter instances, `--nJobs`, stages of a plan).
+- MAX_STAGES, MAX_PLAN_BYTES, MAX_NAME_BYTES: compiler.emit and compiler.panda (scatter instances,
+  `--nJobs`, `--max-loop-iterations`, stages and size of a plan, stage names).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ MAX_VALUES = 300_000
 # Values of one CWL document, which cwl-utils reads too: it takes 40-80 us per value (an `Any` default
 # tries each type of the union in turn, with an exception for each), so 100,000 values take up to 8 s.
 MAX_CWL_VALUES = 100_000
+# Bytes of a stage's name: the stage works in a folder of that name and writes NAME.log (NAME.2.log when
+# retried) there, and a file name has at most 255 bytes on Linux file systems (NAME_MAX); a longer name
+# failed only when the stage started ("File name too long").
+MAX_NAME_BYTES = 240
 # Deepest nesting of mappings and lists. Real CWL documents and inputs files nest 10-15 levels (records of
 # arrays of records inside a step inside `steps`); 64 leaves room and keeps every recursive walk after the
 # parser (cwl-utils' loaders, schema-salad's validation, our converters and checks, jsonschema's validation
@@ -82,6 +87,14 @@ class LimitError(MarkedYAMLError):
 
 def too_deep(mark: Any) -> LimitError:
     return LimitError(f"nested more than {MAX_DEPTH} levels deep (the most a document may nest)", mark)
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a stage's name (its folder's name), or None."""
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size <= MAX_NAME_BYTES:
+        return None
+    return f"the stage name '{name[:40]}...' has {size} bytes, more than the {MAX_NAME_BYTES} a stage's folder may have"
 
 
 def too_many(mark: Any, most: int = MAX_VALUES) -> LimitError:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, NamedTuple
 
+from cwlpilot.compiler import limits
 from cwlpilot.compiler.errors import Pos
 from cwlpilot.compiler.panda.ir import Step, StepIn
 from cwlpilot.compiler.panda.prunargs import PrunArgs, parse_args
@@ -148,6 +149,8 @@ def emit_leaf(
         for stage in stages if condition is not None else ():
             stage["condition"] = condition
         complete = tuple(names)
+    for problem in {p for p in map(limits.name_problem, (s["name"] for s in stages)) if p}:
+        out.error(step.pos, problem, step.id)
     out.stages.extend(stages)
     # the jobs share `base`, which is written out once per stage: a 4 MB opt_exec run by 20,000 jobs is 80 GB
     out.size += len(stages) * len(json.dumps(base, default=str))

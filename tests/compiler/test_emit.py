@@ -213,3 +213,14 @@ def test_numbers_ruamel_yaml_reads_as_its_own_types_compile(tmp_path: Path) -> N
     (tmp_path / "job.yml").write_text("message: hi\n")
     plan = json.loads(cli_compile(str(tmp_path / "echo.cwl"), str(tmp_path / "job.yml")))
     assert plan["stages"][0]["timeout"] == 1000 and plan["stages"][0]["resources"]["cpu"] == 2
+
+
+def test_a_stage_name_longer_than_a_folder_name_may_be_is_refused_at_its_step(tmp_path: Path) -> None:
+    # regression: a 300-character name failed only when the stage started, "File name too long"
+    greet = (REPO / "examples/cwl/greet.cwl").read_text()
+    (tmp_path / "tools").symlink_to(REPO / "examples/cwl/tools")
+    long_id = "s" * 250
+    (tmp_path / "wf.cwl").write_text(greet.replace("  say:", f"  {long_id}:").replace("say/out", f"{long_id}/out"))
+    err = io.StringIO()
+    assert main(["compile", str(tmp_path / "wf.cwl"), "examples/cwl/greet-job.yml"], io.StringIO(), err) == 1
+    assert f"wf.cwl:14:3: the stage name '{'s' * 40}...' has 253 bytes, more than the 240" in err.getvalue()

@@ -208,3 +208,12 @@ def test_jobs_of_all_steps_together_are_at_most_the_stage_limit(tmp_path):
     assert code == 1
     assert ("chain.cwl:21:3", "step 'bottom': the plan has more than 20000 stages by this step, the most a plan may "
                               "have") in errors(err)
+
+
+def test_a_step_name_too_long_for_a_folder_and_loop_iterations_beyond_the_limit(tmp_path):
+    text = (EXAMPLES / "simple_chain.cwl").read_text().replace("  top:", "  " + "t" * 250 + ":")
+    (tmp_path / "chain.cwl").write_text(text.replace("top/outDS", "t" * 250 + "/outDS"))
+    code, _, err = check(tmp_path / "chain.cwl")
+    assert code == 1 and "has 255 bytes, more than the 240 a stage's folder may have" in err  # top.job0
+    code, _, err = check(EXAMPLES / "loop.cwl", "--max-loop-iterations", "99999999999999999999999")
+    assert (code, err) == (2, "--max-loop-iterations must be from 1 to 20000, not 99999999999999999999999\n")

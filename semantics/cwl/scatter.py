@@ -38,8 +38,8 @@ def instances(
         arrays[port] = value
     method = method or "dotproduct"
     if limit is not None:
-        lengths = [len(a) for a in arrays.values()]
-        count = max(lengths, default=0) if method == "dotproduct" else math.prod(lengths)
+        sizes = [len(a) for a in arrays.values()]
+        count = max(sizes, default=0) if method == "dotproduct" else math.prod(sizes)
         if count > limit:
             raise ScatterError(f"the scatter makes {count} instances, more than the {limit} allowed")
     if method == "dotproduct":

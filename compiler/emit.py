@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from cwlpilot.compiler import ir, limits
@@ -278,10 +278,12 @@ def _step_stages(
         job = stepmod.tool_job(spec, inst.values, _tool_defaults(run))
         if inst.runs and shared is None:  # the same for every instance: worked out once per step
             shared = _Shared(tool_data(run, chain), resources(run, chain))
-            shared_size = _json_size(shared.data, {k: v for k, v in job.items() if k not in spec.get("scatter", ())})
+            unscattered = {k: v for k, v in job.items() if k not in spec.get("scatter", ())}
+            shared_size = budget.tool_size(run, shared.data) + _json_size(unscattered)
         # needs follow every connected input, also those the tool ignores (CWL still orders the steps)
         new = _tool_stages(run, instance, job, chain, guards, inst.values, shared) if inst.runs else []
-        budget.spend(len(new), sum(shared_size + len(s["cmd"]) for s in new), step)
+        if new:  # one stage per instance
+            budget.spend(1, shared_size + len(new[0]["cmd"]), step)
         stages.extend(new)
         per_instance.append((inst.index, {o.id: {"$ref": f"{instance}/{o.id}"} if new else None for o in step.outputs}))
     if not step.scatter:
@@ -301,6 +303,13 @@ class _Budget:
 
     stages: int = 0
     size: int = 0
+    tools: dict[int, int] = field(default_factory=dict)  # id(tool) -> the JSON size of its data, measured once
+
+    def tool_size(self, run: ir.Process, data: Mapping[str, Any]) -> int:
+        """The size of a tool's data in a stage (the same in every step that runs it, within a few bytes)."""
+        if id(run) not in self.tools:
+            self.tools[id(run)] = _json_size(data)
+        return self.tools[id(run)]
 
     def spend(self, stages: int, size: int, step: ir.Step) -> None:
         self.stages += stages
@@ -313,8 +322,8 @@ class _Budget:
                                 f"{limits.MAX_PLAN_BYTES // 2**20} MB by this step, the most a compiled plan may be")
 
 
-def _json_size(*values: Any) -> int:
-    return sum(len(json.dumps(v, default=str)) for v in values)
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, default=str))
 
 
 def _tool_defaults(run: ir.Process) -> dict[str, Any]:

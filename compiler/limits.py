@@ -91,6 +91,8 @@ def too_deep(mark: Any) -> LimitError:
 
 def name_problem(name: str) -> str | None:
     """Why `name` cannot be a stage's name (its folder's name), or None."""
+    if len(name) * 4 <= MAX_NAME_BYTES:  # no character takes more than 4 bytes in UTF-8
+        return None
     size = len(name.encode("utf-8", "surrogatepass"))
     if size <= MAX_NAME_BYTES:
         return None

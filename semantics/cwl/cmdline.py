@@ -127,6 +127,8 @@ def _record_fits(schema: Mapping[str, Any], value: Any) -> bool:
 
 def _position(binding: Mapping[str, Any] | None, context: Mapping[str, Any]) -> int:
     position = (binding or {}).get("position", 0)
+    if type(position) is int:  # nearly always: once per binding of every stage
+        return position
     if isinstance(position, str):
         position = context["ev"](position, context)
     if position is None:

@@ -72,15 +72,16 @@ def _runner_options(p: argparse.ArgumentParser) -> None:
 
 
 def _positive(kind: type) -> Any:
-    """An argparse type: a finite number above zero (a huge -j is no more than "no limit")."""
+    """An argparse type: a finite number above zero that the run's store can hold (SQLite's integers have
+    64 bits; `-j 99999999999999999999999` was an OverflowError there)."""
 
     def parse(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not 0 < value < float("inf"):
-            raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
+            raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}") from None
+        if not 0 < value < (2**63 if kind is int else float("inf")):
+            raise argparse.ArgumentTypeError(f"must be a positive number below 2**63, not {text[:40]!r}")
         return value
 
     parse.__name__ = kind.__name__

@@ -1,6 +1,7 @@
-"""Output paths that cannot be written are usage errors (exit 2), said before anything runs: `-o` of
-`compile` (cli/check_cmd.py, cli/panda_cmd.py), `--workdir`/`--outdir` of `run WF.cwl` and `cwl-runner`
-(cli/cwlrun.py), `--workdir`/`--produce-script` of `run PLAN.json` (cli/run_cmd.py)."""
+"""Output paths that cannot be written, and numbers the run cannot hold, are usage errors (exit 2), said
+before anything runs: `-o` of `compile` (cli/check_cmd.py, cli/panda_cmd.py), `--workdir`/`--outdir` and the
+numbers of `cwl-runner` and `run WF.cwl` (cli/cwlrun.py), `--workdir`/`--produce-script` of `run PLAN.json`
+(cli/run_cmd.py)."""
 
 from __future__ import annotations
 
@@ -62,3 +63,11 @@ def test_run_of_a_plan_checks_workdir_and_script(a_file: Path, tmp_path: Path) -
     assert proc.returncode == 2 and f"--produce-script {tmp_path}: is a directory" in proc.stderr
     proc = cwlpilot("run", PLAN, "--workdir", tmp_path / "w", "--produce-script", tmp_path / "run.sh")
     assert proc.returncode == 0 and (tmp_path / "run.sh").is_file()
+
+
+@pytest.mark.parametrize(("option", "value"), [("-j", "99999999999999999999999"), ("-j", "0"), ("--cpu-limit", "nan"),
+                                               ("--mem-limit", "inf"), ("-j", "1e3")])
+def test_cwl_runner_numbers_out_of_range_are_usage_errors(option: str, value: str) -> None:
+    # regression (fuzz): -j 99999999999999999999999 was an OverflowError in the run's SQLite store
+    proc = cwlpilot("cwl-runner", option, value, *GREET)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"cwlpilot cwl-runner: argument {option}")

@@ -1,7 +1,7 @@
 """Output paths that cannot be written, and numbers the run cannot hold, are usage errors (exit 2), said
-before anything runs: `-o` of `compile` (cli/check_cmd.py, cli/panda_cmd.py), `--workdir`/`--outdir` and the
-numbers of `cwl-runner` and `run WF.cwl` (cli/cwlrun.py), `--workdir`/`--produce-script` of `run PLAN.json`
-(cli/run_cmd.py)."""
+before anything runs: `-o` of `compile` (cli/check_cmd.py, cli/panda_cmd.py), `--workdir`/`--outdir` of
+`run WF.cwl` and `cwl-runner` and the numbers of `cwl-runner` (cli/cwlrun.py), `--workdir`/`--produce-script` of
+`run PLAN.json` (cli/run_cmd.py)."""
 
 from __future__ import annotations
 

@@ -45,12 +45,12 @@ Plan `outputs` — {id: {"type", "value"}} where value may hold `$ref`s and `$me
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from cwlpilot.compiler import ir, limits
+from cwlpilot.compiler.budget import Budget, json_size
 from cwlpilot.compiler.emit_tool import (
     expand,
     js_lib,
@@ -87,7 +87,7 @@ def compile_plan(process: ir.Process, job: Mapping[str, Any], job_dir: str) -> d
     values = {p.id: _secondary(p, values, ev) for p in process.inputs}
     stages: list[dict[str, Any]] = []
     if isinstance(process, ir.Workflow):
-        produced = _workflow(process, "", values, (), stages, (), _Budget())
+        produced = _workflow(process, "", values, (), stages, (), Budget())
     else:
         name = _safe(_basename(process.uri))
         stages.extend(_tool_stages(process, name, values, (), ()))
@@ -155,7 +155,7 @@ def _workflow(
     chain: tuple[ir.ProcessBase | ir.Step, ...],
     stages: list[dict[str, Any]],
     guards: Guards,
-    budget: _Budget,
+    budget: Budget,
 ) -> dict[str, Any]:
     """Append the stages of `wf`; return the value (with `$ref`s) of each of its outputs."""
     scope: dict[str, Any] = dict(env)  # "input" and "step/port" -> value
@@ -217,7 +217,7 @@ def _subworkflow(
     chain: tuple[Any, ...],
     stages: list[dict[str, Any]],
     guards: Guards,
-    budget: _Budget,
+    budget: Budget,
 ) -> dict[str, Any]:
     run = step.run
     assert isinstance(run, ir.Workflow)
@@ -258,7 +258,7 @@ def _step_stages(
     values: dict[str, Any],
     chain: tuple[Any, ...],
     guards: Guards,
-    budget: _Budget,
+    budget: Budget,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     run = step.run
     assert run is not None and not isinstance(run, ir.Workflow)
@@ -279,7 +279,7 @@ def _step_stages(
         if inst.runs and shared is None:  # the same for every instance: worked out once per step
             shared = _Shared(tool_data(run, chain), resources(run, chain))
             unscattered = {k: v for k, v in job.items() if k not in spec.get("scatter", ())}
-            shared_size = budget.tool_size(run, shared.data) + _json_size(unscattered)
+            shared_size = budget.tool_size(run, shared.data) + json_size(unscattered)
         # needs follow every connected input, also those the tool ignores (CWL still orders the steps)
         new = _tool_stages(run, instance, job, chain, guards, inst.values, shared) if inst.runs else []
         if new:  # one stage per instance
@@ -289,41 +289,6 @@ def _step_stages(
     if not step.scatter:
         return stages, per_instance[0][1]
     return stages, {o.id: sc.gather([(i, outs[o.id]) for i, outs in per_instance], shape) for o in step.outputs}
-
-
-@dataclass
-class _Budget:
-    """What the plan has taken so far of limits.MAX_STAGES and limits.MAX_PLAN_BYTES.
-
-    A stage's size is estimated as its command plus what it shares with the other instances of its step
-    (the tool's data, the inputs that are not scattered), measured once per step: shared objects cost
-    nothing here but are written out once per stage, so a 4 MB default scattered 20,000 ways is an 80 GB
-    plan. Counting while the stages are made stops such a plan before it is made.
-    """
-
-    stages: int = 0
-    size: int = 0
-    tools: dict[int, int] = field(default_factory=dict)  # id(tool) -> the JSON size of its data, measured once
-
-    def tool_size(self, run: ir.Process, data: Mapping[str, Any]) -> int:
-        """The size of a tool's data in a stage (the same in every step that runs it, within a few bytes)."""
-        if id(run) not in self.tools:
-            self.tools[id(run)] = _json_size(data)
-        return self.tools[id(run)]
-
-    def spend(self, stages: int, size: int, step: ir.Step) -> None:
-        self.stages += stages
-        self.size += size
-        if self.stages > limits.MAX_STAGES:
-            raise CompilerError(f"{step.pos}: step '{step.id}': the plan has more than {limits.MAX_STAGES} "
-                                "stages by this step, the most a compiled plan may have")
-        if self.size > limits.MAX_PLAN_BYTES:
-            raise CompilerError(f"{step.pos}: step '{step.id}': the plan is larger than "
-                                f"{limits.MAX_PLAN_BYTES // 2**20} MB by this step, the most a compiled plan may be")
-
-
-def _json_size(value: Any) -> int:
-    return len(json.dumps(value, default=str))
 
 
 def _tool_defaults(run: ir.Process) -> dict[str, Any]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, NamedTuple
 
 from cwlpilot.compiler import limits
+from cwlpilot.compiler.budget import json_size
 from cwlpilot.compiler.errors import Pos
 from cwlpilot.compiler.panda.ir import Step, StepIn
 from cwlpilot.compiler.panda.prunargs import PrunArgs, parse_args
@@ -153,7 +153,7 @@ def emit_leaf(
         out.error(step.pos, problem, step.id)
     out.stages.extend(stages)
     # the jobs share `base`, which is written out once per stage: a 4 MB opt_exec run by 20,000 jobs is 80 GB
-    out.size += len(stages) * len(json.dumps(base, default=str))
+    out.size += len(stages) * json_size(base)
     out.node_of_stage.update((s["name"], nnn) for s in stages)
     parents = tuple(sorted({out.node_of_stage[p] for p in needs if p in out.node_of_stage}))
     node = Node(nnn, display, step.kind, parents, shown_inputs(ins), (ds_name,), tuple(s["name"] for s in stages))

@@ -123,7 +123,10 @@ def _fast(text: str, flavour: Flavour) -> Any:
             root = composer.get_single_node()
         finally:
             composer.dispose()
-        return None if root is None else _Builder(positions=flavour != "safe").build(root)
+        if root is None:
+            return None
+        builder = _Builder if "&" in text else _AliasFree  # no anchor, no alias
+        return builder(positions=flavour != "safe").build(root)
     finally:
         if enabled:
             gc.enable()
@@ -211,6 +214,28 @@ class _Builder:
         if self.size > limits.MAX_EXPANDED:
             raise limits.too_large(node.start_mark)
         return out
+
+
+class _AliasFree(_Builder):
+    """The builder for a text without `&`, which has no anchor and so no alias: its values are at most as
+    long as the text, so the characters of its scalars need no counting (a third of the builder's work on
+    a CWL document)."""
+
+    def build(self, node: Any) -> Any:
+        if isinstance(node, _pyyaml.ScalarNode):
+            if node.tag == _PLAIN:
+                try:
+                    return _scalar(node.value)
+                except _TooLarge:
+                    raise limits.int_too_large(node.start_mark) from None
+            if node.tag == _QUOTED:
+                return node.value
+            raise _Unsupported(node.tag)
+        if isinstance(node, _pyyaml.SequenceNode) and node.tag == _SEQ:
+            return self._sequence(node)
+        if isinstance(node, _pyyaml.MappingNode) and node.tag == _MAP:
+            return self._mapping(node)
+        raise _Unsupported(node.tag)
 
 
 def _tag(value: str) -> str:

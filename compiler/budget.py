@@ -42,6 +42,23 @@ class Budget:
                                 f"{limits.MAX_PLAN_BYTES // 2**20} MB by this step, the most a compiled plan may be")
 
 
+def values_size(values: Mapping[str, Any]) -> int:
+    """About the JSON size of a job's values; the usual small ones (text, numbers, a `$ref` to an upstream
+    output) are sized without writing them out, which costs 4 us a step."""
+    size = 0
+    for key, value in values.items():
+        kind = type(value)
+        if kind is str:
+            size += len(key) + len(value) + 6
+        elif value is None or kind in (int, float, bool):
+            size += len(key) + 12
+        elif kind is dict and len(value) == 1 and type(value.get("$ref")) is str:
+            size += len(key) + len(value["$ref"]) + 14
+        else:
+            size += len(key) + 4 + json_size(value)
+    return size
+
+
 def json_size(value: Any) -> int:
     """The length of `value` written as JSON (what JSON cannot hold counts as its text)."""
     try:

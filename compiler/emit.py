@@ -50,7 +50,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from cwlpilot.compiler import ir, limits
-from cwlpilot.compiler.budget import Budget, json_size
+from cwlpilot.compiler.budget import Budget, values_size
 from cwlpilot.compiler.emit_tool import (
     expand,
     js_lib,
@@ -279,7 +279,7 @@ def _step_stages(
         if inst.runs and shared is None:  # the same for every instance: worked out once per step
             shared = _Shared(tool_data(run, chain), resources(run, chain))
             unscattered = {k: v for k, v in job.items() if k not in spec.get("scatter", ())}
-            shared_size = budget.tool_size(run, shared.data) + json_size(unscattered)
+            shared_size = budget.tool_size(run, shared.data) + values_size(unscattered)
         # needs follow every connected input, also those the tool ignores (CWL still orders the steps)
         new = _tool_stages(run, instance, job, chain, guards, inst.values, shared) if inst.runs else []
         if new:  # one stage per instance

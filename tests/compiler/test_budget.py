@@ -29,3 +29,12 @@ def test_a_tools_data_is_measured_once() -> None:
     budget, tool = Budget(), object()
     assert budget.tool_size(tool, {"a": "x" * 10}) == json_size({"a": "x" * 10}) == 19  # type: ignore[arg-type]
     assert budget.tool_size(tool, {"a": "longer, but the same tool"}) == 19  # type: ignore[arg-type]
+
+
+def test_values_are_sized_as_json_would_write_them() -> None:
+    from cwlpilot.compiler.budget import values_size
+
+    job = {"s": "text", "n": 12, "none": None, "ref": {"$ref": "a/out"}, "list": [1, 2, "three"]}
+    written = json_size(job)
+    assert written - 20 <= values_size(job) <= written + 40
+    assert values_size({"big": "x" * 1_000_000}) > 1_000_000

@@ -8,6 +8,9 @@
    The main case is O2DPG-shaped (every timeframe repeats a gen/sim/digi/reco/aod chain with fixed demands,
    then a merge), at 4 to 16 timeframes; a random DAG shows a harder case. The executor is not told the
    durations: its order comes from the graph alone.
+3. Real shape: a workflow written by O2DPG's own generator (tests/data/o2dpg/workflow_pp_3tf.json), every
+   command a sleep of its step's order, against its lower bound and, with O2DPG_ROOT set to an O2DPG
+   checkout, against O2DPG's own runner on the same file in the same run.
 
     python bench/bench_executor.py                 # N = 1000 and 10000, 3 rounds, packing case
     python bench/bench_executor.py --n 1000 --rounds 5 --disk   # workdir on disk instead of tmpfs
@@ -146,12 +149,64 @@ def packing(scratch: Path, label: str, stages: list[dict], seconds: dict[str, fl
     return {"lower_bound_s": bound, "makespan_s": makespan, "ratio": makespan / bound}
 
 
+# Seconds each step of O2DPG's pp simulation takes, of the same order as in a real run (simulation first,
+# then TPC/TRD digitization and TPC reconstruction), scaled down ~50x so that a bench run takes a minute.
+REAL_SECONDS = {"sgnsim": 6.0, "sgngen": 1.0, "tpcdigi": 2.0, "trddigi": 1.5, "tpcreco": 2.0, "pvfinder": 1.5,
+                "tpcclusterpart0": 1.0, "tpcclusterpart1": 1.0, "itsreco": 1.0, "itstpcMatch": 1.0,
+                "svfinder": 1.0, "aod": 1.0, "tpcclustermerge": 0.5, "ft0fv0emcctp_digi": 0.5, "restdigi": 0.5,
+                "trdreco": 0.5, "trdreco2": 0.5, "tofmatch": 0.5, "toftpcmatch": 0.5, "tpctimeseries": 0.5,
+                "aodmerge": 0.5, "linkGRP": 0.1, "gensgnconf": 0.1}
+
+
+def o2dpg_real(path: Path) -> tuple[dict, dict[str, float]]:
+    """A workflow written by O2DPG's generator with each command replaced by a sleep of its step's order."""
+    doc = json.loads(path.read_text())
+    seconds = {}
+    for s in doc["stages"]:
+        if s["name"] == "__global_init_task__":
+            s["cmd"] = "NO-COMMAND"
+            continue
+        step = s["name"].rsplit("_", 1)[0] if s["timeframe"] >= 1 else s["name"]
+        seconds[s["name"]] = REAL_SECONDS.get(step, 0.2 if s["timeframe"] < 1 else 0.3)
+        s["cmd"] = f"sleep {seconds[s['name']]}"
+    return doc, seconds
+
+
+def real_shape(scratch: Path, path: Path, o2dpg_root: str | None) -> dict[str, float]:
+    """Makespan of the generated workflow against its lower bound, and against O2DPG's own runner."""
+    doc, seconds = o2dpg_real(path)
+    plan = scratch / "o2dpg-real.json"
+    plan.write_text(json.dumps(doc))
+    stages = [s for s in doc["stages"] if s["name"] != "__global_init_task__"]
+    for s in stages:
+        s["resources"]["cpu"] = float(s["resources"]["cpu"])  # the bound's arithmetic; the plan keeps strings
+    cores, mem = 8.0, 64000.0
+    work = scratch / "wreal"
+    wall = timed([sys.executable, "-m", "cwlpilot", "run", str(plan), "--workdir", str(work), "--cpu-limit",
+                  str(cores), "--mem-limit", str(mem), "--progress", "quiet"], cwd=ROOT)[0]
+    events = [e for e in json.loads((work / "timeline.json").read_text())["traceEvents"] if e["ph"] == "X"]
+    makespan = (max(e["ts"] + e["dur"] for e in events) - min(e["ts"] for e in events)) / 1e6
+    out = {"stages": len(stages), "lower_bound_s": lower_bound(stages, seconds, cores), "makespan_s": makespan,
+           "wall_s": wall}
+    runner = Path(o2dpg_root or "") / "MC" / "bin" / "o2dpg_workflow_runner_legacy.py"
+    if o2dpg_root and runner.is_file():
+        ref = scratch / "wo2dpg"
+        ref.mkdir()
+        out["o2dpg_wall_s"] = timed([sys.executable, str(runner), "-f", str(plan), "--cpu-limit", str(cores),
+                                     "--mem-limit", str(mem)], cwd=ref)[0]
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, nargs="+", default=[1000, 10000])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--disk", action="store_true", help="put the workdirs on disk, not on a tmpfs")
     p.add_argument("--no-packing", action="store_true")
+    p.add_argument("--o2dpg-file", type=Path, default=ROOT / "tests" / "data" / "o2dpg" / "workflow_pp_3tf.json",
+                   help="a workflow written by O2DPG's generator (default: pp, 3 timeframes)")
+    p.add_argument("--o2dpg-root", default=os.environ.get("O2DPG_ROOT"),
+                   help="an O2DPG checkout: its runner runs the same workflow, in the same run (default $O2DPG_ROOT)")
     a = p.parse_args()
     base = None if a.disk or not Path("/dev/shm").is_dir() else "/dev/shm"
     scratch = Path(tempfile.mkdtemp(prefix="cwlpilot-bench-", dir=base))
@@ -168,6 +223,12 @@ def main() -> int:
                 r = packing(scratch, label.split(",")[0].split()[0] + str(len(stages)), stages, seconds)
                 print(f"packing, {label} ({len(stages)} stages, 8 cores): makespan {r['makespan_s']:.2f} s, "
                       f"lower bound {r['lower_bound_s']:.2f} s, ratio {r['ratio']:.3f}")
+            r = real_shape(scratch, a.o2dpg_file, a.o2dpg_root)
+            ref = (f"; O2DPG's runner {r['o2dpg_wall_s']:.2f} s ({r['o2dpg_wall_s'] / r['wall_s']:.2f}x cwlpilot's)"
+                   if "o2dpg_wall_s" in r else " (set O2DPG_ROOT to compare with O2DPG's runner)")
+            print(f"real O2DPG shape, {a.o2dpg_file.name} ({r['stages']} stages, 8 cores): makespan "
+                  f"{r['makespan_s']:.2f} s, lower bound {r['lower_bound_s']:.2f} s, ratio "
+                  f"{r['makespan_s'] / r['lower_bound_s']:.3f}; cwlpilot wall {r['wall_s']:.2f} s{ref}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0

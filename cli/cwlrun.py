@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 from cwlpilot.argparsing import RaisingParser, UsageError
 from cwlpilot.semantics.cwl import files
+from cwlpilot.semantics.cwl.outdir import deliver
 from cwlpilot.semantics.cwl.values import PickValueError, reader, resolve
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -217,39 +218,3 @@ def _with_checksum(obj: dict[str, Any]) -> dict[str, Any]:
     if obj.get("class") == "File" and path and os.path.isfile(path):
         return {**obj, "checksum": files.checksum(path), "size": os.path.getsize(path)}
     return obj
-
-
-def deliver(result: Any, outdir: Path) -> Any:
-    """The output object with every File and Directory copied into `outdir` (names kept, made unique)."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    taken: set[str] = set()
-    delivered: dict[tuple[str, str], Path] = {}  # (real source, name) -> its copy: one copy per file
-
-    def copy(obj: dict[str, Any]) -> dict[str, Any]:
-        source = files.path_of(obj)
-        if source is None or not os.path.exists(source):
-            return obj
-        name = str(obj.get("basename") or os.path.basename(source))
-        key = (os.path.realpath(source), name)
-        target = delivered.get(key) or outdir / name
-        n = 2
-        while key not in delivered and (str(target) in taken or target.exists() and not _same(source, target)):
-            target, n = outdir / f"{name}_{n}", n + 1
-        taken.add(str(target))
-        delivered[key] = target
-        if not target.exists():
-            if os.path.isdir(source):
-                shutil.copytree(source, target, symlinks=False)
-            else:
-                shutil.copyfile(source, target)
-        described = files.describe(str(target))
-        keep = {k: v for k, v in obj.items() if k in ("format", "contents")}
-        if obj.get("secondaryFiles"):
-            keep["secondaryFiles"] = obj["secondaryFiles"]  # already copied by walk, children first
-        return {**described, **keep}
-
-    return files.walk(result, copy)
-
-
-def _same(source: str, target: Path) -> bool:
-    return os.path.realpath(source) == os.path.realpath(target)

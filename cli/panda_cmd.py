@@ -5,7 +5,13 @@ Options beyond the CWL commands' own: `--outDS NAME` (the base of the datasets' 
 dataset names to folders, relative to the file) for datasets given as workflow inputs, and
 `--max-loop-iterations N` (default 10). `cwlpilot run WF.cwl` takes them from the environment
 (CWLPILOT_OUTDS, CWLPILOT_DATASETS, CWLPILOT_MAX_LOOP_ITERATIONS) and reads `datasets.yaml` beside the
-inputs file (or the workflow) when it is there.
+inputs file (or the workflow) when it is there. `check` also takes `--strict` (warnings fail it) and
+`--panda-client VERSION` (the client release PanDA's server runs: what that release refuses is an error,
+what only other releases refuse is not reported).
+
+`check` gives PanDA's verdict: an error where PanDA's server (with its client's dry run) refuses the
+workflow, a warning where it accepts something very likely wrong, a note where it accepts what cannot
+run here (an error of `compile` and `run`).
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from cwlpilot.argparsing import RaisingParser, UsageError
 from cwlpilot.compiler import fastyaml
 from cwlpilot.compiler.errors import Diagnostic, Pos
 from cwlpilot.compiler.limits import MAX_STAGES
+from cwlpilot.compiler.panda import prunopts
 from cwlpilot.compiler.panda.check import check_workflows
+from cwlpilot.compiler.panda.cwlload import server_load
 from cwlpilot.compiler.panda.dump import dump_data, dump_text, notes_text
 from cwlpilot.compiler.panda.emit import emit_plan
 from cwlpilot.compiler.panda.ir import Workflow
@@ -52,8 +60,10 @@ def _parser(command: str) -> argparse.ArgumentParser:
     p.add_argument("--dataset", action="append", default=[], metavar="NAME=DIR", help="a dataset's local folder")
     p.add_argument("--datasets", metavar="FILE", help="YAML mapping of dataset names to local folders")
     p.add_argument("--max-loop-iterations", type=int, default=None, help="stop every loop after N iterations")
+    p.add_argument("--panda-client", metavar="VERSION", help="the panda-client release PanDA's server runs")
     if command == "check":
         p.add_argument("--format", choices=["text", "json", "github"], default="text")
+        p.add_argument("--strict", action="store_true", help="warnings fail the check too")
     else:
         p.add_argument("-o", "--output", help="write the plan here instead of standard output")
     return p
@@ -67,6 +77,7 @@ def options(
     mapping: str | None,
     max_iterations: int | None,
     check_only: bool,
+    client: str | None = None,
 ) -> Options:
     """The emission options; raises UsageError for a malformed option or an unreadable mapping file."""
     folders: dict[str, str] = {}
@@ -90,6 +101,9 @@ def options(
     limit = max_iterations or env_limit or DEFAULT_MAX_ITERATIONS
     if not 1 <= limit <= MAX_STAGES:  # each iteration adds at least one stage to the run
         raise UsageError(f"--max-loop-iterations must be from 1 to {MAX_STAGES}, not {str(limit)[:40]}")
+    release = prunopts.parse_version(client) if client else None
+    if client and release is None:
+        raise UsageError(f"--panda-client wants a release number such as 2.0.2, not '{client[:40]}'")
     stem = Path(workflow).stem
     return Options(
         out_ds or os.environ.get("CWLPILOT_OUTDS") or f"user.local.{stem}",
@@ -97,6 +111,7 @@ def options(
         limit,
         str(Path(workflow).resolve().parent),
         check_only,
+        release,
     )
 
 
@@ -114,27 +129,48 @@ def _mapping_file(path: str) -> dict[str, str]:
 
 
 def analyse(workflow: str, inputs: str | None, opts: Options) -> Result:
-    """Parse, check and emit: every diagnostic of the workflow (and its inputs), and the plan when valid."""
+    """Parse, check and emit: every finding in the workflow (and its inputs), and the plan when it has
+    no error. PanDA's server first loads every document with cwl-utils; what that refuses stops it, and
+    is all that is reported then."""
     reader = Reader()
     wf = load_workflow(workflow, reader)
     diags = list(reader.diags)
-    job, job_diag = _job(inputs)
+    job, job_diag = _job(inputs, wf)
     if job_diag:
         diags.append(job_diag)
     if wf is None:
         return Result(None, None, Emitted(), tuple(sorted(set(diags))))
-    diags += check_workflows(wf, opts.sandbox)
+    folders: set[str] = set()
+    for path in reader.order:
+        refused = server_load(path, folders, reader.shown)
+        if refused:
+            return Result(wf, None, Emitted(), tuple(sorted(set(refused))))
+    diags += check_workflows(wf, opts.sandbox, opts.check_only)
     plan, emitted = emit_plan(wf, job if inputs else None, opts)
     diags += emitted.diags
-    unique = tuple(sorted(set(diags)))
-    if not unique:
+    unique = _once_per_place(diags)
+    if not any(d.is_error for d in unique):
         problems = plan_problems(plan)
         if problems:  # the compiler's mistake, not the user's: say so plainly
             where = Pos(wf.file, 1, 1)
-            unique = tuple(
+            unique += tuple(
                 Diagnostic(where, f"internal error, the plan does not match the schema: {p}") for p in problems
             )
-    return Result(wf, None if unique else plan, emitted, unique)
+    return Result(wf, None if any(d.is_error for d in unique) else plan, emitted, unique)
+
+
+def _once_per_place(diags: list[Diagnostic]) -> tuple[Diagnostic, ...]:
+    """Sorted, without repeats: a warning or note said at one place by one rule is said once (the
+    instances of a scatter would each say it, naming their own datasets)."""
+    seen: set[tuple[Pos, str | None, str | None]] = set()
+    kept = []
+    for d in sorted(set(diags)):
+        key = (d.pos, d.step, d.rule)
+        if not d.is_error and d.rule is not None and key in seen:
+            continue
+        seen.add(key)
+        kept.append(d)
+    return tuple(kept)
 
 
 def plan_problems(plan: object) -> list[str]:
@@ -147,7 +183,7 @@ def plan_problems(plan: object) -> list[str]:
     return sorted(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(plan))
 
 
-def _job(inputs: str | None) -> tuple[dict[str, Any], Diagnostic | None]:
+def _job(inputs: str | None, wf: Workflow | None) -> tuple[dict[str, Any], Diagnostic | None]:
     if inputs is None:
         return {}, None
     try:
@@ -157,6 +193,12 @@ def _job(inputs: str | None) -> tuple[dict[str, Any], Diagnostic | None]:
     except MarkedYAMLError as exc:
         return {}, yaml_diagnostic(exc, inputs)
     if job is None:
+        if wf is not None and wf.inputs:  # workflow_utils.resolve_nodes tests `name in data` on it
+            return {}, Diagnostic(
+                Pos(inputs, 1, 1),
+                "the inputs file is empty, and the workflow has inputs: PanDA's server fails on it "
+                "(argument of type 'NoneType' is not iterable); write {} or the inputs' values",
+            )
         return {}, None
     if not isinstance(job, dict):
         return {}, Diagnostic(Pos(inputs, 1, 1), "the inputs file must be a mapping of input names to values")
@@ -176,6 +218,7 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
             args.datasets,
             args.max_loop_iterations,
             command == "check",
+            args.panda_client,
         )
     except UsageError as exc:
         err.write(f"{exc}\n")
@@ -188,10 +231,11 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
             return EXIT_USAGE
     result = analyse(args.workflow, args.inputs, opts)
     if command == "check":
-        return _report_check(result, args.format, out, err)
+        return _report_check(result, args.format, args.strict, out, err)
     if result.plan is None:
         _write_diagnostics(result, err)
         return EXIT_INVALID
+    _write_diagnostics(result, err, summary=False)
     for note in notes_text(result.emitted):
         err.write(note + "\n")
     text = plan_json(result.plan)
@@ -206,43 +250,72 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _report_check(result: Result, fmt: str, out: TextIO, err: TextIO) -> int:
+def _failed(result: Result, strict: bool) -> bool:
+    return any(d.is_error or (strict and d.severity == "warning") for d in result.diagnostics)
+
+
+def _report_check(result: Result, fmt: str, strict: bool, out: TextIO, err: TextIO) -> int:
+    failed = _failed(result, strict)
     if fmt == "json":
+        found = [_diag_data(d) for d in result.diagnostics]
         data = {
-            "valid": not result.diagnostics,
-            "errors": [
-                {"file": d.pos.file, "line": d.pos.line, "col": d.pos.col, "step": d.step, "message": d.message}
-                for d in result.diagnostics
-            ],
+            "valid": not failed,
+            "errors": [d for d in found if d["severity"] == "error"],
+            "warnings": [d for d in found if d["severity"] == "warning"],
+            "diagnostics": found,
             "graph": dump_data(result.emitted),
         }
         out.write(json.dumps(data, indent=1, sort_keys=True) + "\n")
     elif fmt == "github":
         from cwlpilot.compiler.render import github_annotation
 
-        out.writelines(github_annotation(d) + "\n" for d in result.diagnostics)
-        if not result.diagnostics:
+        levels = {"error": "error", "warning": "warning", "note": "notice"}
+        out.writelines(github_annotation(d, levels[d.severity]) + "\n" for d in result.diagnostics)
+        if not failed:
             out.write(dump_text(result.emitted))
-    elif result.diagnostics:
-        _write_diagnostics(result, err)
     else:
-        out.write(dump_text(result.emitted))
-        for note in notes_text(result.emitted):
-            out.write(note + "\n")
-    return EXIT_INVALID if result.diagnostics else EXIT_OK
+        if not any(d.is_error for d in result.diagnostics):
+            out.write(dump_text(result.emitted))
+            for note in notes_text(result.emitted):
+                out.write(note + "\n")
+        _write_diagnostics(result, err, strict=strict)
+    return EXIT_INVALID if failed else EXIT_OK
 
 
-def _write_diagnostics(result: Result, err: TextIO) -> None:
+def _diag_data(d: Diagnostic) -> dict[str, Any]:
+    return {
+        "file": d.pos.file,
+        "line": d.pos.line,
+        "col": d.pos.col,
+        "step": d.step,
+        "message": d.message,
+        "severity": d.severity,
+        "rule": d.rule,
+    }
+
+
+def _write_diagnostics(result: Result, err: TextIO, strict: bool = False, summary: bool = True) -> None:
     for diag in result.diagnostics:
         err.write(f"{diag}\n")
-    n = len(result.diagnostics)
+    counts = {s: sum(1 for d in result.diagnostics if d.severity == s) for s in ("error", "warning")}
+    if not summary or not (counts["error"] or counts["warning"]):
+        return
     name = result.workflow.file if result.workflow else "workflow"
-    err.write(f"{name}: {n} error{'s' if n != 1 else ''}\n")
+    parts = [f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n or s == "error"]
+    tail = " (--strict: warnings fail the check)" if strict and counts["warning"] and not counts["error"] else ""
+    err.write(f"{name}: {', '.join(parts)}{tail}\n")
 
 
-def build_plan(workflow: str, inputs: str | None, err: TextIO, prog: str, out_ds: str | None = None,
-               datasets: Sequence[str] = (), dataset_map: str | None = None,
-               max_loop_iterations: int | None = None) -> tuple[dict[str, Any] | None, int]:
+def build_plan(
+    workflow: str,
+    inputs: str | None,
+    err: TextIO,
+    prog: str,
+    out_ds: str | None = None,
+    datasets: Sequence[str] = (),
+    dataset_map: str | None = None,
+    max_loop_iterations: int | None = None,
+) -> tuple[dict[str, Any] | None, int]:
     """For `cwlpilot run WF.cwl`: the plan, or None and the exit code after saying why on `err`."""
     try:
         opts = options(workflow, inputs, out_ds, list(datasets), dataset_map, max_loop_iterations, False)
@@ -253,6 +326,7 @@ def build_plan(workflow: str, inputs: str | None, err: TextIO, prog: str, out_ds
     if result.plan is None:
         _write_diagnostics(result, err)
         return None, EXIT_INVALID
+    _write_diagnostics(result, err, summary=False)
     for note in notes_text(result.emitted):
         err.write(note + "\n")
     return result.plan, EXIT_OK

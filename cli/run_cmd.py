@@ -19,7 +19,7 @@ def _limits_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("resources")
     g.add_argument("--cpu-limit", type=float, help="CPU cores to book (default: the cores of this machine)")
     g.add_argument("--mem-limit", type=float, help="memory to book, MB (default: 90%% of this machine's RAM)")
-    g.add_argument("-j", "-jmax", "--max-jobs", dest="max_jobs", type=int, default=100,
+    g.add_argument("-j", "-jmax", "--maxjobs", "--max-jobs", dest="max_jobs", type=int, default=100,
                    help="at most this many stages at once (default 100)")
     g.add_argument("--n-backfill", type=int, default=1,
                    help="stages that may start beyond the CPU budget at nice 19 when nothing else fits (default 1)")
@@ -36,6 +36,8 @@ def _limits_args(p: argparse.ArgumentParser) -> None:
                    help="seconds between heartbeats and between looks for dead pilots (default 5)")
     g.add_argument("--sample-interval", type=float, default=0.5,
                    help="seconds between memory and CPU samples of running stages (default 0.5)")
+    g.add_argument("--keep-stage-daemons", action="store_true",
+                   help="leave running what an ended stage started in the background (default: ended with it)")
 
 
 def _pilot_config(a: argparse.Namespace, keep_going: bool = False) -> PilotConfig:
@@ -55,14 +57,16 @@ def _pilot_config(a: argparse.Namespace, keep_going: bool = False) -> PilotConfi
                        mem_metric=a.mem_metric, mem_overuse_factor=a.mem_overuse_factor,
                        heartbeat_timeout=a.heartbeat_timeout, heartbeat_interval=a.heartbeat_interval,
                        sample_interval=a.sample_interval,
-                       stdout_on_failure=getattr(a, "stdout_on_failure", False))
+                       stdout_on_failure=getattr(a, "stdout_on_failure", False),
+                       keep_stage_daemons=getattr(a, "keep_stage_daemons", False))
 
 
 def run_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cwlpilot run", description="Run a stages plan (O2DPG workflow JSON or a "
                                 "plan compiled by cwlpilot). Running it again resumes where it stopped.")
     p.add_argument("plan", nargs="?", type=Path, help="the plan JSON")
-    p.add_argument("-f", "--workflow-file", dest="plan_file", type=Path, help="the plan JSON (O2DPG's spelling)")
+    p.add_argument("-f", "--workflowfile", "--workflow-file", dest="plan_file", type=Path,
+                   help="the plan JSON (O2DPG's spelling)")
     p.add_argument("--workdir", type=Path, default=Path("."), help="where stages run (their cwd is relative "
                    "to it) and where logs, timeline.json and the store go (default: .)")
     add_run_options(p)
@@ -88,6 +92,45 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", choices=("auto", "bar", "lines", "quiet"), default="auto")
     p.add_argument("-q", "--quiet", action="store_true", help="only failures and the final table")
     _limits_args(p)
+    _o2dpg_args(p)
+
+
+# O2DPG options cwlpilot accepts but cannot honour, and why (a one-line note when given).
+NO_EFFECT = {
+    "webhook": "--webhook: not called; cwlpilot posts nothing to the network (its progress is on the terminal "
+               "and in timeline.json)",
+    "checkpoint_on_failure": "--checkpoint-on-failure: no checkpoint is uploaded; it needs ALICE's alien.py and "
+                             "a grid connection (the failed stages' folders are left as they are)",
+    "update_resources": "--update-resources: resource estimates are not updated in this version; bookings are "
+                        "the plan's",
+    "dynamic_resources": "--dynamic-resources: bookings are not learned from finished stages in this version",
+}
+
+
+def _o2dpg_args(p: argparse.ArgumentParser) -> None:
+    """The rest of O2DPG's runner options (MC/bin/o2dpg_workflow_runner_legacy.py), under its spellings."""
+    g = p.add_argument_group("O2DPG's runner options")
+    g.add_argument("--visualize-workflow", action="store_true",
+                   help="write the graph as Graphviz DOT (workflow.gv in the workdir; workflow.gv.pdf with `dot`)")
+    g.add_argument("--action-logfile", type=Path, metavar="FILE",
+                   help="write O2DPG's action log there")
+    g.add_argument("--metric-logfile", type=Path, metavar="FILE", help="O2DPG's metric log of every sample")
+    g.add_argument("--remove-files-early", type=Path, metavar="FILE", default=None,
+                   help="delete a timeframe's files once no stage needs them (O2DPG's FileIOGraph report)")
+    g.add_argument("--production-mode", action="store_true",
+                   help="archive each finished stage's log files into pipeline_log_archive.log.tar")
+    g.add_argument("--no-rootinit-speedup", action="store_true", help="do not set ROOT's system paths for stages")
+    g.add_argument("--cgroup", metavar="TASKS_FILE",
+                   help="join this cgroup (its tasks file) before starting anything, as O2DPG does")
+    g.add_argument("--update-resources", type=Path, metavar="FILE", help=argparse.SUPPRESS)
+    g.add_argument("--dynamic-resources", action="store_true", help=argparse.SUPPRESS)
+    g.add_argument("--webhook", help=argparse.SUPPRESS)
+    g.add_argument("--checkpoint-on-failure", help=argparse.SUPPRESS)
+
+
+def no_effect_notes(a: argparse.Namespace) -> list[str]:
+    """One note per O2DPG option given that cwlpilot accepts without effect."""
+    return [f"note: {text}" for name, text in NO_EFFECT.items() if getattr(a, name, None) not in (None, False)]
 
 
 def run_config(a: argparse.Namespace, plan: Path, workdir: Path, progress: str | None = None,
@@ -101,7 +144,11 @@ def run_config(a: argparse.Namespace, plan: Path, workdir: Path, progress: str |
                      target_tasks=tuple(a.target_tasks), target_labels=tuple(a.target_labels),
                      rerun_from=a.rerun_from, retry_rules_file=a.retry_rules, dry_run=a.dry_run,
                      list_tasks=a.list_tasks, produce_script=a.produce_script,
-                     progress=progress or ("quiet" if a.quiet else a.progress))
+                     progress=progress or ("quiet" if a.quiet else a.progress),
+                     cpu_limit_given=a.cpu_limit is not None, rootinit_speedup=not a.no_rootinit_speedup,
+                     action_logfile=a.action_logfile, metric_logfile=a.metric_logfile,
+                     remove_files_early=a.remove_files_early, production_mode=a.production_mode,
+                     visualize=a.visualize_workflow, cgroup=a.cgroup)
 
 
 def pilot_parser() -> argparse.ArgumentParser:
@@ -161,6 +208,8 @@ def _run(parser: argparse.ArgumentParser, a: argparse.Namespace) -> int:
             parser.error(problem)
     from cwlpilot.executor.runner import run
 
+    for note in no_effect_notes(a):
+        print(note, file=sys.stderr)
     return run(run_config(a, plan, a.workdir))
 
 

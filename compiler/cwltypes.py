@@ -119,3 +119,57 @@ def merged(types: list[ir.CwlType], link_merge: str | None, pick_value: str | No
 def _union(types: list[ir.CwlType]) -> ir.CwlType:
     unique = tuple(dict.fromkeys(normalize(t) for t in types))
     return unique[0] if len(unique) == 1 else ir.UnionType(unique)
+
+
+# -- cwltool's static check of a connection (checker.py: check_types, can_assign_src_to_sink) ---------------
+# Stricter than `compatible` above and the rule `check` applies: cwltool 3.3 rejects a workflow whose
+# connection cannot pass even leniently (an enum into a string, an int into a long), and only warns when
+# some, not all, of the source's types fit.
+
+
+def check_link(src: ir.CwlType, sink: ir.CwlType, link_merge: str | None, pick_value: str | None) -> str:
+    """"pass", "warning" or "exception", as cwltool's `check_types` on one source of a sink (a sink with
+    `valueFrom` is not checked at all: the caller skips it)."""
+    src, sink = normalize(src), normalize(sink)
+    if pick_value is not None and isinstance(src, ir.ArrayType):
+        items_ = src.items
+        if isinstance(items_, ir.UnionType) and "null" in items_.options:
+            rest = tuple(o for o in items_.options if o != "null")
+            if pick_value == "all_non_null":
+                src = ir.ArrayType(rest[0] if len(rest) == 1 else ir.UnionType(rest))
+            else:
+                src = rest[0] if len(rest) == 1 else ir.UnionType(rest)
+    if link_merge == "merge_nested":
+        return check_link(ir.ArrayType(src), sink, None, None)
+    if link_merge == "merge_flattened":
+        return check_link(_flatten_type(src), sink, None, None)
+    if can_assign(src, sink, strict=True):
+        return "pass"
+    return "warning" if can_assign(src, sink, strict=False) else "exception"
+
+
+def _flatten_type(t: ir.CwlType) -> ir.CwlType:
+    if isinstance(t, ir.UnionType):
+        return ir.UnionType(tuple(_flatten_type(o) for o in t.options))
+    return t if isinstance(t, ir.ArrayType) else ir.ArrayType(t)
+
+
+def can_assign(src: ir.CwlType, sink: ir.CwlType, strict: bool = False) -> bool:
+    """cwltool's `can_assign_src_to_sink`: strict, every type of the source fits; otherwise some type
+    other than null does. Arrays compare items, records their fields by name, any enum fits any enum."""
+    if src == "Any" or sink == "Any":
+        return True
+    if isinstance(src, ir.UnionType):
+        if strict:
+            return all(can_assign(o, sink) for o in src.options)
+        return any(o != "null" and can_assign(o, sink) for o in src.options)
+    if isinstance(sink, ir.UnionType):
+        return any(can_assign(src, o) for o in sink.options)
+    if isinstance(src, ir.ArrayType) and isinstance(sink, ir.ArrayType):
+        return can_assign(src.items, sink.items, strict)
+    if isinstance(src, ir.RecordType) and isinstance(sink, ir.RecordType):
+        fields = {f.name: f.type for f in src.fields}
+        return all(can_assign(fields.get(f.name, "null"), f.type, strict) for f in sink.fields)
+    if isinstance(src, ir.EnumType) and isinstance(sink, ir.EnumType):
+        return True
+    return isinstance(src, str) and src == sink

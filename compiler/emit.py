@@ -39,113 +39,76 @@ kind `cwl_expression` — an ExpressionTool: the handler evaluates data.expressi
 `when` (stage key) — `{"guards": [{"expression": E, "inputs": {...}, "js": [...]}]}`: `when`s of the
   enclosing sub-workflow steps that need run-time values; the handler evaluates them on the `$ref`s
   resolved; a false one skips the stage and its outputs are null. A guard that is known at compile time
-  is decided then: a false one drops the stage and its `$ref`s become null.
+  is decided then: a false one drops the step's stages and its `$ref`s become null; a step whose own
+  `when` is false then is one stage of kind `cwl_skipped` (data.ports), shown as skipped.
+`data.formats`, `data.ontology` — the File formats the process's inputs require (see `compiler.formats`),
+  checked by the handler on the job it builds.
+Kinds `cwl_subworkflow`, `cwl_loop`, `cwl_loop_next` and `cwl_gather`: see `compiler.emit_dynamic`.
 Plan `outputs` — {id: {"type", "value"}} where value may hold `$ref`s and `$merge`s, resolved after the run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any, NamedTuple
+from urllib.parse import unquote
 
 from cwlpilot.compiler import ir, limits
-from cwlpilot.compiler.budget import Budget, values_size
+from cwlpilot.compiler.budget import values_size
+from cwlpilot.compiler.emit_dynamic import Context, Guards, Options, loop_stage, subworkflow_stage, tool_body_data
+from cwlpilot.compiler.emit_inputs import (
+    check_formats,
+    expanded_formats,
+    input_value,
+    job_namespaces,
+    with_job_requirements,
+    with_secondary_files,
+)
 from cwlpilot.compiler.emit_tool import (
-    expand,
     js_lib,
     port_type,
     resources,
-    schema_json,
     static_command,
-    tool_data,
     unsupported_if_docker,
 )
 from cwlpilot.compiler.errors import CompilerError, UnsupportedError
+from cwlpilot.compiler.formats import Ontology, all_schemas
 from cwlpilot.compiler.graph import topological
 from cwlpilot.semantics.cwl import files
 from cwlpilot.semantics.cwl import scatter as sc
 from cwlpilot.semantics.cwl import step as stepmod
-from cwlpilot.semantics.cwl.collect import with_secondary
 from cwlpilot.semantics.cwl.errors import CwlError
 from cwlpilot.semantics.cwl.expr import PYTHON_ONLY, Evaluator
 from cwlpilot.semantics.cwl.params import NotStatic
-from cwlpilot.semantics.cwl.staging import record_secondary
+from cwlpilot.semantics.cwl.template import mark_expansions
 from cwlpilot.semantics.cwl.values import PickValueError, merge, refs
 
 files_resolved = files.resolved
 
 SCHEMA_VERSION = "1.0"
-Guards = tuple[dict[str, Any], ...]
+SKIPPED_SIZE = 200  # about the JSON size of a `cwl_skipped` stage, counted against limits.MAX_PLAN_BYTES
 
 
-def compile_plan(process: ir.Process, job: Mapping[str, Any], job_dir: str) -> dict[str, Any]:
+def compile_plan(
+    process: ir.Process, job: Mapping[str, Any], job_dir: str, options: Options | None = None
+) -> dict[str, Any]:
     """The plan for `process` run on `job` (inputs relative to `job_dir`), as plain JSON data."""
-    process = _with_job_requirements(process, job)
+    process = with_job_requirements(process, job)
+    ctx = Context(Ontology(all_schemas(process)), options or Options())
     ev = Evaluator(js=tuple(js_lib(process, ()) or ()), version=process.cwl_version, allow_js=True)
-    values = {p.id: _formats(_input_value(p, job, job_dir), process.namespaces) for p in process.inputs}
-    values = {p.id: _secondary(p, values, ev) for p in process.inputs}
-    stages: list[dict[str, Any]] = []
+    namespaces = {**job_namespaces(job), **process.namespaces}
+    values = {p.id: expanded_formats(input_value(p, job, job_dir), namespaces) for p in process.inputs}
+    values = {p.id: with_secondary_files(p, values, ev) for p in process.inputs}
+    check_formats(process, values, ctx, process.pos, None)
     if isinstance(process, ir.Workflow):
-        produced = _workflow(process, "", values, (), stages, (), Budget())
+        produced = _workflow(process, "", values, (), ctx, ())
     else:
         name = _safe(_basename(process.uri))
-        stages.extend(_tool_stages(process, name, values, (), ()))
+        ctx.stages.extend(_tool_stages(process, name, values, (), (), ctx))
         produced = {o.id: {"$ref": f"{name}/{o.id}"} for o in process.outputs}
     outputs = {o.id: {"type": port_type(o.type), "value": produced.get(o.id)} for o in process.outputs}
-    _mark_expansions(stages)
-    return {"schema_version": SCHEMA_VERSION, "stages": stages, "outputs": outputs}
-
-
-def _mark_expansions(stages: list[dict[str, Any]]) -> None:
-    """A tool scattered over an upstream array adds one stage per instance when it runs, and a gather
-    stage; `data.dependents` names the stages that read its outputs, which must wait for that gather."""
-    readers: dict[str, list[str]] = {}
-    for stage in stages:
-        for need in stage["needs"]:
-            readers.setdefault(need, []).append(stage["name"])
-    for stage in stages:
-        step = stage["data"].get("step") or {}
-        if stage["kind"] == "cwl_tool" and step.get("scatter"):
-            stage["data"]["dependents"] = readers.get(stage["name"], [])
-
-
-def _with_job_requirements(process: ir.Process, job: Mapping[str, Any]) -> ir.Process:
-    """`cwl:requirements` in the inputs file: requirements that rank before the document's own."""
-    extra = job.get("cwl:requirements") or []
-    reqs = tuple(
-        ir.Requirement(str(r["class"]), ir.freeze({k: v for k, v in r.items() if k != "class"}), process.pos)
-        for r in extra
-        if isinstance(r, Mapping) and "class" in r
-    )
-    return replace(process, requirements=reqs + process.requirements) if reqs else process
-
-
-def _formats(value: Any, namespaces: Mapping[str, str]) -> Any:
-    """File formats written with a `$namespaces` prefix (`edam:format_1929`) as full IRIs."""
-    return files.walk(
-        value, lambda obj: {**obj, "format": expand(obj["format"], namespaces)} if "format" in obj else obj
-    )
-
-
-def _input_value(param: ir.InputParam, job: Mapping[str, Any], job_dir: str) -> Any:
-    given = job.get(param.id)
-    value = files_resolved(given, job_dir) if given is not None else files_resolved(ir.thaw(param.default), "")
-    if param.load_contents or (param.binding is not None and param.binding.load_contents):
-        value = stepmod.with_contents(value)  # reads the input files: they are known now
-    return value
-
-
-def _secondary(param: ir.InputParam, values: dict[str, Any], ev: Evaluator) -> Any:
-    """The run's own inputs are where secondaryFiles are looked for on disk; steps only check them."""
-    value = values[param.id]
-    context: dict[str, Any] = {"inputs": values, "self": None, "runtime": {}}
-    if param.secondary_files:
-        patterns = ir.thaw(param.secondary_files)
-        value = files.walk_top(value, lambda obj: with_secondary(obj, patterns, context, ev, True, True))
-    if isinstance(param.type, ir.RecordType):
-        value = record_secondary(value, schema_json(param.type), context, ev, True)
-    return value
+    mark_expansions(ctx.stages)
+    return {"schema_version": SCHEMA_VERSION, "stages": ctx.stages, "outputs": outputs}
 
 
 def _workflow(
@@ -153,9 +116,8 @@ def _workflow(
     prefix: str,
     env: Mapping[str, Any],
     chain: tuple[ir.ProcessBase | ir.Step, ...],
-    stages: list[dict[str, Any]],
+    ctx: Context,
     guards: Guards,
-    budget: Budget,
 ) -> dict[str, Any]:
     """Append the stages of `wf`; return the value (with `$ref`s) of each of its outputs."""
     scope: dict[str, Any] = dict(env)  # "input" and "step/port" -> value
@@ -164,20 +126,37 @@ def _workflow(
         values = _step_values(wf, step, scope)
         if step.run is None:
             raise UnsupportedError(f"{step.pos}: step '{step.id}': its `run` could not be loaded")
-        spec = _step_spec(wf, step, step.run, (*chain, wf, step))
-        if isinstance(step.run, ir.Workflow):
-            outs = _subworkflow(step, name, spec, values, (*chain, wf, step), stages, guards, budget)
+        inner = (*chain, wf, step)
+        spec = _step_spec(wf, step, step.run, inner)
+        if step.loop is not None:
+            _check_name(name, step)
+            outs = loop_stage(step, name, spec, values, inner, ctx, guards, body)
+            ctx.budget.spend(1, 0, step)  # its templates were counted as they were made
+        elif isinstance(step.run, ir.Workflow):
+            outs = _subworkflow(step, name, spec, values, inner, ctx, guards)
         else:
-            new, outs = _step_stages(step, name, spec, values, (*chain, wf, step), guards, budget)
-            stages.extend(new)
+            outs = _step_stages(step, name, spec, values, inner, ctx, guards)
         scope.update({f"{step.id}/{k}": v for k, v in outs.items()})
     out = {}
     for o in wf.outputs:
         try:
-            out[o.id] = merge([scope.get(s) for s in o.sources], o.link_merge, o.pick_value, len(o.sources) > 1)
+            out[o.id] = merge([scope.get(s) for s in o.sources], o.link_merge, o.pick_value, len(o.sources) > 1, o.id)
         except PickValueError as exc:
             raise CompilerError(f"{o.pos}: output '{o.id}': {exc}") from None
     return out
+
+
+def body(run: ir.Process, name: str, env: Mapping[str, Any], chain: tuple[Any, ...], ctx: Context) -> dict[str, Any]:
+    """The stages of `run` under `name` with its inputs bound to `env` (a template's body, see
+    `compiler.emit_dynamic`); the values of its outputs."""
+    if isinstance(run, ir.Workflow):
+        return _workflow(run, name + ".", env, chain, ctx, ())
+    job = stepmod.tool_job({"declared": [p.id for p in run.inputs]}, env, {})
+    new = _tool_stages(run, name, job, chain, (), ctx)
+    if chain and isinstance(chain[-1], ir.Step):
+        ctx.budget.spend(len(new), sum(len(s["cmd"]) for s in new), chain[-1])
+    ctx.stages.extend(new)
+    return {o.id: {"$ref": f"{name}/{o.id}"} for o in run.outputs}
 
 
 def _step_values(wf: ir.Workflow, step: ir.Step, scope: Mapping[str, Any]) -> dict[str, Any]:
@@ -189,7 +168,7 @@ def _step_values(wf: ir.Workflow, step: ir.Step, scope: Mapping[str, Any]) -> di
             continue
         try:
             values[inp.id] = merge(
-                [scope.get(s) for s in inp.sources], inp.link_merge, inp.pick_value, len(inp.sources) > 1
+                [scope.get(s) for s in inp.sources], inp.link_merge, inp.pick_value, len(inp.sources) > 1, inp.id
             )
         except PickValueError as exc:
             raise CompilerError(f"{inp.pos}: step '{step.id}': input '{inp.id}': {exc}") from None
@@ -215,19 +194,22 @@ def _subworkflow(
     spec: dict[str, Any],
     values: dict[str, Any],
     chain: tuple[Any, ...],
-    stages: list[dict[str, Any]],
+    ctx: Context,
     guards: Guards,
-    budget: Budget,
 ) -> dict[str, Any]:
+    """A sub-workflow flattened into the plan when its instances are known now; otherwise one stage that
+    expands it at run time (`compiler.emit_dynamic`)."""
     run = step.run
     assert isinstance(run, ir.Workflow)
     try:
         found, shape = stepmod.instances({**spec, "when": None}, values, PYTHON_ONLY, limits.MAX_STAGES)
-    except NotStatic as exc:
-        raise UnsupportedError(
-            f"{step.pos}: step '{step.id}': a sub-workflow scattered over, or fed by valueFrom on, values "
-            "produced upstream is not supported yet"
-        ) from exc
+    except NotStatic:
+        _check_name(name, step)
+        outs = subworkflow_stage(step, name, spec, values, chain, ctx, guards, body)
+        ctx.budget.spend(1, 0, step)  # its templates were counted as they were made
+        return outs
+    except CwlError as exc:
+        raise CompilerError(f"{step.pos}: step '{step.id}': {exc}") from None
     per_instance = []
     for inst in found:
         inner_guards = guards
@@ -236,15 +218,39 @@ def _subworkflow(
         except NotStatic:
             runs = True
             inner_guards = (*guards, _guard(step.when, inst.values, run, chain))
+        except CwlError as exc:
+            raise CompilerError(f"{step.pos}: step '{step.id}': {exc}") from None
         outs = {o.id: None for o in step.outputs}
         if runs:
+            job = stepmod.tool_job(spec, inst.values, _tool_defaults(run))
+            check_formats(run, job, ctx, step.pos, step.id)
             inner_name = sc.instance_name(name, inst.index) + "."
-            produced = _workflow(run, inner_name, inst.values, chain, stages, inner_guards, budget)
+            produced = _workflow(run, inner_name, job, chain, ctx, inner_guards)
             outs = {o.id: produced.get(o.id) for o in step.outputs}
+        else:
+            ctx.stages.append(_skipped(sc.instance_name(name, inst.index), step, guards))
+            ctx.budget.spend(1, SKIPPED_SIZE, step)
         per_instance.append((inst.index, outs))
     if not step.scatter:
         return per_instance[0][1]
     return {o.id: sc.gather([(i, outs[o.id]) for i, outs in per_instance], shape) for o in step.outputs}
+
+
+def _check_name(name: str, step: ir.Step) -> None:
+    """Refuse a stage name that cannot be a folder's (tool stages are checked in `_base_stage`)."""
+    problem = limits.name_problem(name)
+    if problem:
+        raise CompilerError(f"{step.pos}: {problem}")
+
+
+def _skipped(name: str, step: ir.Step, guards: Guards) -> dict[str, Any]:
+    """A step whose `when` is false already at compile time: a stage that only shows it as skipped."""
+    stage: dict[str, Any] = {"name": name, "cwd": name, "kind": "cwl_skipped", "cmd": "true",
+                             "needs": refs(list(guards)), "resources": {"cpu": 0.1, "mem": 0},
+                             "data": {"ports": [o.id for o in step.outputs]}}
+    if guards:
+        stage["when"] = {"guards": list(guards)}
+    return stage
 
 
 def _guard(expr: str | None, values: Mapping[str, Any], run: ir.Process, chain: tuple[Any, ...]) -> dict[str, Any]:
@@ -257,38 +263,44 @@ def _step_stages(
     spec: dict[str, Any],
     values: dict[str, Any],
     chain: tuple[Any, ...],
+    ctx: Context,
     guards: Guards,
-    budget: Budget,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+) -> dict[str, Any]:
+    """Append the stages of a tool step; return its outputs' values (counting them in ctx.budget)."""
     run = step.run
     assert run is not None and not isinstance(run, ir.Workflow)
     try:
         found, shape = stepmod.instances(spec, values, PYTHON_ONLY, limits.MAX_STAGES)
     except NotStatic:
-        stage = _dynamic_stage(run, name, spec, values, chain, guards)
-        budget.spend(1, len(stage["cmd"]), step)
-        return [stage], {o.id: {"$ref": f"{name}/{o.id}"} for o in step.outputs}
+        stage = _dynamic_stage(run, name, spec, values, chain, guards, ctx)
+        ctx.budget.spend(1, len(stage["cmd"]), step)
+        ctx.stages.append(stage)
+        return {o.id: {"$ref": f"{name}/{o.id}"} for o in step.outputs}
     except CwlError as exc:
         raise CompilerError(f"{step.pos}: step '{step.id}': {exc}") from None
-    stages, per_instance = [], []
-    shared: _Shared | None = None
-    shared_size = 0
+    per_instance = []
+    shared = _shared(run, chain, ctx)
+    shared_size: int | None = None
     for inst in found:
         instance = sc.instance_name(name, inst.index)
         job = stepmod.tool_job(spec, inst.values, _tool_defaults(run))
-        if inst.runs and shared is None:  # the same for every instance: worked out once per step
-            shared = _Shared(tool_data(run, chain), resources(run, chain))
-            unscattered = {k: v for k, v in job.items() if k not in spec.get("scatter", ())}
-            shared_size = budget.tool_size(run, shared.data) + values_size(unscattered)
+        if inst.runs:
+            check_formats(run, job, ctx, step.pos, step.id)
+        else:
+            ctx.stages.append(_skipped(instance, step, guards))
+            ctx.budget.spend(1, SKIPPED_SIZE, step)
         # needs follow every connected input, also those the tool ignores (CWL still orders the steps)
-        new = _tool_stages(run, instance, job, chain, guards, inst.values, shared) if inst.runs else []
-        if new:  # one stage per instance
-            budget.spend(1, shared_size + len(new[0]["cmd"]), step)
-        stages.extend(new)
+        new = _tool_stages(run, instance, job, chain, guards, ctx, inst.values, shared) if inst.runs else []
+        if new:  # one stage per instance; what it shares with the others is sized once per step
+            if shared_size is None:
+                unscattered = {k: v for k, v in job.items() if k not in spec.get("scatter", ())}
+                shared_size = ctx.budget.tool_size(run, shared.data) + values_size(unscattered)
+            ctx.budget.spend(1, shared_size + len(new[0]["cmd"]), step)
+        ctx.stages.extend(new)
         per_instance.append((inst.index, {o.id: {"$ref": f"{instance}/{o.id}"} if new else None for o in step.outputs}))
     if not step.scatter:
-        return stages, per_instance[0][1]
-    return stages, {o.id: sc.gather([(i, outs[o.id]) for i, outs in per_instance], shape) for o in step.outputs}
+        return per_instance[0][1]
+    return {o.id: sc.gather([(i, outs[o.id]) for i, outs in per_instance], shape) for o in step.outputs}
 
 
 def _tool_defaults(run: ir.Process) -> dict[str, Any]:
@@ -296,10 +308,22 @@ def _tool_defaults(run: ir.Process) -> dict[str, Any]:
 
 
 class _Shared(NamedTuple):
-    """What every stage of one tool in one place carries: its data (without inputs) and its resources."""
+    """What every stage of one tool under the same requirements carries: its data (without inputs) and its
+    resources. Worked out once per tool and set of enclosing requirements, not once per step or instance: a
+    10,000-step workflow running one tool needs it once."""
 
     data: dict[str, Any]
     resources: dict[str, Any]
+
+
+def _shared(run: ir.Process, chain: tuple[Any, ...], ctx: Context) -> _Shared:
+    # the steps and workflows around the tool matter only through their requirements and hints
+    key = (id(run), tuple(id(h) for h in chain if h.requirements or h.hints))
+    found = ctx.shared.get(key)
+    if found is None:
+        unsupported_if_docker(run, chain)
+        found = ctx.shared[key] = _Shared(tool_body_data(run, chain, ctx), resources(run, chain))
+    return found
 
 
 def _base_stage(
@@ -310,7 +334,8 @@ def _base_stage(
     guards: Guards,
     res: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    unsupported_if_docker(run, chain)
+    if res is None:
+        unsupported_if_docker(run, chain)  # (checked once with the shared data otherwise)
     problem = limits.name_problem(name)
     if problem:
         at = chain[-1] if chain and isinstance(chain[-1], ir.Step) else run
@@ -328,6 +353,7 @@ def _tool_stages(
     job: Mapping[str, Any],
     chain: tuple[Any, ...],
     guards: Guards,
+    ctx: Context,
     connected: Mapping[str, Any] | None = None,
     shared: _Shared | None = None,
 ) -> list[dict[str, Any]]:
@@ -337,7 +363,7 @@ def _tool_stages(
     set or dropped afterwards (`inputs`, `command`, `dependents`), so the nested values can be shared.
     """
     stage = _base_stage(run, name, chain, [job, connected], guards, shared.resources if shared else None)
-    data = dict(shared.data) if shared is not None else tool_data(run, chain)
+    data = dict(shared.data) if shared is not None else tool_body_data(run, chain, ctx)
     data["inputs"] = dict(job)
     if isinstance(run, ir.ExpressionTool):
         return [{**stage, "kind": "cwl_expression", "cmd": "", "data": data}]
@@ -349,11 +375,12 @@ def _tool_stages(
 
 
 def _dynamic_stage(
-    run: ir.Process, name: str, spec: dict[str, Any], values: dict[str, Any], chain: tuple[Any, ...], guards: Guards
+    run: ir.Process, name: str, spec: dict[str, Any], values: dict[str, Any], chain: tuple[Any, ...],
+    guards: Guards, ctx: Context,
 ) -> dict[str, Any]:
     """One stage that expands the step at run time (scatter, valueFrom, `when`, defaults)."""
     stage = _base_stage(run, name, chain, values, guards)
-    data = tool_data(run, chain)
+    data = tool_body_data(run, chain, ctx)
     data["step"] = {**spec, "in": values}
     if isinstance(run, ir.ExpressionTool):
         return {**stage, "kind": "cwl_expression", "cmd": "", "data": data}
@@ -362,7 +389,7 @@ def _dynamic_stage(
 
 
 def _basename(uri: str) -> str:
-    path = uri.split("#")[0].rsplit("/", 1)[-1]
+    path = unquote(uri.split("#")[0].rsplit("/", 1)[-1])
     return path.rsplit(".", 1)[0] or "tool"
 
 

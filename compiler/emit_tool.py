@@ -207,7 +207,7 @@ def _outputs(tool: ir.CommandLineTool) -> dict[str, Any]:
             spec["secondaryFiles"] = ir.thaw(o.secondary_files)
         record = _record(o.type)
         if record is not None and any(f.bindings and f.bindings.output for f in record.fields):
-            spec["fields"] = {f.name: _field_output(f) for f in record.fields}
+            spec["fields"] = {f.name: _field_output(f, tool.namespaces) for f in record.fields}
         if o.format is not None:
             spec["format"] = expand(ir.thaw(o.format), tool.namespaces)
     return outs
@@ -219,7 +219,7 @@ def _record(t: ir.CwlType) -> ir.RecordType | None:
     return t if isinstance(t, ir.RecordType) else None
 
 
-def _field_output(f: ir.RecordField) -> dict[str, Any]:
+def _field_output(f: ir.RecordField, namespaces: Mapping[str, str]) -> dict[str, Any]:
     out = f.bindings.output if f.bindings and f.bindings.output else ir.OutputBinding()
     spec: dict[str, Any] = {
         "type": port_type(f.type),
@@ -229,6 +229,8 @@ def _field_output(f: ir.RecordField) -> dict[str, Any]:
     }
     if f.bindings and f.bindings.secondary_files:
         spec["secondaryFiles"] = ir.thaw(f.bindings.secondary_files)
+    if f.bindings and f.bindings.format is not None:
+        spec["format"] = expand(ir.thaw(f.bindings.format), namespaces)
     return spec
 
 

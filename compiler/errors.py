@@ -21,17 +21,35 @@ class Pos:
         return f"{self.file}:{self.line}:{self.col}"
 
 
+SEVERITIES = ("error", "warning", "note")
+
+
 @dataclass(frozen=True, order=True)
 class Diagnostic:
-    """One mistake in a workflow, with where it is and which step it belongs to (if any)."""
+    """One finding in a workflow, with where it is and which step it belongs to (if any).
+
+    `severity` is `error` (the workflow is refused), `warning` (accepted, but very likely a mistake) or
+    `note`; `rule` is a stable id naming the check (`panda-secondary-ds-placeholder`), for tools that
+    select or ignore findings. Errors print as `file:line:col: step 'id': message`, the others as
+    `file:line:col: warning: step 'id': message [rule]`.
+    """
 
     pos: Pos
     message: str
     step: str | None = None
+    severity: str = "error"
+    rule: str | None = None
 
     def __str__(self) -> str:
         where = f"step '{self.step}': " if self.step else ""
-        return f"{self.pos}: {where}{self.message}"
+        if self.severity == "error":
+            return f"{self.pos}: {where}{self.message}"
+        rule = f" [{self.rule}]" if self.rule else ""
+        return f"{self.pos}: {self.severity}: {where}{self.message}{rule}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
 
 class CompilerError(Exception):

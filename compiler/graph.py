@@ -35,6 +35,7 @@ class GraphNode:
     scatter: tuple[str, ...] = ()
     scatter_method: str | None = None
     conditions: tuple[str, ...] = ()  # `when` expressions, outermost step first
+    loops: tuple[str, ...] = ()  # the `cwltool:Loop`s it runs in, outermost first (see `loop_text`)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def build_graph(process: ir.Process, name: str) -> Graph:
         )
         return Graph(name, process.cwl_version, inputs, outputs, (node,))
     nodes: list[GraphNode] = []
-    outs = _expand(process, "", env, (), nodes)
+    outs = _expand(process, "", env, (), nodes, ())
     outputs = tuple(GraphPort(o.id, ir.type_str(o.type), outs[o.id]) for o in process.outputs)
     return Graph(name, process.cwl_version, inputs, outputs, tuple(nodes))
 
@@ -86,7 +87,8 @@ Env = Mapping[str, tuple[str, ...]]
 
 
 def _expand(
-    wf: ir.Workflow, prefix: str, env: Env, conditions: tuple[str, ...], nodes: list[GraphNode]
+    wf: ir.Workflow, prefix: str, env: Env, conditions: tuple[str, ...], nodes: list[GraphNode],
+    loops: tuple[str, ...],
 ) -> dict[str, tuple[str, ...]]:
     """Append `wf`'s nodes (names prefixed) and return what each of its outputs resolves to."""
     produced: dict[str, tuple[str, ...]] = {}  # "step/port" in wf -> resolved references
@@ -103,9 +105,10 @@ def _expand(
             for i in step.inputs
         )
         step_conditions = conditions + ((step.when,) if step.when else ())
+        step_loops = loops + ((loop_text(name, step.loop),) if step.loop else ())
         if isinstance(step.run, ir.Workflow):
             inner_env = {i.port: i.sources for i in inputs}
-            outs = _expand(step.run, name + ".", inner_env, step_conditions, nodes)
+            outs = _expand(step.run, name + ".", inner_env, step_conditions, nodes, step_loops)
             for port, refs in outs.items():
                 produced[f"{step.id}/{port}"] = refs
             continue
@@ -122,11 +125,26 @@ def _expand(
                 scatter=step.scatter,
                 scatter_method=step.scatter_method,
                 conditions=step_conditions,
+                loops=step_loops,
             )
         )
         for out in step.outputs:
             produced[f"{step.id}/{out.id}"] = (f"{name}/{out.id}",)
     return {o.id: tuple(r for s in o.sources for r in resolve(s)) for o in wf.outputs}
+
+
+def loop_text(name: str, loop: ir.Loop) -> str:
+    """`STEP while LOOPWHEN; i <- out, k <- valueFrom EXPR (outputs: last iteration)`."""
+    feeds = []
+    for e in loop.inputs:
+        how = ", ".join(e.sources) if e.sources else ""
+        if e.value_from:
+            how = f"{how} valueFrom {e.value_from}".strip()
+        if e.has_default:
+            how = f"{how} (default {ir.thaw(e.default)!r})".strip()
+        feeds.append(f"{e.id} <- {how or '-'}")
+    method = "every iteration" if loop.output_method == "all" else "last iteration"
+    return f"{name} while {loop.when}; {', '.join(feeds) or 'nothing fed back'} (outputs: {method})"
 
 
 def topological(wf: ir.Workflow) -> list[ir.Step]:

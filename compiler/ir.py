@@ -34,6 +34,7 @@ class FieldBindings:
     binding: InputBinding | None = None
     output: OutputBinding | None = None
     secondary_files: tuple[Any, ...] = ()
+    format: Any = None  # the field's File format(s), v1.1 and later
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,30 @@ class StepInput:
 
 
 @dataclass(frozen=True)
+class LoopInput:
+    """An entry of a `cwltool:Loop`'s `loop`: how the step input `id` is fed back for the next iteration."""
+
+    id: str
+    pos: Pos
+    sources: tuple[str, ...] = ()  # outputs of the step (`loopSource`)
+    link_merge: str | None = None
+    pick_value: str | None = None
+    default: Any = None
+    has_default: bool = False
+    value_from: str | None = None
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A step's `cwltool:Loop` requirement: run the step again while `when` (loopWhen) holds."""
+
+    when: str
+    inputs: tuple[LoopInput, ...]
+    output_method: str  # "last" or "all"
+    pos: Pos
+
+
+@dataclass(frozen=True)
 class StepOutput:
     id: str
     pos: Pos
@@ -179,6 +204,7 @@ class ProcessBase:
     hints: tuple[Requirement, ...] = ()
     label: str | None = None
     namespaces: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # `$namespaces`
+    schemas: tuple[str, ...] = ()  # `$schemas`: the ontologies of File formats, as absolute URIs
 
     def requirement(self, cls: str) -> Requirement | None:
         """The requirement of class `cls`, else the hint of that class, else None."""
@@ -229,6 +255,7 @@ class Step:
     when: str | None = None
     requirements: tuple[Requirement, ...] = ()
     hints: tuple[Requirement, ...] = ()
+    loop: Loop | None = None  # `cwltool:Loop` in the step's requirements
 
     def input(self, name: str) -> StepInput | None:
         return next((p for p in self.inputs if p.id == name), None)

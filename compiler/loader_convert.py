@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urljoin
 
-from cwlpilot.compiler import ir
+from cwlpilot.compiler import ir, loops
 from cwlpilot.compiler.errors import Diagnostic, Pos
 from cwlpilot.compiler.yamlsrc import Node, YamlCache, entry
 
@@ -63,16 +64,18 @@ class Converter:
             return None
         version = str(getattr(obj, "cwlVersion", None) or self.version)
         self._collect_schema_defs(obj)
+        self._process_loop(obj, node)
         common = {
             "uri": _stable_uri(obj),
             "pos": node.pos(),
             "cwl_version": version,
-            "inputs": tuple(self.input_param(p, node) for p in obj.inputs or ()),
+            "inputs": tuple(self.input_param(p, node, cls == "CommandLineTool") for p in obj.inputs or ()),
             "outputs": tuple(self.output_param(p, node) for p in obj.outputs or ()),
             "requirements": self.requirements(obj.requirements, node, "requirements"),
             "hints": self.requirements(obj.hints, node, "hints"),
             "label": obj.label,
             "namespaces": ir.freeze(dict(getattr(getattr(obj, "loadingOptions", None), "namespaces", None) or {})),
+            "schemas": _schemas(obj),
         }
         if cls == "Workflow":
             prefix = self._workflow_scope(obj)
@@ -127,6 +130,7 @@ class Converter:
         scatter = obj.scatter
         scatter = [scatter] if isinstance(scatter, str) else list(scatter or ())
         return ir.Step(
+            loop=self._loop(obj, node, step_id, version),
             id=step_id,
             pos=node.pos(),
             run=run,
@@ -138,6 +142,27 @@ class Converter:
             requirements=self.requirements(obj.requirements, node, "requirements"),
             hints=self.requirements(obj.hints, node, "hints"),
         )
+
+    def _loop(self, obj: Any, node: Node, step_id: str, version: str) -> ir.Loop | None:
+        """The step's `cwltool:Loop`; misplaced ones (in `hints`) are reported."""
+        for hint in obj.hints or ():
+            if loops.is_loop(hint):
+                at = entry(node, "hints", loops.CLASS, id_key="class").pos()
+                self.diagnostics.append(Diagnostic(at, f"{loops.CLASS} is valid only under requirements", step_id))
+        for req in obj.requirements or ():
+            if loops.is_loop(req):
+                req_node = entry(node, "requirements", loops.CLASS, id_key="class")
+                if req_node.value is None:
+                    req_node = entry(node, "requirements", loops.IRI, id_key="class")
+                return loops.read_loop(req, req_node, version, self.diagnostics, step_id)
+        return None
+
+    def _process_loop(self, obj: Any, node: Node) -> None:
+        """cwltool's `Process.checkRequirements`: a Loop on a process itself is an unsupported requirement."""
+        for req in obj.requirements or ():
+            if loops.is_loop(req):
+                at = entry(node, "requirements", loops.CLASS, id_key="class").pos()
+                self.diagnostics.append(Diagnostic(at, f"Unsupported requirement {loops.IRI}."))
 
     def _run(self, run: Any, step_node: Node) -> ir.Process | None:
         run_node = step_node.get("run")
@@ -171,19 +196,26 @@ class Converter:
 
     # -- parameters ------------------------------------------------------------------------------
 
-    def input_param(self, obj: Any, proc_node: Node) -> ir.InputParam:
+    def input_param(self, obj: Any, proc_node: Node, command_line: bool = True) -> ir.InputParam:
         name = last(str(obj.id))
         pos = entry(proc_node, "inputs", name).pos()
         default = obj.default
         binding = getattr(obj, "inputBinding", None)
+        if binding is not None and not command_line:
+            # cwltool's `update.v1_0to1_1.fix_inputBinding`: an ExpressionTool's or Workflow's input binding
+            # keeps only `loadContents` (v1.1 and later have no other field there; v1.0's are ignored)
+            binding = ir.InputBinding(load_contents=bool(getattr(binding, "loadContents", False)))
+        elif binding is not None:
+            binding = self.binding(binding)
         return ir.InputParam(
             id=name,
             type=self.cwl_type(obj.type_, pos),
             pos=pos,
             default=ir.freeze(_plain(default)),
             has_default=default is not None,
-            binding=self.binding(binding) if binding is not None else None,
-            load_contents=bool(getattr(obj, "loadContents", False)),
+            binding=binding,
+            load_contents=bool(getattr(obj, "loadContents", False))
+            or (not command_line and binding is not None and binding.load_contents),
             secondary_files=ir.freeze(_plain(obj.secondaryFiles) or []),
             format=ir.freeze(_plain(obj.format)),
             load_listing=getattr(obj, "loadListing", None),
@@ -220,16 +252,18 @@ class Converter:
         )
 
     def binding(self, obj: Any) -> ir.InputBinding:
+        """A `CommandLineBinding`, or the `InputBinding` of v1.1+ (only `loadContents`): fields read by
+        getattr, since cwl-utils' classes for the three versions have different attributes."""
         if isinstance(obj, str):  # a plain `arguments` entry
             return ir.InputBinding(value_from=obj)
         separate = getattr(obj, "separate", None)
         quote = getattr(obj, "shellQuote", None)
         return ir.InputBinding(
-            position=obj.position,
-            prefix=obj.prefix,
+            position=getattr(obj, "position", None),
+            prefix=getattr(obj, "prefix", None),
             separate=True if separate is None else bool(separate),
-            item_separator=obj.itemSeparator,
-            value_from=obj.valueFrom,
+            item_separator=getattr(obj, "itemSeparator", None),
+            value_from=getattr(obj, "valueFrom", None),
             shell_quote=True if quote is None else bool(quote),
             load_contents=bool(getattr(obj, "loadContents", False)),
         )
@@ -260,7 +294,8 @@ class Converter:
         binding = getattr(f, "inputBinding", None)
         output = getattr(f, "outputBinding", None)
         secondary = _plain(getattr(f, "secondaryFiles", None)) or []
-        if binding is None and output is None and not secondary:
+        fmt = _plain(getattr(f, "format", None))
+        if binding is None and output is None and not secondary and fmt is None:
             return None
         out_binding = None
         if output is not None:
@@ -268,7 +303,7 @@ class Converter:
             globs = (glob,) if isinstance(glob, str) else tuple(glob or ())
             out_binding = ir.OutputBinding(globs, output.outputEval, bool(getattr(output, "loadContents", False)))
         return ir.FieldBindings(
-            self.binding(binding) if binding is not None else None, out_binding, ir.freeze(secondary)
+            self.binding(binding) if binding is not None else None, out_binding, ir.freeze(secondary), ir.freeze(fmt)
         )
 
     def _named_type(self, name: str, pos: Pos) -> ir.CwlType:
@@ -290,6 +325,14 @@ class Converter:
             pos = entry(node, field_name, cls, id_key="class").pos()
             out.append(ir.Requirement(cls, ir.freeze(fields), pos))
         return tuple(out)
+
+
+def _schemas(obj: Any) -> tuple[str, ...]:
+    """The document's `$schemas`, resolved against the document (as schema-salad's `add_schemas` does)."""
+    options = getattr(obj, "loadingOptions", None)
+    found = getattr(options, "schemas", None) or []
+    base = str(getattr(options, "fileuri", None) or obj.id or "")
+    return tuple(urljoin(base, str(s)) for s in (found if isinstance(found, list) else [found]))
 
 
 def _stable_uri(obj: Any) -> str:

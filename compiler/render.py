@@ -38,6 +38,7 @@ def _node_text(node: GraphNode) -> list[str]:
     if node.scatter:
         lines.append(f"    scatter: {', '.join(node.scatter)} ({node.scatter_method or 'dotproduct'})")
     lines += [f"    when: {c}" for c in node.conditions]
+    lines += [f"    loop: {c}" for c in node.loops]
     return lines
 
 
@@ -63,6 +64,7 @@ def _node_data(node: GraphNode) -> dict[str, Any]:
         "scatter": list(node.scatter),
         "scatterMethod": node.scatter_method,
         "when": list(node.conditions),
+        "loops": list(node.loops),
     }
 
 

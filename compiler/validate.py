@@ -7,6 +7,8 @@ loaded (`run is None`) are checked only for what does not need their tool.
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from cwlpilot.compiler import cwltypes as T
 from cwlpilot.compiler import ir
 from cwlpilot.compiler.errors import Diagnostic
@@ -26,7 +28,7 @@ def run_name(run: ir.Process) -> str:
     if "#" in run.uri and run.uri.endswith("/run"):
         return f"the inline {type(run).__name__}"
     path, _, frag = run.uri.partition("#")
-    name = path.rsplit("/", 1)[-1]
+    name = unquote(path.rsplit("/", 1)[-1])  # as the user wrote it: `a+b.cwl`, not `a%2Bb.cwl`
     return f"{name}#{frag}" if frag else name
 
 
@@ -35,18 +37,40 @@ def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(d) for d in digits if d.isdigit())
 
 
-def _workflow(wf: ir.Workflow, found: list[Diagnostic], seen: set[str]) -> None:
+def _workflow(
+    wf: ir.Workflow, found: list[Diagnostic], seen: set[str], outer: tuple[ir.Workflow | ir.Step, ...] = ()
+) -> None:
     if wf.uri in seen:
         return
     seen.add(wf.uri)
+    first: dict[str, ir.Step] = {}
     for step in wf.steps:
+        if first.setdefault(step.id, step) is not step:  # what cwl-utils reported, see loader._PlainMap
+            found.append(Diagnostic(step.pos, f"Duplicate field '{step.id}': another step has this id", step.id))
         _step(wf, step, found)
+        _features(step, (step, wf, *outer), found)
     for out in wf.outputs:
         _workflow_output(wf, out, found)
     found.extend(_cycles(wf))
     for step in wf.steps:
         if isinstance(step.run, ir.Workflow):
-            _workflow(step.run, found, seen)
+            _workflow(step.run, found, seen, (step, wf, *outer))
+
+
+def declares(holders: tuple[ir.Workflow | ir.Step, ...], cls: str) -> bool:
+    """cwltool's `get_requirement`: the step's, then each enclosing workflow's requirements and hints."""
+    return any(r.cls == cls for h in holders for r in (*h.requirements, *h.hints))
+
+
+def _features(step: ir.Step, holders: tuple[ir.Workflow | ir.Step, ...], found: list[Diagnostic]) -> None:
+    """What cwltool's `WorkflowStep.__init__` refuses to load: a sub-workflow or a scatter without its
+    feature requirement."""
+    if isinstance(step.run, ir.Workflow) and not declares(holders, "SubworkflowFeatureRequirement"):
+        found.append(Diagnostic(step.pos, "Workflow contains embedded workflow but SubworkflowFeatureRequirement "
+                                "not in requirements", step.id))
+    if step.scatter and not declares(holders, "ScatterFeatureRequirement"):
+        found.append(Diagnostic(step.pos, "Workflow contains scatter but ScatterFeatureRequirement not in "
+                                "requirements", step.id))
 
 
 def reference_problem(wf: ir.Workflow, source: str) -> str | None:
@@ -64,8 +88,9 @@ def reference_problem(wf: ir.Workflow, source: str) -> str | None:
     return None
 
 
-def source_type(wf: ir.Workflow, source: str) -> ir.CwlType:
-    """The type a valid reference delivers (Any when it cannot be known)."""
+def source_type(wf: ir.Workflow, source: str, conditional: bool = True) -> ir.CwlType:
+    """The type a valid reference delivers (Any when it cannot be known); with `conditional`, null too
+    when its step may be skipped (a `when`, or a loop that may not run at all)."""
     param = wf.input(source)
     if param is not None:
         return param.type
@@ -78,7 +103,10 @@ def source_type(wf: ir.Workflow, source: str) -> ir.CwlType:
     depth = len(step.scatter) if step.scatter_method == "nested_crossproduct" else min(len(step.scatter), 1)
     for _ in range(depth):
         result = ir.ArrayType(result)
-    return T.optional(result) if step.when else result
+    if step.loop is not None and step.loop.output_method == "all":
+        result = ir.ArrayType(T.optional(result) if conditional else result)
+        return result  # never null: no iteration at all gives []
+    return T.optional(result) if conditional and (step.when or step.loop) else result
 
 
 def _step(wf: ir.Workflow, step: ir.Step, found: list[Diagnostic]) -> None:
@@ -94,12 +122,27 @@ def _step(wf: ir.Workflow, step: ir.Step, found: list[Diagnostic]) -> None:
                 report(inp.pos, f"input '{inp.id}': {problem}")
     if len(step.scatter) > 1 and not step.scatter_method:
         report(step.pos, "scatter over several inputs needs a `scatterMethod`")
+    if step.loop is not None:
+        _loop(step, step.loop, report)
     for name in step.scatter:
         if step.input(name) is None:
             report(step.pos, f"scatter names '{name}', which is not an input of the step")
     if step.run is None:
         return
     _step_against_run(wf, step, step.run, report)
+
+
+def _loop(step: ir.Step, loop: ir.Loop, report) -> None:  # type: ignore[no-untyped-def]
+    """cwltool's `checker.loop_checker` and `update.rewrite_loop_requirements`, and the loop's sources."""
+    if step.scatter:
+        report(step.pos, "The `loop` clause is not compatible with the `scatter` directive.")
+    if step.when is not None:
+        report(loop.pos, "The `cwltool:Loop` clause is not compatible with the `when` directive.")
+    outputs = {o.id for o in step.outputs}
+    for entry in loop.inputs:
+        for source in entry.sources:
+            if source not in outputs:
+                report(entry.pos, f"loop '{entry.id}': loopSource '{source}' is not an output of the step")
 
 
 def _step_against_run(wf: ir.Workflow, step: ir.Step, run: ir.Process, report) -> None:  # type: ignore[no-untyped-def]
@@ -119,23 +162,46 @@ def _step_against_run(wf: ir.Workflow, step: ir.Step, run: ir.Process, report) -
     for inp in step.inputs:
         if not inp.sources or inp.value_from or any(reference_problem(wf, s) for s in inp.sources):
             continue
-        delivered = T.merged([source_type(wf, s) for s in inp.sources], inp.link_merge, inp.pick_value)
-        shown = ", ".join(f"'{s}'" for s in inp.sources)
         if inp.id in step.scatter:
+            delivered = T.merged([source_type(wf, s) for s in inp.sources], inp.link_merge, inp.pick_value)
             if not T.is_array(delivered):
+                shown = ", ".join(f"'{s}'" for s in inp.sources)
                 report(
                     inp.pos,
                     f"scatter over '{inp.id}', which is not an array: {shown} is {ir.type_str(delivered)}",
                 )
                 continue
-            delivered = T.items(delivered)
         sink = run.input(inp.id)
-        if sink is not None and not T.compatible(delivered, sink.type):
-            report(
-                inp.pos,
-                f"input '{inp.id}': type mismatch: {shown} is {ir.type_str(delivered)}, "
-                f"{name} expects {ir.type_str(sink.type)}",
+        if sink is None:
+            continue  # not an input of the tool: cwltool's sink is `Any`
+        sink_type = ir.ArrayType(sink.type) if inp.id in step.scatter else sink.type
+        for problem in link_problems(wf, inp.sources, inp.link_merge, inp.pick_value, sink_type):
+            report(inp.pos, f"input '{inp.id}': type mismatch: {problem}, {name} expects {ir.type_str(sink.type)}")
+
+
+def link_problems(
+    wf: ir.Workflow, sources: tuple[str, ...], link_merge: str | None, pick_value: str | None, sink: ir.CwlType
+) -> list[str]:
+    """The sources cwltool's static checker rejects for this sink (`checker._check_all_types`): one source
+    from a conditional step may be null; several are merged (merge_nested unless said otherwise) and each
+    is checked on its own, with no linkMerge when pickValue picks one of them."""
+    if len(sources) == 1 and link_merge is None:  # (`source: [x]` with a linkMerge is the list case)
+        link, picked = None, pick_value
+        types = [source_type(wf, sources[0])]
+    else:
+        link = link_merge or "merge_nested"
+        if pick_value in ("first_non_null", "the_only_non_null"):
+            link = None
+        picked = pick_value
+        types = [source_type(wf, s, conditional=False) for s in sources]
+    found = []
+    for source, t in zip(sources, types, strict=True):
+        if T.check_link(t, sink, link, picked) == "exception":
+            how = "".join(
+                f" ({k} {v})" for k, v in (("linkMerge", link), ("pickValue", picked)) if v is not None
             )
+            found.append(f"'{source}' is {ir.type_str(t)}{how}")
+    return found
 
 
 def _workflow_output(wf: ir.Workflow, out: ir.OutputParam, found: list[Diagnostic]) -> None:
@@ -147,14 +213,9 @@ def _workflow_output(wf: ir.Workflow, out: ir.OutputParam, found: list[Diagnosti
         found.append(Diagnostic(out.pos, f"output '{out.id}' has no `outputSource`"))
     if any(problems) or not out.sources:
         return
-    delivered = T.merged([source_type(wf, s) for s in out.sources], out.link_merge, out.pick_value)
-    if not T.compatible(delivered, out.type):
-        shown = ", ".join(f"'{s}'" for s in out.sources)
-        message = (
-            f"output '{out.id}': type mismatch: {shown} is {ir.type_str(delivered)}, "
-            f"the output is {ir.type_str(out.type)}"
-        )
-        found.append(Diagnostic(out.pos, message))
+    for problem in link_problems(wf, out.sources, out.link_merge, out.pick_value, out.type):
+        found.append(Diagnostic(out.pos, f"output '{out.id}': type mismatch: {problem}, the output is "
+                                f"{ir.type_str(out.type)}"))
 
 
 def step_needs(wf: ir.Workflow, step: ir.Step) -> list[str]:

@@ -28,6 +28,7 @@ class Limits:
     n_backfill: int = 1
     backfill_factor: float = 1.5
     optimistic: bool = False  # clamp bookings that exceed a limit instead of refusing them
+    clamp_memory: bool = False  # clamp memory bookings to the limit (O2DPG files, as O2DPG's runner does)
 
 
 class Request(NamedTuple):
@@ -52,14 +53,19 @@ class Choice(NamedTuple):
     backfill: bool = False
 
 
-def booking(cpu: float, mem: float, relative_cpu: float | None, limits: Limits,
-            mem_factor: float = 1.0) -> tuple[float, float]:
-    """(cores, MB) a stage books. -1 means unknown: 1 core, no memory (the total memory guard still
-    watches it). `relative_cpu` is a fraction of the CPU limit; `mem_factor` comes from retry rules."""
-    cores = limits.cpu * relative_cpu if relative_cpu is not None else (1.0 if cpu < 0 else cpu)
+def booking(cpu: float, mem: float, limits: Limits, mem_factor: float = 1.0) -> tuple[float, float]:
+    """(cores, MB) a stage books: its `cpu` and `mem`, as O2DPG's runner books them (its generator has
+    already scaled `cpu` by `relative_cpu`, which only rescales learned estimates). -1 means unknown: 1 core,
+    no memory (the total memory guard still watches it). `mem_factor` comes from retry rules.
+
+    Clamped to the limits with --optimistic-resources; memory alone is clamped for O2DPG files
+    (`clamp_memory`), as O2DPG's `TaskResources.limit_resources` does without asking."""
+    cores = 1.0 if cpu < 0 else cpu
     mb = 0.0 if mem < 0 else mem * mem_factor
     if limits.optimistic:
         cores, mb = min(cores, limits.cpu), min(mb, limits.mem)
+    elif limits.clamp_memory:
+        mb = min(mb, limits.mem)
     return cores, mb
 
 
@@ -71,7 +77,7 @@ def never_fit(requests: Iterable[tuple[str, float, float]], limits: Limits) -> l
             out.append(f"stage '{name}': books {cpu:g} CPU cores but the CPU limit is {limits.cpu:g} "
                        "(raise --cpu-limit, or use --optimistic-resources to clamp the booking)")
         if mem > limits.mem + EPS:
-            out.append(f"stage '{name}': books {mem:g} MB but the memory limit is {limits.mem:g} MB "
+            out.append(f"stage '{name}': books {mem:.10g} MB but the memory limit is {limits.mem:.10g} MB "
                        "(raise --mem-limit, or use --optimistic-resources to clamp the booking)")
     return out
 

@@ -21,6 +21,7 @@ class PilotConfig:
     poll_interval: float = 0.25  # s between looks at the store when waiting for other pilots' work
     kill_grace: float = 5.0  # s between SIGTERM and SIGKILL for a timed-out stage
     stdout_on_failure: bool = False
+    keep_stage_daemons: bool = False  # leave alone what an ended stage left running
 
 
 @dataclass(frozen=True)
@@ -37,3 +38,11 @@ class RunConfig:
     list_tasks: bool = False
     produce_script: Path | None = None
     progress: str = "auto"  # auto, bar, lines, quiet
+    cpu_limit_given: bool = True  # False: --cpu-limit was not given (O2DPG files then get O2DPG's default)
+    rootinit_speedup: bool = True  # O2DPG: set the ROOT/Cling system paths for stages (--no-rootinit-speedup)
+    action_logfile: Path | None = None  # O2DPG's action log
+    metric_logfile: Path | None = None  # O2DPG's metric log
+    remove_files_early: Path | None = None  # O2DPG's FileIOGraph report: delete files no stage needs
+    production_mode: bool = False  # archive each ended stage's logs (O2DPG's --production-mode)
+    visualize: bool = False  # write workflow.gv (O2DPG's --visualize-workflow)
+    cgroup: str | None = None  # a cgroup's tasks file to join first (O2DPG's --cgroup)

@@ -81,10 +81,11 @@ def _cycle_in(component: set[str], needs: Mapping[str, Sequence[str]]) -> list[s
 
 
 def topological_order(stages: Sequence[_StageLike]) -> list[str]:
-    """Names in an order where every stage comes after its needs (ties kept in plan order)."""
+    """Names in an order where every stage comes after its needs (ties kept in plan order). Needs naming no
+    stage of the plan are left out (a stage not selected to run may have them: executor.plancheck)."""
     children = _children(stages)
-    remaining = {s.name: len(s.needs) for s in stages}
-    ready = [s.name for s in stages if not s.needs]
+    remaining = {s.name: sum(n in children for n in s.needs) for s in stages}
+    ready = [s.name for s in stages if remaining[s.name] == 0]
     order: list[str] = []
     while ready:
         name = ready.pop()
@@ -100,7 +101,8 @@ def _children(stages: Iterable[_StageLike]) -> dict[str, list[str]]:
     children: dict[str, list[str]] = {s.name: [] for s in stages}
     for s in stages:
         for need in s.needs:
-            children[need].append(s.name)
+            if need in children:
+                children[need].append(s.name)
     return children
 
 
@@ -148,7 +150,7 @@ def _closure(start: Iterable[str], edges: Mapping[str, Sequence[str]]) -> set[st
     todo = list(start)
     while todo:
         name = todo.pop()
-        if name not in seen:
+        if name not in seen and name in edges:
             seen.add(name)
             todo.extend(edges[name])
     return seen

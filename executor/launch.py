@@ -55,6 +55,9 @@ class Process(NamedTuple):
     pid: int
 
 
+# Python ignores these, and an ignored signal stays ignored across exec: `yes | head -1` would then end with
+# "Broken pipe" instead of quietly (subprocess.Popen's restore_signals does the same).
+_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 _HOME_FD: list[int] = []  # a descriptor of the pilot's own working directory, opened on first use
 
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND  # no O_CLOEXEC: it becomes the stage's stdout
@@ -80,7 +83,8 @@ def start(cmd: str, cwd: str, env: Mapping[bytes, bytes], log: str, nice: bool =
     os.chdir(cwd)
     try:
         # no signal blocked in the stage, whatever the pilot's threads block
-        pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True, setsigmask=())
+        pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True, setsigmask=(),
+                             setsigdef=_DEFAULT_SIGNALS)
     finally:
         os.fchdir(_HOME_FD[0])
     return Process(pid)

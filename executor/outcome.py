@@ -63,7 +63,7 @@ def conclude(claim: Claim, ended: Ended, retry_count: int, rules: Sequence[Retry
     if failure is None:  # the common case, built positionally: this runs once per stage
         reason = f"skipped: {ended.bypassed}" if ended.bypassed else ""
         return Finish(claim.attempt_id, claim.stage_id, True, False, ended.end, ended.exit_code, None,
-                      ended.peak_mem, ended.cpu_time, log, reason=reason), None
+                      ended.peak_mem, ended.cpu_time, log, rule=reason, reason=reason), None
     common = dict(attempt_id=claim.attempt_id, stage_id=claim.stage_id, end=ended.end,
                   exit_code=ended.exit_code, peak_mem=ended.peak_mem, cpu_time=ended.cpu_time, log=log)
     attempt = FailedAttempt(stage=claim.name, failure=failure, exit_code=ended.exit_code,

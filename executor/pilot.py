@@ -8,12 +8,15 @@ Guarantees (each backed by a test):
 3. A stage starts only after every stage it needs is done; a stage whose need failed is skipped.
 4. Attempts counted against a stage never exceed its retry budget + 1; attempts lost with a dead pilot
    are not counted and the stage runs again.
-5. Only the loop mutates the pilot's state. It runs in a thread of its own while the main thread waits and
+5. Nothing a stage starts outlives it, and no stage outlives its pilot (executor.containment): at a stage's
+   end whatever it left running is ended, and if the pilot dies, its guard process ends its stages.
+6. Only the loop mutates the pilot's state. It runs in a thread of its own while the main thread waits and
    runs signal handlers (see `_in_fresh_thread` for why); nothing runs alongside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -21,7 +24,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -29,8 +32,11 @@ from typing import NamedTuple, Protocol
 from cwlpilot.executor import launch
 from cwlpilot.executor.booking import Choice, Request, Usage, booking, select
 from cwlpilot.executor.config import PilotConfig
+from cwlpilot.executor.containment import PILOT_VAR, Containment
 from cwlpilot.executor.kinds import KindError, StageContext, additions, registry
 from cwlpilot.executor.monitor import TreeSampler, process_identity
+from cwlpilot.executor.o2dpg import apply_alienv
+from cwlpilot.executor.o2dpglogs import Observer
 from cwlpilot.executor.outcome import Ended, ExitCodes, conclude, verdict
 from cwlpilot.executor.plan import Stage, stage_from_spec
 from cwlpilot.executor.retry import Failure, parse_rules
@@ -39,6 +45,7 @@ from cwlpilot.executor.takeover import MARKER, requeue_dead_pilots
 
 LOG_TAIL_BYTES = 65536
 _MARKER = MARKER.encode()
+_PILOT = PILOT_VAR.encode()
 
 
 class Reporter(Protocol):
@@ -53,6 +60,7 @@ class _Ended(NamedTuple):
     log: str
     start: float  # wall clock
     added: Additions | None = None
+    pid: int | None = None  # the stage's process; None when nothing was started
 
 
 @dataclass
@@ -71,21 +79,29 @@ class Running:
     killed_for: Failure | None = None
     kill_at: float | None = None  # monotonic time of the SIGKILL after a SIGTERM
     codes: ExitCodes | None = None  # what the kind says exit codes mean
+    last_cpu: float = 0.0  # CPU seconds and monotonic time of the previous sample (CPU use in between)
+    last_at: float = 0.0
 
 
 class Pilot:
     def __init__(self, store: Store, config: PilotConfig, reporter: Reporter,
-                 stages: Mapping[int, Stage] | None = None) -> None:
+                 stages: Mapping[int, Stage] | None = None, observers: Sequence[Observer] = ()) -> None:
         self.store, self.cfg, self.reporter = store, config, reporter
+        self.observers = tuple(observers)
         self.workdir = Path(store.get_meta("workdir") or ".").resolve()
         self.run_id = store.get_meta("run_id") or "run"
         self.rules = parse_rules(json.loads(store.get_meta("retry_rules") or "[]"))
         keep_going = store.get_meta("keep_going")
         if keep_going is not None:  # the run's setting holds for every pilot that joins it
             self.cfg = config = replace(config, keep_going=keep_going == "1")
-        global_env = json.loads(store.get_meta("global_env") or "{}")
-        # O2DPG: the global init task's env fills in what the runner's environment does not set.
-        env = {**{k: str(v) for k, v in global_env.items()}, **os.environ}
+        self.global_env = {k: str(v) for k, v in json.loads(store.get_meta("global_env") or "{}").items()}
+        self.o2dpg = store.get_meta("o2dpg") == "1"
+        if self.o2dpg:  # O2DPG books memory over the limit as the limit (`limit_resources`)
+            self.cfg = config = replace(config, limits=replace(config.limits, clamp_memory=True))
+        self.alienv: dict[str, dict[str, str]] = json.loads(store.get_meta("alienv") or "{}")
+        # O2DPG: the global init task's env fills in what the runner's environment does not set; the runner
+        # sets its own variables (JOBUTILS_SKIPDONE, ...) in that environment (executor.o2dpg.runner_env).
+        env = {**self.global_env, **os.environ, **json.loads(store.get_meta("runner_env") or "{}")}
         # Kept encoded: subprocess encodes every variable of every stage otherwise (90 variables x 10,000
         # stages is a measurable part of a short stage's cost).
         self.base_env = {os.fsencode(k): os.fsencode(v) for k, v in env.items()}
@@ -101,12 +117,19 @@ class Pilot:
         self.interrupted = False
         self.host = socket.gethostname()
         self.id = 0
+        self.containment: Containment | None = None
+        self.token = b""
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self) -> str | None:
         """Work until the run has nothing left for this pilot. Returns why it stopped early, if it did."""
         self.id = self.store.register_pilot(self.host, os.getpid(), process_identity(os.getpid()) or 0.0,
                                             self.cfg.limits.cpu, self.cfg.limits.mem)
+        token = f"{self.run_id}/{self.id}/{os.getpid()}"
+        self.token = token.encode()
+        self.containment = Containment(token, MARKER, f"{self.run_id}/", self.cfg.keep_stage_daemons,
+                                       adopts=threading.current_thread() is threading.main_thread())
+        self.containment.start()
         # Everything alive now (the plan, the modules) lives as long as the run: keep it out of the garbage
         # collector's full passes, which otherwise walk all of it again and again while stages start.
         gc.freeze()
@@ -131,7 +154,15 @@ class Pilot:
             self.watch.poke()  # the loop may have looked at `interrupted` just before this handler ran
 
     def _loop(self) -> None:
+        self._work()
+        # Stages that ended before the stop are recorded with their real outcome, not as lost.
+        ended = self._reap()
+        if ended:
+            self._round(ended, claim=False)
+
+    def _work(self) -> None:
         cfg = self.cfg
+        assert self.containment is not None
         now = time.monotonic()
         next_sample, next_beat = now + cfg.sample_interval, now + cfg.heartbeat_interval
         unrecorded: list[_Ended] = []  # stages that could not even start, recorded in the next round
@@ -142,9 +173,13 @@ class Pilot:
                 next_beat = now + cfg.heartbeat_interval
                 if not self._beat():
                     return
-            if self.running and now >= next_sample:
+            if now >= next_sample:
                 next_sample = now + cfg.sample_interval
-                self._sample()
+                if self.running:
+                    self._sample()
+                self.containment.resweep = True  # adopted daemons of running stages, zombies to reap
+            if self.containment.resweep:
+                self.containment.sweep()
             if self.deadlines:
                 self._enforce_deadlines(now)
             claims = self._round(ended)
@@ -152,6 +187,7 @@ class Pilot:
                 failed = self._launch(claim)
                 if failed is not None:
                     unrecorded.append(failed)
+            self.containment.flush()
             if self.running:
                 deadline = min(next_sample, next_beat, now + cfg.poll_interval)
                 if self.deadlines:
@@ -164,14 +200,14 @@ class Pilot:
                     return
                 time.sleep(cfg.poll_interval)  # other pilots hold the remaining stages
 
-    def _round(self, ended: list[_Ended]) -> list[Claim]:
+    def _round(self, ended: list[_Ended], claim: bool = True) -> list[Claim]:
         """Record what ended and claim what may start, in one store transaction."""
         finishes = [self._conclude(e) for e in ended]
         for e, finish in zip(ended, finishes, strict=True):
             if not finish.ok and not finish.retry and not self.cfg.keep_going and self.stop_reason is None \
                     and not self.store.failure_may_be_handled(e.claim.name):
                 self.stop_reason = f"stage '{e.claim.name}' failed ({finish.reason})"
-        free = 0 if self.stop_reason is not None else self.cfg.limits.max_jobs - len(self.running)
+        free = 0 if self.stop_reason is not None or not claim else self.cfg.limits.max_jobs - len(self.running)
         if not finishes and free <= 0:
             return []
         # A few more candidates than free slots, so that a stage too big for the gap does not block the
@@ -181,6 +217,8 @@ class Pilot:
         for e, finish, ok in zip(ended, finishes, accepted, strict=True):
             if ok:
                 self.reporter.ended(e.claim.name, finish, max(0.0, e.ended.end - e.start))
+                for observer in self.observers:
+                    observer.stage_ended(self._stage(e.claim.stage_id), finish, e.pid)
             else:
                 self.reporter.note(f"stage '{e.claim.name}': result discarded, its claim was given to another "
                                    "pilot (this pilot was presumed dead)")
@@ -192,7 +230,7 @@ class Pilot:
         limits = self.cfg.limits
         requests = []
         for r in ready:
-            cpu, mem = booking(r.cpu, r.mem, r.relative_cpu, limits, r.mem_factor)
+            cpu, mem = booking(r.cpu, r.mem, limits, r.mem_factor)
             requests.append(Request(r.id, cpu, mem, r.semaphore))
         return [_claim_request(c) for c in select(requests, self._usage(), limits)]
 
@@ -227,16 +265,23 @@ class Pilot:
         """Start a claimed stage; when it cannot start, what to record for it at once."""
         stage = self._stage(claim.stage_id)
         cwd, cwd_text = self._cwd(stage.cwd)
-        log = os.path.join(cwd_text, f"{stage.name}.log" if claim.number == 1 else f"{stage.name}.{claim.number}.log")
-        ctx = StageContext(self.workdir, cwd, claim.number, self.reporter.note)
+        # The attempt running writes `<name>.log` (O2's taskwrapper writes that name too); earlier attempts'
+        # logs are kept as `<name>.<attempt>.log` (`_keep_log`).
+        log = os.path.join(cwd_text, f"{stage.name}.log")
+        ctx = StageContext(self.workdir, cwd, claim.number, self.reporter.note, markers=self.o2dpg)
         start = time.time()
         try:
             if cwd_text not in self.made_dirs:
                 os.makedirs(cwd_text, exist_ok=True)
                 self.made_dirs.add(cwd_text)
+            if claim.number > 1:  # an attempt lost with its pilot (or an earlier run's last) left its log
+                _keep_log(log, claim.number - 1)
             prepared = self.kinds[stage.kind].prepare(stage, ctx)
             if prepared.skip is not None:  # e.g. a CWL `when` that is false: nothing runs
                 return _Ended(claim, Ended(exit_code=None, end=time.time(), bypassed=prepared.skip), log, start)
+            if prepared.done:  # e.g. O2DPG's done marker: nothing runs, the stage is done
+                self.reporter.note(f"stage '{stage.name}': done already (its done marker exists); not run")
+                return _Ended(claim, Ended(exit_code=0, end=time.time()), log, start)
             env = self._env(stage, claim, prepared.env)
             proc = launch.start(prepared.cmd, cwd_text, env, log, nice=claim.backfill)
         except (OSError, KindError) as exc:
@@ -244,6 +289,10 @@ class Pilot:
         timeout = stage.timeout * claim.time_factor if stage.timeout else None
         self.running[claim.attempt_id] = Running(claim, stage, ctx, proc, log, start, time.monotonic(), timeout,
                                                  codes=prepared.codes)
+        assert self.containment is not None
+        self.containment.started(claim.attempt_id, proc.pid)
+        for observer in self.observers:
+            observer.stage_started(stage, claim.number, proc.pid, claim.backfill)
         self.deadlines += timeout is not None
         self.reporter.started(stage.name, claim.number, claim.backfill)
         return None
@@ -258,16 +307,22 @@ class Pilot:
     def _env(self, stage: Stage, claim: Claim, extra: Mapping[str, str]) -> dict[bytes, bytes]:
         # One environment reused for every stage that adds nothing of its own: posix_spawn copies it at once,
         # and only the attempt's own keys change. Copying 100 variables per stage is measurable at 10k stages.
-        env = self.scratch_env if not stage.env and not extra else dict(self.base_env)
+        env = self.scratch_env if not stage.env and not extra and not stage.alienv else dict(self.base_env)
+        if stage.alienv and stage.alienv in self.alienv:  # O2DPG's `submit`
+            env = apply_alienv(env, self.alienv[stage.alienv])
+            for key, value in self.global_env.items():
+                env.setdefault(os.fsencode(key), os.fsencode(value))
         for key, value in (*stage.env, *extra.items()):
             env[os.fsencode(key)] = os.fsencode(value)
         env[_MARKER] = f"{self.run_id}/{claim.attempt_id}".encode()
+        env[_PILOT] = self.token
         env[b"CWLPILOT_STAGE"] = os.fsencode(stage.name)
         env[b"CWLPILOT_ATTEMPT_NUMBER"] = str(claim.number).encode()
         return env
 
     # -- ending stages ----------------------------------------------------------------------------
-    def _reap(self) -> list[_Ended]:
+    def _reap(self, stopping: bool = False) -> list[_Ended]:
+        """Stages whose process has ended. `stopping`: the pilot signalled them; failures are its doing."""
         ended = []
         for attempt_id, r in list(self.running.items()):
             exit_ = launch.reap(r.proc)
@@ -277,12 +332,14 @@ class Pilot:
             self.deadlines -= r.timeout is not None
             judged = verdict(exit_.code, r.codes) if r.codes is not None else ""
             ok = (judged == "success") if judged else exit_.code == 0
+            assert self.containment is not None
+            self.containment.ended(attempt_id, r.proc.pid, interrupted=stopping and not ok)
             error, added = self._after(r, exit_.code) if ok and r.killed_for is None else ("", None)
             # Peak memory comes from the samples only: the kernel's ru_maxrss of a vfork'ed child includes the
             # pilot's own memory, so it would be wrong. A stage shorter than one sample has no figure.
             peak = r.peak_mem if r.sampler is not None else None
             end = Ended(exit_.code, r.killed_for, error, time.time(), peak, exit_.cpu_time, judged)
-            ended.append(_Ended(r.claim, end, r.log, r.start, added))
+            ended.append(_Ended(r.claim, end, r.log, r.start, added, r.proc.pid))
         return ended
 
     def _after(self, r: Running, code: int) -> tuple[str, Additions | None]:
@@ -302,8 +359,11 @@ class Pilot:
         stage = self._stage(e.claim.stage_id)
         rules = stage.retry_rules + self.rules
         tail = _tail(e.log) if any(rule.needs_log for rule in rules) else ""
-        retry_count = stage.retry_count or self.cfg.retry_on_failure
+        # O2DPG retries while `retry_counter < --retry-on-failure or retry_counter < retry_count`
+        retry_count = max(stage.retry_count, self.cfg.retry_on_failure)
         finish = conclude(e.claim, e.ended, retry_count, rules, e.log, tail)[0]
+        if finish.retry:  # the next attempt writes `<name>.log` afresh: this one's log keeps its own name
+            finish = finish._replace(log=_keep_log(e.log, e.claim.number))
         return finish._replace(expansion=e.added) if finish.ok and e.added else finish
 
     # -- monitoring -------------------------------------------------------------------------------
@@ -315,6 +375,13 @@ class Pilot:
             sample = r.sampler.sample()
             if sample is None:
                 continue
+            if self.observers:
+                now = time.monotonic()
+                # O2DPG's first reading of a process only primes its CPU counter: 0 %, as there
+                cpu = 100.0 * (sample.cpu_time - r.last_cpu) / (now - r.last_at) if r.last_at else 0.0
+                r.last_cpu, r.last_at = sample.cpu_time, now
+                for observer in self.observers:
+                    observer.stage_sampled(r.stage, sample, max(cpu, 0.0), 19 if r.claim.backfill else 0)
             r.last_mem = sample.mem_mb
             r.peak_mem = max(r.peak_mem, sample.mem_mb)
             total += sample.mem_mb
@@ -364,26 +431,32 @@ class Pilot:
 
     def _shutdown(self) -> None:
         """Stop what still runs (interrupted, or presumed dead) and give its stages back to the store."""
+        if self.containment is None:  # never registered
+            return
         if self.running:
             for r in self.running.values():
                 launch.signal_tree(r.proc, signal.SIGTERM)
             deadline = time.monotonic() + self.cfg.kill_grace
             while self.running and time.monotonic() < deadline:
-                self._collect_quietly()
+                self._collect_while_stopping()
                 time.sleep(0.02)
             for r in self.running.values():
                 launch.signal_tree(r.proc, signal.SIGKILL)
             while self.running:
-                self._collect_quietly()
+                self._collect_while_stopping()
                 time.sleep(0.01)
+        self.containment.close()
         self.store.requeue_pilot(self.id, "interrupted")
         if self.watch is not None:
             self.watch.close()
 
-    def _collect_quietly(self) -> None:
-        for attempt_id, r in list(self.running.items()):
-            if launch.reap(r.proc) is not None:
-                del self.running[attempt_id]
+    def _collect_while_stopping(self) -> None:
+        """Stages that end while the pilot stops them: one that succeeds anyway (it was finishing, or it
+        ignores SIGTERM) is recorded as done; any other end is presumed the stop's doing, so the stage is
+        handed back (`requeue_pilot`) and not charged an attempt."""
+        done = [f for f in map(self._conclude, self._reap(stopping=True)) if f.ok]
+        if done:
+            self.store.finish(self.id, done)
 
 
 def _in_fresh_thread(body: Callable[[], None], stop: Callable[[], None]) -> None:
@@ -435,6 +508,20 @@ def _in_fresh_thread(body: Callable[[], None], stop: Callable[[], None]) -> None
 def _claim_request(choice: Choice) -> ClaimRequest:
     req = choice.request
     return ClaimRequest(req.id, req.cpu, req.mem, choice.backfill, req.semaphore)
+
+
+def _keep_log(log: str, attempt: int) -> str:
+    """Rename an ended attempt's `<name>.log` (and the taskwrapper's `<name>.log_time`) to
+    `<name>.<attempt>.log` (`.log_time`); returns where its log now is."""
+    base = log[: -len(".log")]
+    kept = f"{base}.{attempt}.log"
+    try:
+        os.replace(log, kept)
+    except FileNotFoundError:
+        return log
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(f"{base}.log_time", f"{base}.{attempt}.log_time")
+    return kept
 
 
 def _tail(path: str) -> str:

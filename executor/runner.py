@@ -8,64 +8,99 @@ from __future__ import annotations
 
 import json
 import os
-import re
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from cwlpilot.executor import views
-from cwlpilot.executor.booking import booking, never_fit
+from cwlpilot.executor import o2dpg, views
 from cwlpilot.executor.config import RunConfig
 from cwlpilot.executor.errors import PlanError, UsageError
-from cwlpilot.executor.graph import ranks, topological_order, upstream
+from cwlpilot.executor.graph import downstream, ranks, topological_order
 from cwlpilot.executor.kinds import registry
+from cwlpilot.executor.monitor import kill_marked
+from cwlpilot.executor.o2dpglogs import ActionLog, EarlyRemoval, MetricLog, Observer, ProductionArchive
 from cwlpilot.executor.pilot import Pilot
-from cwlpilot.executor.plan import GLOBAL_INIT, Plan, load_plan, store_row
+from cwlpilot.executor.plan import GLOBAL_INIT, Plan, store_row
+from cwlpilot.executor.plancheck import report
+from cwlpilot.executor.planload import load_plan
 from cwlpilot.executor.progress import make_reporter
 from cwlpilot.executor.report import render, summarize
 from cwlpilot.executor.retry import rule_problems
 from cwlpilot.executor.store import open_store, store_exists
 from cwlpilot.executor.store.base import Attempt, StageRow, StageStatus, State, Store
-from cwlpilot.executor.takeover import live_pilots, requeue_dead_pilots
+from cwlpilot.executor.takeover import MARKER, live_pilots, requeue_dead_pilots
+from cwlpilot.executor.targets import NO_TARGET, Selection, rerun_from, select
 from cwlpilot.executor.timeline import write_timeline
+
+O2DPG_CPU_LIMIT = 8.0
 
 
 def run(cfg: RunConfig, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Exit status: 0 when every targeted stage succeeded, 1 otherwise."""
     t0 = time.time()
-    plan = load_plan(cfg.plan, known_kinds=registry())
-    for warning in plan.warnings:
-        err.write(f"warning: {warning}\n")
+    kinds = registry()
+    plan = load_plan(cfg.plan, known_kinds=kinds)
     file_rules = _load_rule_file(cfg.retry_rules_file) if cfg.retry_rules_file else []
-    wanted = targets(plan, cfg.target_tasks, cfg.target_labels)
-    _check_fit(plan, wanted, cfg)
+    selection = select(plan.stages, cfg.target_tasks, cfg.target_labels)
+    limits = replace(cfg.pilot.limits, clamp_memory=plan.o2dpg)
+    if plan.o2dpg and not cfg.cpu_limit_given:  # O2DPG's runner: --cpu-limit defaults to 8, whatever the machine
+        limits = replace(limits, cpu=O2DPG_CPU_LIMIT)
+    cfg = replace(cfg, pilot=replace(cfg.pilot, limits=limits))
+    checked = report(plan, selection.wanted, kinds, limits)
+    for warning in checked.warnings:
+        err.write(f"warning: {warning}\n")
+    if checked.errors:
+        raise PlanError(checked.errors)
+    if selection.nothing:  # O2DPG prints this and ends successfully
+        out.write(NO_TARGET + "\n")
+        return 0
+    wanted = selection.wanted
+    rerun = sorted(downstream(plan.stages, rerun_from(plan.stages, cfg.rerun_from, wanted))
+                   & (set(wanted) if wanted is not None else {s.name for s in plan.stages})) if cfg.rerun_from else []
+    alienv = _alienv(plan, wanted)
     rank = ranks(plan.stages)
+    if cfg.cgroup:
+        _join_cgroup(cfg.cgroup)
+    if cfg.visualize:
+        _visualize(plan, wanted, cfg.workdir, err)
     if cfg.list_tasks:
-        out.write(views.list_tasks(plan, wanted, rank) + "\n")
+        out.write(views.list_tasks(plan, wanted, _done(cfg, plan, rerun)) + "\n")
         return 0
     if cfg.produce_script:
-        cfg.produce_script.write_text(views.produce_script(plan, wanted, topological_order(plan.stages)))
-        cfg.produce_script.chmod(0o755)
-        err.write(f"wrote {cfg.produce_script}\n")
+        _write_private(cfg.produce_script, views.produce_script(plan, wanted, topological_order(plan.stages)))
+        err.write(f"wrote {cfg.produce_script} (readable by you only: it holds the stages' environment; "
+                  f"run it with bash)\n")
         return 0
     if cfg.dry_run:
-        out.write(views.dry_run(plan, wanted, rank, _done_in_store(cfg), cfg.pilot.limits) + "\n")
+        out.write(views.dry_run(plan, wanted, rank, _done(cfg, plan, rerun), limits) + "\n")
         return 0
     cfg.workdir.mkdir(parents=True, exist_ok=True)
     store = open_store(cfg.store_url)
     try:
-        return _run_in_store(store, plan, cfg, wanted, rank, file_rules, t0, out, err)
+        return _run_in_store(store, plan, cfg, selection, rerun, alienv, rank, file_rules, t0, out, err)
     finally:
         store.close()
 
 
-def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, wanted: set[str] | None, rank: dict[str, int],
-                  file_rules: list[dict[str, object]], t0: float, out: TextIO, err: TextIO) -> int:
+def _alienv(plan: Plan, wanted: frozenset[str] | None) -> dict[str, dict[str, str]]:
+    """The alternative software environments the selected stages need (a PlanError when one cannot be had)."""
+    if not plan.o2dpg:
+        return {}
+    needed = [(s.name, s.alienv) for s in plan.stages if s.alienv and (wanted is None or s.name in wanted)]
+    return o2dpg.alienv_environments(needed, plan.source) if needed else {}
+
+
+def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, selection: Selection, rerun: list[str],
+                  alienv: dict[str, dict[str, str]], rank: dict[str, int], file_rules: list[dict[str, object]],
+                  t0: float, out: TextIO, err: TextIO) -> int:
+    wanted, targets = selection.wanted, selection.targets
     host = socket.gethostname()
     live = live_pilots(store, host, cfg.pilot.heartbeat_timeout)
     if live:
@@ -75,28 +110,42 @@ def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, wanted: set[str] | N
     run_id = store.get_meta("run_id") or uuid.uuid4().hex[:12]
     for message in requeue_dead_pilots(store, run_id, host, cfg.pilot.heartbeat_timeout):
         err.write(f"note: {message}\n")
+    if not cfg.pilot.keep_stage_daemons:  # no pilot of this run is alive: what carries its marker is stale
+        stale = kill_marked(MARKER, prefix=f"{run_id}/")
+        if stale:
+            err.write(f"note: ended {len(stale)} process group(s) left running by an earlier run of this plan\n")
     rules = [r.spec() for r in plan.retry_rules]
+    runner_env = o2dpg.runner_env(cfg.workdir.resolve(), os.environ, cfg.rootinit_speedup) if plan.o2dpg else {}
     meta = {
         "workdir": str(cfg.workdir.resolve()), "run_id": run_id, "plan": str(cfg.plan.resolve()),
         "global_env": json.dumps(dict(plan.global_env)), "keep_going": "1" if cfg.pilot.keep_going else "0",
         "retry_rules": json.dumps(file_rules + rules),  # --retry-rules first: it is the more specific
+        "o2dpg": "1" if plan.o2dpg else "0", "runner_env": json.dumps(runner_env),
+        "alienv": json.dumps(alienv),
     }
     sync = store.sync_plan(_rows(plan, rank), meta)
     if sync.rerun:
         err.write(f"note: {len(sync.rerun)} finished stage(s) changed or depend on a change and run again: "
                   f"{', '.join(sync.rerun[:5])}{' ...' if len(sync.rerun) > 5 else ''}\n")
     store.reset_unfinished()
-    if cfg.rerun_from:
-        store.reset_from(_match(plan, [cfg.rerun_from], "--rerun-from"))
+    if rerun:
+        store.reset_from(rerun)
+    if plan.o2dpg:  # O2DPG's markers of what runs again go, or the stages would be skipped as done
+        o2dpg.remove_markers(cfg.workdir, [(n, plan.by_name[n].cwd) for n in {*rerun, *sync.rerun}
+                                           if n in plan.by_name])
     store.set_wanted(wanted)
     if plan.global_cmd and not _global_init(plan, cfg.workdir, err):
         return 1
     progress = store.progress()
+    observers = _observers(plan, cfg, targets)
     reporter = make_reporter(cfg.progress, progress.total, progress.counts.get(State.DONE, 0))
     try:
-        stop = Pilot(store, cfg.pilot, reporter, stages={s.index: s for s in plan.stages}).run()
+        stop = Pilot(store, cfg.pilot, reporter, stages={s.index: s for s in plan.stages},
+                     observers=observers).run()
     finally:
         reporter.close()
+        for observer in observers:
+            observer.close()
     attempts = store.attempts()
     write_timeline(cfg.workdir / "timeline.json", attempts, time.time())
     statuses = store.statuses()
@@ -111,6 +160,63 @@ def _run_in_store(store: Store, plan: Plan, cfg: RunConfig, wanted: set[str] | N
     return 0 if succeeded(statuses) else 1
 
 
+def _observers(plan: Plan, cfg: RunConfig, targets: frozenset[str]) -> list[Observer]:
+    """O2DPG's logs and file hooks the run asked for (executor.o2dpglogs)."""
+    out: list[Observer] = []
+    if cfg.action_logfile is not None:
+        out.append(ActionLog(cfg.action_logfile, plan.stages))
+    if cfg.metric_logfile is not None:
+        limits = cfg.pilot.limits
+        out.append(MetricLog(cfg.metric_logfile, {
+            **(plan.meta or {}), "cpu_limit": limits.cpu, "mem_limit": limits.mem,
+            "workflow_file": str(cfg.plan.resolve()), "target_task": list(cfg.target_tasks),
+            "rerun_from": cfg.rerun_from, "target_labels": list(cfg.target_labels)}))
+    if cfg.remove_files_early is not None:
+        out.append(EarlyRemoval(cfg.remove_files_early, cfg.workdir, plan.stages, targets))
+    if cfg.production_mode:
+        out.append(ProductionArchive(cfg.workdir))
+    return out
+
+
+def _join_cgroup(tasks_file: str) -> None:
+    """O2DPG's --cgroup: write our pid into the cgroup's tasks file; the stages inherit it."""
+    try:
+        with open(tasks_file, "w") as fh:
+            fh.write(f"{os.getpid()}\n")
+    except OSError as exc:
+        raise UsageError(f"--cgroup {tasks_file}: could not join the cgroup ({exc.strerror})") from None
+
+
+def _visualize(plan: Plan, wanted: frozenset[str] | None, workdir: Path, err: TextIO) -> None:
+    """O2DPG's --visualize-workflow: workflow.gv, and workflow.gv.pdf when Graphviz's `dot` is there."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    gv = workdir / "workflow.gv"
+    gv.write_text(views.plan_dot(plan, wanted))
+    dot = shutil.which("dot")
+    if dot is None:
+        err.write(f"wrote {gv} (install Graphviz for workflow.gv.pdf)\n")
+        return
+    subprocess.run([dot, "-Tpdf", "-o", f"{gv}.pdf", str(gv)], check=False, capture_output=True)
+    err.write(f"wrote {gv} and {gv}.pdf\n")
+
+
+def _done(cfg: RunConfig, plan: Plan, rerun: Sequence[str]) -> set[str]:
+    """Stages a run would not start: done in an existing store, or (O2DPG files) with a done marker; those
+    --rerun-from names run again all the same."""
+    done = _done_in_store(cfg)
+    if plan.o2dpg:
+        done |= {s.name for s in plan.stages if o2dpg.done_marker(cfg.workdir / s.cwd, s.name).exists()}
+    return done - set(rerun)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to a file only its owner may read (made so from the start, never readable meanwhile)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        os.fchmod(fh.fileno(), 0o600)  # an existing file keeps its mode through O_CREAT
+        fh.write(text)
+
+
 def succeeded(statuses: Sequence[StageStatus]) -> bool:
     """Every targeted stage ended done or skipped, or failed with its failure handled by a condition that
     looked for it (then what was skipped because of it is not a failure either)."""
@@ -120,47 +226,6 @@ def succeeded(statuses: Sequence[StageStatus]) -> bool:
 
 def _rows(plan: Plan, rank: dict[str, int]) -> list[StageRow]:
     return [store_row(s, rank[s.name]) for s in plan.stages]
-
-
-def targets(plan: Plan, tasks: Sequence[str], labels: Sequence[str]) -> set[str] | None:
-    """Stages selected by --target-tasks / --target-labels plus everything they need; None for all."""
-    if not tasks and not labels:
-        return None
-    chosen = _match(plan, tasks, "--target-tasks") if tasks else set()
-    if labels:
-        by_label = {s.name for s in plan.stages if set(s.labels) & set(labels)}
-        if not by_label:
-            known = sorted({lab for s in plan.stages for lab in s.labels})
-            raise UsageError(f"--target-labels {' '.join(labels)}: no stage has these labels "
-                             f"(labels in the plan: {', '.join(known) or 'none'})")
-        chosen |= by_label
-    return upstream(plan.stages, chosen)
-
-
-def _match(plan: Plan, patterns: Sequence[str], option: str) -> set[str]:
-    """Stage names matching any pattern (O2DPG: a regular expression matched from the name's start)."""
-    found: set[str] = set()
-    for pattern in patterns:
-        try:
-            regex = re.compile(pattern)
-        except re.error as exc:
-            raise UsageError(f"{option} {pattern!r}: bad regular expression: {exc}") from None
-        hits = {s.name for s in plan.stages if regex.match(s.name)}
-        if not hits:
-            raise UsageError(f"{option} {pattern!r}: matches no stage of {plan.source}")
-        found |= hits
-    return found
-
-
-def _check_fit(plan: Plan, wanted: set[str] | None, cfg: RunConfig) -> None:
-    limits = cfg.pilot.limits
-    requests = []
-    for s in plan.stages:
-        if wanted is None or s.name in wanted:
-            requests.append((s.name, *booking(s.cpu, s.mem, s.relative_cpu, limits)))
-    problems = never_fit(requests, limits)
-    if problems:
-        raise PlanError([f"{plan.source}: {p}" for p in problems])
 
 
 def _load_rule_file(path: Path) -> list[dict[str, object]]:
@@ -210,12 +275,14 @@ def _global_init(plan: Plan, workdir: Path, err: TextIO) -> bool:
 
 
 def _print_failed_logs(statuses: Sequence[StageStatus], attempts: Sequence[Attempt], out: TextIO) -> None:
-    """O2DPG's --stdout-on-failure: the end of each failed stage's last log."""
+    """O2DPG's --stdout-on-failure: each failed stage's log, framed as O2DPG frames it (the last attempt's:
+    earlier attempts keep theirs as `<name>.<attempt>.log`)."""
     failed = {s.name for s in statuses if s.state is State.FAILED}
     for a in attempts:
         if a.stage in failed and a.log and a.state == "failed":
-            out.write(f"---- log of failed stage '{a.stage}' ({a.log}) ----\n")
+            out.write(f" ----> START OF LOGFILE  {a.log}  -----\n")
             try:
-                out.write(Path(a.log).read_text(errors="replace")[-8000:] + "\n")
+                out.write(Path(a.log).read_text(errors="replace")[-65536:].rstrip("\n") + "\n")
             except OSError as exc:
-                out.write(f"(cannot read: {exc})\n")
+                out.write(f"(cannot read: {exc.strerror})\n")
+            out.write(f" <---- END OF LOGFILE  {a.log}  -----\n")

@@ -26,11 +26,13 @@ def trace_events(attempts: Sequence[Attempt], now: float) -> list[dict[str, Any]
             busy.append(end)
         else:
             busy[lane] = end
+        # an attempt whose kind ran nothing (a CWL `when` that is false) is recorded done "skipped: WHY"
+        state = "skipped" if a.state == "done" and a.rule.startswith("skipped: ") else a.state
         events.append({
-            "name": a.stage, "cat": a.state, "ph": "X", "pid": a.pilot, "tid": lane + 1,
+            "name": a.stage, "cat": state, "ph": "X", "pid": a.pilot, "tid": lane + 1,
             "ts": round((a.start - origin) * 1e6), "dur": max(1, round((end - a.start) * 1e6)),
             "args": {
-                "attempt": a.number, "state": a.state, "exit_code": a.exit_code, "failure": a.failure,
+                "attempt": a.number, "state": state, "exit_code": a.exit_code, "failure": a.failure,
                 "cpu_booked": a.cpu, "mem_booked_mb": a.mem,
                 "peak_mem_mb": None if a.peak_mem is None else round(a.peak_mem, 1),
                 "cpu_time_s": None if a.cpu_time is None else round(a.cpu_time, 3),

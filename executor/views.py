@@ -14,12 +14,13 @@ def _order(plan: Plan, wanted: Collection[str] | None, rank: Mapping[str, int]) 
     return sorted(stages, key=lambda s: rank[s.name])
 
 
-def list_tasks(plan: Plan, wanted: Collection[str] | None, rank: Mapping[str, int]) -> str:
-    lines = []
-    for s in _order(plan, wanted, rank):
-        labels = ",".join(s.labels) or "-"
-        needs = ",".join(s.needs) or "-"
-        lines.append(f"{s.name}\ttimeframe={s.timeframe}\tlabels={labels}\tneeds={needs}")
+def list_tasks(plan: Plan, wanted: Collection[str] | None, done: Collection[str]) -> str:
+    """O2DPG's --list-tasks: the selected stages in file order, each `name  (['LABEL', ...]) ToDo: True|False`
+    (`WorkflowExecutor.execute`), ToDo from the run's store and O2DPG's done markers."""
+    lines = ["List of tasks in this workflow:"]
+    for s in plan.stages:
+        if wanted is None or s.name in wanted:
+            lines.append(f"{s.name}  ({list(s.labels)!r}) ToDo: {s.name not in done}")
     return "\n".join(lines)
 
 
@@ -29,12 +30,27 @@ def dry_run(plan: Plan, wanted: Collection[str] | None, rank: Mapping[str, int],
     lines = []
     todo = [s for s in _order(plan, wanted, rank) if s.name not in done]
     for s in todo:
-        cpu, mem = booking(s.cpu, s.mem, s.relative_cpu, limits)
+        cpu, mem = booking(s.cpu, s.mem, limits)
         sem = f" semaphore={s.semaphore}" if s.semaphore else ""
         lines.append(f"would run {s.name}: cpu={cpu:g} mem={mem:g}MB cwd={s.cwd}{sem}\n    {s.cmd}")
     skipped = len([s for s in plan.stages if (wanted is None or s.name in wanted) and s.name in done])
     lines.append(f"{len(todo)} stage(s) would run; {skipped} already done")
     return "\n".join(lines)
+
+
+def plan_dot(plan: Plan, wanted: Collection[str] | None = None) -> str:
+    """The plan's graph as Graphviz DOT (O2DPG's --visualize-workflow draws the same: a node per stage, an
+    edge from each need)."""
+    lines = ["digraph workflow {", "  rankdir=LR;", "  node [shape=box];"]
+    for s in plan.stages:
+        if wanted is None or s.name in wanted:
+            lines.append(f"  {_dot_id(s.name)};")
+            lines += [f"  {_dot_id(n)} -> {_dot_id(s.name)};" for n in s.needs if n in plan.by_name]
+    return "\n".join(lines) + "\n}\n"
+
+
+def _dot_id(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def produce_script(plan: Plan, wanted: Collection[str] | None, order: Sequence[str]) -> str:

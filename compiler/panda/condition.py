@@ -160,3 +160,51 @@ def _join(parts: list[str], op: str) -> str:
     if len(parts) == 1:
         return parts[0]
     return "(" + op.join(parts) + ")"
+
+
+def server_problem(text: str) -> str | None:
+    """Why PanDA's server cannot turn the condition into iDDS conditions, or None when it can.
+
+    The server reads a condition its own way (`pcwl_utils.parse_condition_string`: innermost groups
+    first, then a left-to-right fold without precedence) and converts the result in
+    `workflow_utils.convert_nodes_to_workflow`, which takes two operands at most, each `self.X` or
+    `!self.X` (or a group holding one such condition): an operand that is itself an `&&`/`||` fails there
+    (KeyError), and so does a negated group `!( ... )` ('int' object is not iterable).
+    """
+    body = re.sub(r"\$\((?P<aaa>.+)\)", r"\g<aaa>", text.strip())
+    groups: dict[str, str] = {}  # placeholder -> "leaf" | "binary" | "not-group"
+    while True:
+        inner = re.findall(r"\(([^()]+)\)", body)
+        if not inner:
+            return _fold(body, groups)[1]
+        for n, item in enumerate(inner):
+            kind, problem = _fold(item, groups)
+            if problem:
+                return problem
+            key = f"___{len(groups)}_{n}___"
+            groups[key] = kind
+            body = body.replace("(" + item + ")", key)
+
+
+def _fold(text: str, groups: dict[str, str]) -> tuple[str, str | None]:
+    """(what the tokens make: leaf, binary or not-group; the problem of converting it)."""
+    text = re.sub(r" *! *", "!", text)
+    tokens = text.replace("||", " || ").replace("&&", " && ").split()
+    operands: list[str] = []
+    for token in tokens:
+        if token in ("||", "&&"):
+            continue
+        name = token[1:] if token.startswith("!") else token
+        if name in groups:
+            kind = groups[name]
+            operands.append("not-group" if token.startswith("!") else kind)
+        else:
+            operands.append("leaf")
+    if any(k == "not-group" for k in operands):
+        return "leaf", "a negated group !( ... ) fails in PanDA's server ('int' object is not iterable)"
+    if len(operands) > 2 or (len(operands) == 2 and "binary" in operands):
+        return "binary", (
+            "PanDA's server converts a condition of at most two operands, each self.X or !self.X: more "
+            "fail there (KeyError)"
+        )
+    return ("binary" if len(operands) == 2 else operands[0] if operands else "leaf"), None

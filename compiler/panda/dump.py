@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from cwlpilot.compiler.panda.values import Emitted, Node
-from cwlpilot.semantics.panda.loops import MARK
+from cwlpilot.semantics.panda.loops import FIRST, MARK
 
 
 def _it(text: str) -> str:
-    return text.replace(MARK, "0")
+    return text.replace(MARK, str(FIRST))
 
 
 def dump_text(emitted: Emitted) -> str:
@@ -27,11 +27,11 @@ def dump_text(emitted: Emitted) -> str:
         if node.condition:
             lines.append(f"  Condition: {node.condition}  ->  {_it(node.translated or '?')}")
         if node.loop:
-            lines.append(f"  Loop: {node.loop} (iteration 0 shown)")
+            lines.append(f"  Loop: {node.loop} (iteration {FIRST} shown)")
         lines.append("")
     for loop in emitted.loops:
         lines.append(f"Loop:{loop.gate} Name:{loop.step} Body:{loop.body}")
-        lines.append(f"  Junction: {loop.junction}")
+        lines.append(f"  Junction: {loop.junction or 'none (the body runs once)'}")
         lines.append("  Dictionary:")
         lines += [f"     {k}: {v}" for k, v in loop.params]
         lines.append(f"  Max iterations: {loop.max_iterations}")
@@ -66,6 +66,7 @@ def dump_data(emitted: Emitted) -> dict[str, Any]:
             "translated": _it(n.translated) if n.translated else None,
             "loop": n.loop,
             "files_per_job": n.split,  # set for a split at run time: stages are then [splitter, gather]
+            "server": n.server,  # opt_exec/opt_args as PanDA's server shows them, and the command it submits
         }
         for n in sorted(emitted.nodes, key=lambda n: n.id)
     ]

@@ -77,6 +77,8 @@ class Step:
     loop: bool
     pos: Pos
     run_pos: Pos
+    loop_ignored: str | None = None  # a loop asked for in a form the server does not read (hints: [{class: loop}])
+    scatter_text: bool = False  # `scatter: x` written as a single name, not a list
 
     def input(self, name: str) -> StepIn | None:
         return next((i for i in self.inputs if i.name == name), None)
@@ -101,6 +103,7 @@ class WfOutput:
     source: str | None
     pos: Pos
     source_pos: Pos
+    listed: bool = False  # outputSource written as a list
 
 
 @dataclass(frozen=True)

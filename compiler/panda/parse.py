@@ -27,6 +27,7 @@ class Reader:
         self.cwd = cwd
         self.diags: list[Diagnostic] = []
         self._docs: dict[str, tuple[Any, list[str]] | None] = {}
+        self.order: list[str] = []  # the documents read as workflows, in the order PanDA's server parses them
 
     def shown(self, path: str) -> str:
         return display_path(path, self.cwd)
@@ -90,9 +91,16 @@ def load_workflow(path: str, reader: Reader, stack: tuple[str, ...] = ()) -> Wor
         return None
     tree, lines = loaded
     doc = _Doc(reader.shown(path), lines)
+    reader.order.append(os.path.abspath(path))
     if not isinstance(tree, Mapping) or tree.get("class") != "Workflow":
         what = tree.get("class") if isinstance(tree, Mapping) else type(tree).__name__
-        reader.error(doc.at(tree), f"a PanDA workflow document has `class: Workflow` (found {what!r})")
+        message = f"a PanDA workflow document has `class: Workflow` (found {what!r})"
+        if stack:  # pcwl_utils.parse_workflow_file reads every other .cwl as a sub-workflow
+            message += (
+                ": PanDA's server reads every `run:` file other than prun.cwl and phpo.cwl as a sub-workflow, "
+                "and fails on this one (e.g. 'CommandOutputParameter' object has no attribute 'outputSource')"
+            )
+        reader.error(doc.at(tree), message)
         return None
     return _workflow(tree, doc, os.path.abspath(path), reader, (*stack, os.path.abspath(path)))
 
@@ -156,10 +164,11 @@ def _outputs(tree: Mapping[str, Any], doc: _Doc, reader: Reader) -> list[WfOutpu
     out = []
     for oid, raw, pos in _entries(tree, "outputs", doc, reader):
         src = raw.get("outputSource") if isinstance(raw, Mapping) else None
-        if isinstance(src, Sequence) and not isinstance(src, str):
-            src = src[0] if len(src) == 1 else None
+        listed = isinstance(src, Sequence) and not isinstance(src, str)
+        if listed:
+            src = src[0] if src else None
         spos = doc.at(raw, "outputSource", value=True) if isinstance(raw, Mapping) and "outputSource" in raw else pos
-        out.append(WfOutput(oid, str(src) if src is not None else None, pos, spos))
+        out.append(WfOutput(oid, str(src) if src is not None else None, pos, spos, listed))
     return out
 
 
@@ -182,15 +191,26 @@ def _step(sid: str, raw: Any, pos: Pos, doc: _Doc, path: str, reader: Reader, st
     run_pos = doc.at(raw, "run", value=True) if "run" in raw else pos
     body, kind = None, None
     if isinstance(run, str):
-        kind = kind_of_run(run, os.path.dirname(path))
+        kind = kind_of_run(run)
+        if kind is None and not run.endswith(".cwl"):
+            reader.error(
+                run_pos,
+                f"run: PanDA's server does not know '{run}' (Unknown workflow): a step runs prun, junction, "
+                "phpo, reana, gitlab, or a sub-workflow X.cwl",
+                sid,
+            )
+            return None
         if kind is None:
             kind = WORKFLOW
             body = _sub_workflow(run, run_pos, sid, path, reader, stack)
     elif isinstance(run, Mapping):
-        kind = WORKFLOW
-        body = _workflow(run, doc, path, reader, stack) if run.get("class") == "Workflow" else None
-        if body is None:
-            reader.error(run_pos, "an inline `run` must be a Workflow", sid)
+        reader.error(
+            run_pos,
+            "run: PanDA's server needs the name of a file here; it fails on a process written inline "
+            f"(expected str, bytes or os.PathLike object, not {run.get('class') or 'a mapping'})",
+            sid,
+        )
+        return None
     else:
         reader.error(run_pos if "run" in raw else pos, "the step has no `run`", sid)
         return None
@@ -208,9 +228,11 @@ def _step(sid: str, raw: Any, pos: Pos, doc: _Doc, path: str, reader: Reader, st
         scatter_method=str(raw["scatterMethod"]) if raw.get("scatterMethod") else None,
         when=str(when) if when is not None else None,
         when_pos=doc.text_at(raw, "when") if "when" in raw else pos,
-        loop=_has_loop_hint(raw.get("hints")) or _has_loop_hint(raw.get("requirements")),
+        loop=_is_loop(raw.get("hints")),
         pos=pos,
         run_pos=run_pos,
+        loop_ignored=_ignored_loop(raw),
+        scatter_text=isinstance(scatter, str),
     )
 
 
@@ -227,12 +249,26 @@ def _sub_workflow(run: str, run_pos: Pos, sid: str, path: str, reader: Reader, s
     return load_workflow(target, reader, stack)
 
 
-def _has_loop_hint(hints: Any) -> bool:
-    if isinstance(hints, Mapping):
+def _is_loop(hints: Any) -> bool:
+    """As pcwl_utils.parse_workflow_file tests it: `"loop" in step.hints`, so only the plain word `loop`
+    in the list of hints (`hints: [loop]`) makes a loop."""
+    if isinstance(hints, str):
         return "loop" in hints
-    if isinstance(hints, Sequence) and not isinstance(hints, str):
-        return any(h == "loop" or (isinstance(h, Mapping) and h.get("class") == "loop") for h in hints)
-    return False
+    return isinstance(hints, Sequence) and "loop" in list(hints)
+
+
+def _ignored_loop(raw: Mapping[str, Any]) -> str | None:
+    """How a loop was asked for in a form PanDA's server does not read as one, if it was."""
+    for field in ("hints", "requirements"):
+        value = raw.get(field)
+        if isinstance(value, Mapping) and "loop" in value:
+            return f"{field}: {{loop: ...}}"
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            if any(isinstance(h, Mapping) and h.get("class") == "loop" for h in value):
+                return f"{field}: [{{class: loop}}]"
+            if field == "requirements" and "loop" in list(value):
+                return "requirements: [loop]"
+    return None
 
 
 def _step_inputs(raw: Mapping[str, Any], doc: _Doc, reader: Reader, sid: str) -> list[StepIn]:

@@ -19,6 +19,9 @@ def translate_when(step: Step, ins: Mapping[str, Bound], out: Emitted) -> tuple[
     except cond.ConditionSyntaxError as exc:
         out.error(at(step.when_pos, exc.offset), f"when: {exc}", step.id)
         return None, []
+    problem = cond.server_problem(step.when)
+    if problem is not None:
+        out.error(step.when_pos, f"when: {problem}", step.id)
     tested: dict[str, None] = {}
     ok = True
 

@@ -4,11 +4,13 @@ class: Workflow
 requirements:
   InlineJavascriptRequirement: {}
 
-# param_fail: 1 makes `top` fail, so that `bottom_NG` runs instead of `bottom_OK`
+# top's command is an input of the workflow (PanDA's server gives a step an input's value, but writes
+# %{name} only in the steps of a sub-workflow): cond-fail.yaml makes `top` fail, so that `bottom_NG` runs
+# instead of `bottom_OK`
 inputs:
-  param_fail:
-    type: int
-    default: 0
+  top_exec:
+    type: string
+    default: "echo %RNDM:10 > seed.txt"
 
 outputs:
   outDS_OK:
@@ -22,8 +24,7 @@ steps:
   top:
     run: prun
     in:
-      opt_exec:
-        default: "test %{fail} -eq 0 && echo %RNDM:10 > seed.txt"
+      opt_exec: top_exec
       opt_args:
         default: "--outputs seed.txt --nJobs 2"
     out: [outDS]

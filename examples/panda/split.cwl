@@ -4,14 +4,12 @@ class: Workflow
 # `make` writes 5 files (--nJobs 5); `count` reads them 2 per job (--nFilesPerJob 2). Their files do not
 # exist before `make` ran, so `count` is split when it runs: `count.split` lists them and adds the stages
 # count.job0, count.job1, count.job2 (run in parallel), and `count` gathers them. `total` adds up what every
-# job wrote; `rescue` runs instead when a job of `count` failed (param_fail: the job's number).
+# job wrote; `rescue` runs instead when a job of `count` failed (split-fail.yaml gives `count` a command
+# that fails in job 1: the command is an input of the workflow).
 inputs:
-  param_fail:
-    type: int
-    default: -1
-  param_sleep:
-    type: int
-    default: 0
+  count_exec:
+    type: string
+    default: "cat $(echo %IN | tr , ' ') | awk '{s += $1} END {print s}' > sum.txt"
 
 outputs:
   outDS:
@@ -35,8 +33,7 @@ steps:
     run: prun
     in:
       opt_inDS: make/outDS
-      opt_exec:
-        default: "sleep %{sleep} && test %RNDM:0 -ne %{fail} && cat $(echo %IN | tr , ' ') | awk '{s += $1} END {print s}' > sum.txt"
+      opt_exec: count_exec
       opt_args:
         default: "--outputs sum.txt --nFilesPerJob 2"
     out: [outDS]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+from cwlpilot.executor import o2dpg
 from cwlpilot.executor.outcome import ExitCodes
 from cwlpilot.executor.plan import Stage
 from cwlpilot.executor.store.base import Additions
@@ -28,6 +29,7 @@ class StageContext(NamedTuple):
     attempt: int  # 1-based attempt number
     note: Callable[[str], None] = _to_stderr  # tell the person running this (the run's progress output)
     exit_code: int | None = None  # in finish() and expand(): the command's real exit code
+    markers: bool = False  # O2DPG's done markers apply (an O2DPG workflow file)
 
 
 class Prepared(NamedTuple):
@@ -35,6 +37,7 @@ class Prepared(NamedTuple):
     env: Mapping[str, str]  # added to the stage's environment
     skip: str | None = None  # run nothing: the stage counts as done (its dependents go on), shown as skipped
     codes: ExitCodes | None = None  # what exit codes mean (success, temporary and permanent failure)
+    done: bool = False  # done already (e.g. O2DPG's done marker exists): run nothing, record a success
 
 
 class Kind(Protocol):
@@ -59,7 +62,8 @@ def additions(expansion: Expansion | None) -> Additions | None:
     """Check an expansion's stages against the schema and turn them into store rows. Raises KindError."""
     if expansion is None or (not expansion.stages and not expansion.needs):
         return None
-    from cwlpilot.executor.plan import condition_problems, schema_problems, stage_from_spec, store_row
+    from cwlpilot.executor.plan import stage_from_spec, store_row
+    from cwlpilot.executor.plancheck import condition_problems, schema_problems
 
     doc = {"stages": [dict(spec) for spec in expansion.stages]}
     problems = schema_problems(doc, json.dumps(doc, indent=1), "added stages")
@@ -81,9 +85,13 @@ class Shell:
     as in `Expansion`; a missing FILE adds nothing."""
 
     def prepare(self, stage: Stage, ctx: StageContext) -> Prepared:
-        return Prepared(stage.cmd, {})
+        # O2DPG's runner skips a stage whose `<name>.log_done` exists (`ok_to_skip`), whoever wrote it
+        done = ctx.markers and o2dpg.done_marker(ctx.cwd, stage.name).exists()
+        return Prepared(stage.cmd, {}, done=done)
 
     def finish(self, stage: Stage, ctx: StageContext) -> str | None:
+        # The done marker and time file are O2's taskwrapper's to write, as under O2DPG's runner (which
+        # only reads them): O2DPG's generators wrap every command in it, and it runs the same under cwlpilot.
         return None
 
     def expand(self, stage: Stage, ctx: StageContext) -> Expansion | None:
@@ -112,6 +120,10 @@ KINDS = {
     "cwl_tool": "cwlpilot.executor.kinds.cwl:CwlTool",
     "cwl_expression": "cwlpilot.executor.kinds.cwl:CwlExpression",
     "cwl_gather": "cwlpilot.executor.kinds.cwl:CwlGather",
+    "cwl_subworkflow": "cwlpilot.executor.kinds.cwl_dynamic:CwlSubworkflow",
+    "cwl_loop": "cwlpilot.executor.kinds.cwl_dynamic:CwlLoop",
+    "cwl_loop_next": "cwlpilot.executor.kinds.cwl_dynamic:CwlLoopNext",
+    "cwl_skipped": "cwlpilot.executor.kinds.cwl_dynamic:CwlSkipped",
     "panda_prun": "cwlpilot.executor.kinds.panda:Prun",
     "panda_junction": "cwlpilot.executor.kinds.panda:Junction",
     "panda_gate": "cwlpilot.executor.kinds.panda:Gate",

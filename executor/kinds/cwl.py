@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from cwlpilot.executor.kinds import Expansion, KindError, Prepared, StageContext
-from cwlpilot.executor.outcome import ExitCodes
+from cwlpilot.executor.kinds.cwl_script import runtime as run_time
+from cwlpilot.executor.kinds.cwl_script import script, script_codes
 from cwlpilot.executor.plan import Stage
-from cwlpilot.semantics.cwl import files
+from cwlpilot.semantics.cwl import files, formats
 from cwlpilot.semantics.cwl import scatter as sc
 from cwlpilot.semantics.cwl import step as stepmod
 from cwlpilot.semantics.cwl.cmdline import command_line
@@ -42,6 +43,7 @@ _USER_ERRORS = (
     OutputError,
     stepmod.WhenError,
     sc.ScatterError,
+    formats.FormatError,
     OSError,
     ValueError,
 )
@@ -78,16 +80,32 @@ def _guards_pass(when: Any, read: Any) -> bool:
 
 
 def _instances(data: Mapping[str, Any], read: Any, ev: Evaluator) -> tuple[list[stepmod.Instance], list[int]]:
-    """The instances to run, each with its tool job (defaults applied)."""
+    """The instances to run, each with its tool job (defaults applied, File formats checked)."""
     defaults = data.get("toolDefaults") or {}
     if "step" in data:
         spec = data["step"]
         found, shape = stepmod.instances(spec, resolve(spec.get("in") or {}, read), ev)
         jobs = [stepmod.Instance(i.index, stepmod.tool_job(spec, i.values, defaults), i.runs) for i in found]
-        return jobs, shape
-    job = resolve(data.get("inputs") or {}, read)
-    job = {k: defaults[k] if v is None and k in defaults else v for k, v in job.items()}
-    return [stepmod.Instance((), job, True)], []
+    else:
+        job = resolve(data.get("inputs") or {}, read)
+        job = {k: defaults[k] if v is None and k in defaults else v for k, v in job.items()}
+        jobs, shape = [stepmod.Instance((), job, True)], []
+    for inst in jobs:
+        if inst.runs:
+            check_formats(data, inst.values, ev)
+    return jobs, shape
+
+
+def check_formats(data: Mapping[str, Any], job: Mapping[str, Any], ev: Evaluator) -> None:
+    """cwltool's check of the process's input File formats (`data.formats`, see `compiler.formats`)."""
+    closure = data.get("ontology") or {}
+    for port, spec in (data.get("formats") or {}).items():
+        formats.check(port, job.get(port), spec, closure, lambda f: ev(f, {"inputs": job, "self": None}))
+
+
+def skipped_alone(data: Mapping[str, Any], found: list[stepmod.Instance]) -> bool:
+    """A step without scatter whose `when` is false: the stage shows as skipped."""
+    return not (data.get("step") or {}).get("scatter") and len(found) == 1 and not found[0].runs
 
 
 def _links(outdir: Path) -> set[str]:
@@ -140,6 +158,8 @@ class CwlExpression(_CwlKind):
         scratch = ctx.cwd / META / "literals"
         try:
             found, shape = _instances(data, read, ev)
+            if skipped_alone(data, found):
+                return self._skip(data, ctx)
             results = [(i.index, self._evaluate(data, i, ev, scratch)) for i in found]
         except _USER_ERRORS as exc:
             raise KindError(f"stage '{stage.name}': {exc}") from None
@@ -196,6 +216,8 @@ class CwlTool(_CwlKind):
             return self._skip(data, ctx)
         try:
             found, shape = _instances(data, read, ev)
+            if skipped_alone(data, found):
+                return self._skip(data, ctx)
             scattered = "step" in data and bool(data["step"].get("scatter"))
             if scattered and "dependents" in data:
                 return _plan_expansion(stage, ctx, data, found, shape)
@@ -204,10 +226,10 @@ class CwlTool(_CwlKind):
             raise KindError(f"stage '{stage.name}': {exc}") from None
         state = {"shape": shape, "instances": plans}
         (ctx.cwd / META / "instances.json").write_text(json.dumps(state), encoding="utf-8")
-        script = ctx.cwd / META / "run.sh"
         codes = data.get("codes") or {}
-        script.write_text(_script(plans, codes, ctx.cwd / META), encoding="utf-8")
-        return Prepared(f"/bin/bash {shlex.quote(str(script))}", {}, codes=_script_codes(codes))
+        path = ctx.cwd / META / "run.sh"
+        path.write_text(script(plans, codes, ctx.cwd / META), encoding="utf-8")
+        return Prepared(f"/bin/bash {shlex.quote(str(path))}", {}, codes=script_codes(codes))
 
     def _instance(
         self, stage: Stage, data: Mapping[str, Any], inst: stepmod.Instance, outdir: Path, ev: Evaluator
@@ -221,7 +243,7 @@ class CwlTool(_CwlKind):
         tmpdir.mkdir(parents=True, exist_ok=True)
         desc = data.get("command")
         job = prepare_job(inst.values, (desc or {}).get("inputs") or {}, tmpdir, ev, listing=_depth(data))
-        runtime = _runtime(data, stage, job, outdir, tmpdir, ev)
+        runtime = run_time(data, stage, job, outdir, tmpdir, ev)
         context = {"inputs": job, "self": None, "runtime": runtime}
         if data.get("initialWorkDir") is not None:
             inplace = ((data.get("requirements") or {}).get("InplaceUpdateRequirement") or {}).get("inplaceUpdate")
@@ -287,8 +309,11 @@ def _plan_expansion(
     stages: list[dict[str, Any]] = []
     placed: list[tuple[list[int], str | None]] = []
     for inst in found:
-        if not inst.runs:
+        if not inst.runs:  # shown as skipped, by a stage that runs nothing
             placed.append((list(inst.index), None))
+            skipped = sc.instance_name(stage.name, inst.index)
+            stages.append({"name": skipped, "cwd": skipped, "kind": "cwl_skipped", "cmd": "true", "needs": [],
+                           "resources": {"cpu": 0.1, "mem": 0}, "data": {"ports": list(data.get("outputs") or {})}})
             continue
         name = sc.instance_name(stage.name, inst.index)
         spec: dict[str, Any] = {"name": name, "cwd": name, "kind": "cwl_tool", "cmd": stage.cmd, "needs": []}
@@ -305,7 +330,7 @@ def _plan_expansion(
             "cwd": stage.cwd,
             "kind": "cwl_gather",
             "cmd": "true",
-            "needs": [s["name"] for s in stages],
+            "needs": [s["name"] for s in stages if s["kind"] != "cwl_skipped"],
             "resources": {"cpu": 0.1, "mem": 0},
             "data": {"into": stage.name, "shape": shape, "instances": placed, "ports": ports},
         }
@@ -316,7 +341,9 @@ def _plan_expansion(
 
 
 class CwlGather:
-    """Puts the outputs of a run-time scatter's instance stages together as the scattering stage's own."""
+    """Puts the outputs of a run-time scatter's instances together as the scattering stage's own: data.into
+    (that stage), data.shape, data.ports, and data.instances `[[index, stage or null], ...]` (a tool's
+    instance stages) or data.values `[[index, {port: value} or null], ...]` (a sub-workflow's instances)."""
 
     def prepare(self, stage: Stage, ctx: StageContext) -> Prepared:
         data = _data(stage)["data"]
@@ -324,6 +351,10 @@ class CwlGather:
         results = [
             (tuple(index), None if name is None else dict(read(name))) for index, name in data.get("instances", [])
         ]
+        try:  # a sub-workflow's instances: the values of its outputs, in terms of its stages
+            results += [(tuple(index), None if v is None else resolve(v, read)) for index, v in data.get("values", [])]
+        except _USER_ERRORS as exc:
+            raise KindError(f"stage '{stage.name}': {exc}") from None
         ports: dict[str, Any] = {p: {} for p in data.get("ports") or []}
         outputs = _gathered({"outputs": ports}, results, list(data.get("shape") or []))
         write_outputs(ctx.workdir / str(data["into"]), outputs)
@@ -331,66 +362,3 @@ class CwlGather:
 
     def finish(self, stage: Stage, ctx: StageContext) -> str | None:
         return None
-
-
-def _runtime(
-    data: Mapping[str, Any], stage: Stage, job: Mapping[str, Any], outdir: Path, tmpdir: Path, ev: Evaluator
-) -> dict[str, Any]:
-    wanted = data.get("resources") or {}
-    context = {"inputs": job, "self": None, "runtime": {}}
-    cores = ev(wanted.get("coresMin", wanted.get("coresMax")), context)
-    ram = ev(wanted.get("ramMin", wanted.get("ramMax")), context)
-    return {
-        "outdir": str(outdir),
-        "tmpdir": str(tmpdir),
-        "cores": _ceil(cores) if cores is not None else max(1, _ceil(stage.cpu)),
-        "ram": _ceil(ram) if ram is not None else _ceil(stage.mem if stage.mem > 0 else 256),
-        "outdirSize": _ceil(ev(wanted.get("outdirMin"), context) or 1024),
-        "tmpdirSize": _ceil(ev(wanted.get("tmpdirMin"), context) or 1024),
-    }
-
-
-def _ceil(value: Any) -> int:
-    import math
-
-    return int(math.ceil(float(value)))
-
-
-def _script(plans: list[dict[str, Any]], codes: Mapping[str, Any], meta: Path) -> str:
-    """One bash script running every instance in its output directory. It exits 0 when every instance
-    ended with a success code (successCodes, and 0 unless a fail code list names it), otherwise with the
-    first failing instance's code; a failing 0 becomes `_zero_failure(codes)`, see `_script_codes`.
-
-    Each instance's exit code is kept in `<meta>/exit-<n>` for `runtime.exitCode` in outputEval."""
-    failing = {*(codes.get("temporaryFail") or ()), *(codes.get("permanentFail") or ())}
-    ok = " ".join(str(c) for c in sorted({*(codes.get("success") or ()), *({0} - failing)}))
-    zero = _zero_failure(codes)
-    lines = ["set -u"]
-    for n, p in enumerate(plans):
-        if not p["runs"]:
-            continue
-        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(p["env"].items()))
-        lines.append(f"( cd {shlex.quote(p['outdir'])} && export {exports} && {p['cmd']} )")
-        lines.append(f"rc=$?; echo $rc > {shlex.quote(str(meta / f'exit-{n}'))}")
-        lines.append(f'case " {ok} " in *" $rc "*) ;; *) if [ $rc -eq 0 ]; then exit {zero}; fi; exit $rc ;; esac')
-    lines.append("exit 0")
-    return "\n".join(lines) + "\n"
-
-
-def _zero_failure(codes: Mapping[str, Any]) -> int:
-    """The code the script exits with when a tool's 0 is one of its fail codes: 0 means success to the
-    executor, so another code no list uses stands for it."""
-    used = {*(codes.get("success") or ()), *(codes.get("temporaryFail") or ()), *(codes.get("permanentFail") or ())}
-    return next(c for c in range(125, 1, -1) if c not in used)
-
-
-def _script_codes(codes: Mapping[str, Any]) -> ExitCodes:
-    """What the script's exit code means: 0 is success (it mapped the success codes), the fail codes say
-    what may be retried, with a failing 0 under its stand-in."""
-    zero = _zero_failure(codes)
-
-    def shifted(key: str) -> frozenset[int]:
-        return frozenset(zero if c == 0 else c for c in codes.get(key) or ())
-
-    return ExitCodes(success=frozenset({0}), temporary_fail=shifted("temporaryFail"),
-                     permanent_fail=shifted("permanentFail"))

@@ -5,9 +5,11 @@ folders under the workdir (`datasets/...`, see `cwlpilot.panda.datasets`); a sta
 `<cwd>/.cwlpilot/outputs.json`, which is how its consumers know a dataset is complete.
 
 prun: each job runs in `<cwd>/jobN` with its input files linked in under their own names; `%IN` is
-their comma-separated names (filtered by `in_types`), `%INn` those of secondary stream n, `%{DSn}` and
-`%{SECDSn}` the datasets' local folders. A stage runs the jobs the plan gives it (`jobs`: `--nJobs`, or
-its share of a local dataset split by `--nFilesPerJob`). Over files made upstream, `--nFilesPerJob` is a
+their comma-separated names (each input dataset read with its `type`, at most `n_files` of them),
+`%NAME` those of the secondary stream NAME, `%{DSn}` and `%{SECDSn}` the datasets' local folders, in
+the order PanDA's server numbers them. What PanDA leaves as written stays as written (`%{name}` and
+`%{i}` at the top level, where `count` is null). A stage runs the jobs the plan gives it (`jobs`:
+`--nJobs`, or its share of a local dataset split by `--nFilesPerJob`). Over files made upstream, `--nFilesPerJob` is a
 split at run time: the splitter stage (`role: split`) lists the files when it runs and its `expand` adds
 one stage per job (`jobs: [J]`, `files`: its share) and makes the gather stage (`role: gather`, named
 after the step) wait for them all; the gather writes the step's outputs.json once every job succeeded.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 from collections.abc import Mapping
@@ -36,7 +39,7 @@ from cwlpilot.executor.plan import Stage
 from cwlpilot.semantics.panda import placeholders as ph
 from cwlpilot.semantics.panda.datasets import chunks, dataset_files, output_name
 from cwlpilot.semantics.panda.junction import JunctionError, decide
-from cwlpilot.semantics.panda.loops import MARK, instantiate
+from cwlpilot.semantics.panda.loops import FIRST, MARK, instantiate
 
 META = ".cwlpilot"
 
@@ -68,13 +71,14 @@ def _read_json(path: Path) -> Any:
         raise KindError(f"cannot read {path}: {exc}") from None
 
 
-def _params(d: Mapping[str, Any]) -> dict[str, Any]:
-    """What %{name} stands for: literal workflow parameters, then the loop dictionary's entries."""
-    values = dict(d.get("param_values") or {})
+def _params(d: Mapping[str, Any]) -> dict[str, str]:
+    """What %{name} stands for: the sub-workflow's inputs as written (`param_values`), then the loop
+    dictionary's entries (`param_map`)."""
+    values = {k: str(v) for k, v in (d.get("param_values") or {}).items()}
     loop = d.get("params") or {}
     for name, (key, index) in (d.get("param_map") or {}).items():
         value = loop.get(key)
-        values[name] = value[index] if index is not None and isinstance(value, list) else value
+        values[name] = ph.format_value(value[index] if index is not None and isinstance(value, list) else value)
     return values
 
 
@@ -96,23 +100,31 @@ def _folders_of(refs: list[Mapping[str, Any]], ctx: StageContext, optional: bool
         if not path.is_dir():
             if not ref.get("producers"):
                 raise KindError(f"{what} {ref.get('name')}: no such folder {path}")
-            path.mkdir(parents=True, exist_ok=True)  # a parent that produced no file at all
+            if not path.is_symlink():  # a loop's alias of a step that did not run in the last iteration: empty
+                path.mkdir(parents=True, exist_ok=True)  # a parent that produced no file at all
         out.append((path, index))
     return out
 
 
 def _input_files(d: Mapping[str, Any], ctx: StageContext) -> tuple[list[Path], list[Path]]:
-    """The primary input folders and their files. One type per dataset when `opt_inDsType` lists as many
-    types as there are datasets (a junction reading several parents), else every type for every dataset."""
-    refs, types = d.get("inputs") or [], d.get("in_types") or []
+    """The primary input folders and their files: each dataset's files of its type (the producing step's
+    first output unless opt_inDsType names one), the first `n_files` of them when --nFiles limits them."""
+    refs = d.get("inputs") or []
     found = _folders_of(refs, ctx, bool(d.get("optional")), "input dataset")
-    paired = len(refs) > 1 and len(types) == len(refs)
-    files = [f for path, i in found for f in dataset_files(path, tuple(types[i : i + 1] if paired else types))]
-    return [path for path, _ in found], files
+    files = [f for path, i in found for f in dataset_files(path, refs[i].get("type"))]
+    limit = d.get("n_files")
+    return [path for path, _ in found], files[:limit] if limit else files
 
 
-def _files(folders: list[Path], types: list[str]) -> list[Path]:
-    return [f for folder in folders for f in dataset_files(folder, tuple(types))]
+def _stream_files(stream: Mapping[str, Any], ctx: StageContext, optional: bool) -> list[Path]:
+    """A secondary stream's files: its datasets' files of their type, matching its pattern, after the
+    files it skips (STREAM:NFILES:DATASET:PATTERN:NSKIP)."""
+    refs = stream.get("inputs") or []
+    found = _folders_of(refs, ctx, optional, f"secondary dataset ({stream['name']})")
+    files = [f for path, i in found for f in dataset_files(path, refs[i].get("type"))]
+    if stream.get("pattern"):
+        files = [f for f in files if re.search(stream["pattern"], f.name)]
+    return files[int(stream.get("skip") or 0) :]
 
 
 def _link(files: list[Path], job_dir: Path) -> list[str]:
@@ -141,7 +153,7 @@ def _link_sandbox(sandbox: str | None, job_dir: Path) -> None:
 
 
 class _Job:
-    def __init__(self, sn: int, folder: Path, streams: dict[int, list[Path]]) -> None:
+    def __init__(self, sn: int, folder: Path, streams: dict[str, list[Path]]) -> None:
         self.sn, self.folder, self.streams = sn, folder, streams
 
 
@@ -149,7 +161,7 @@ def _jobs(
     d: Mapping[str, Any],
     ctx: StageContext,
     in_files: list[Path],
-    stream_files: dict[int, list[Path]],
+    stream_files: dict[str, list[Path]],
     streams: list[Mapping[str, Any]],
     junction: bool,
 ) -> list[_Job]:
@@ -167,9 +179,9 @@ def _jobs(
         per_job = {sn: in_files for sn in planned}
     jobs = []
     for sn, mine in per_job.items():
-        files = {1: mine} if d.get("inputs") else {}
+        files = {"IN": mine} if d.get("inputs") else {}
         for s in streams:
-            files[s["n"]] = _secondary_files(stream_files[s["n"]], s.get("files"), sn)
+            files[s["name"]] = _secondary_files(stream_files[s["name"]], s.get("files"), sn)
         jobs.append(_Job(sn, ctx.cwd if junction else ctx.cwd / f"job{sn}", files))
     return jobs
 
@@ -185,11 +197,8 @@ def _script(d: Mapping[str, Any], ctx: StageContext, junction: bool) -> tuple[st
     optional = bool(d.get("optional"))
     primary, in_files = _input_files(d, ctx)
     streams = d.get("streams") or []
-    stream_folders = {
-        s["n"]: _folders(s.get("inputs") or [], ctx, optional, f"secondary dataset (IN{s['n']})") for s in streams
-    }
-    stream_files = {s["n"]: _files(stream_folders[s["n"]], s.get("types") or []) for s in streams}
-    secondary = [str(p) for s in streams for p in stream_folders[s["n"]]]
+    stream_files = {s["name"]: _stream_files(s, ctx, optional) for s in streams}
+    secondary = [str(p) for p in _folders(d.get("secondary") or [], ctx, optional, "secondary dataset")]
     lines = ["set -u"]
     numbers = []
     for job in _jobs(d, ctx, in_files, stream_files, streams, junction):
@@ -201,15 +210,13 @@ def _script(d: Mapping[str, Any], ctx: StageContext, junction: bool) -> tuple[st
             job=job.sn,
             datasets=[str(p) for p in primary],
             secondary=secondary,
-            iteration=d.get("iteration"),
+            iteration=d.get("count"),
             params=_params(d),
         )
-        try:
-            command = ph.substitute(d.get("exec") or "", values)
-        except ph.PlaceholderError as exc:
-            raise KindError(f"opt_exec: {exc}") from None
+        command = ph.substitute(d.get("exec") or "", values, keep=True)  # the compiler said what is left
         lines.append(f"echo '--- job {job.sn}: '{shlex.quote(command)}")
-        lines.append(f"(cd {shlex.quote(str(job.folder))} && {command}) || exit $?")
+        # the job's folder holds the sandbox: a script of it named by itself (`top.sh`) is found on PATH
+        lines.append(f'(cd {shlex.quote(str(job.folder))} && PATH="$PATH:." && {command}) || exit $?')
         numbers.append(job.sn)
     return "\n".join(lines) + "\n", numbers
 
@@ -233,17 +240,11 @@ def _collect(d: Mapping[str, Any], ctx: StageContext, junction: bool) -> tuple[P
     dataset = ctx.workdir / d["dataset"]
     dataset.mkdir(parents=True, exist_ok=True)
     numbers = _read_json(ctx.cwd / META / "jobs.json")
-    values = ph.Values(iteration=d.get("iteration"), params=_params(d))
-    try:
-        patterns = [ph.substitute(p, values) for p in d.get("outputs") or []]
-    except ph.PlaceholderError as exc:
-        return f"--outputs: {exc}"
+    patterns = list(d.get("outputs") or [])
     written = []
     for sn in numbers:
         folder = ctx.cwd if junction else ctx.cwd / f"job{sn}"
         for pattern in patterns:
-            if junction and pattern == "results.json":
-                continue
             found = sorted(p for p in folder.glob(pattern) if p.is_file())
             if not found:
                 return f"job {sn} did not write '{pattern}' (listed in --outputs) in {folder}"
@@ -351,13 +352,15 @@ class Junction:
         result = _collect(d, ctx, junction=True)
         if isinstance(result, str):
             return result
-        loop, iteration = d.get("loop"), int(d.get("iteration") or 0)
+        loop, iteration = d.get("loop"), int(d.get("iteration") or FIRST)
         end = None
         if decision.terminate:
             end = "to_terminate"
-        elif loop and iteration + 1 >= int(loop.get("max") or 1):
+        elif loop and iteration - FIRST + 1 >= int(loop.get("max") or 1):
             end = "max-loop-iterations"
-            ctx.note(f"loop '{loop['gate']}': stopped by the max-iteration guard after {iteration + 1} iteration(s)")
+            ctx.note(
+                f"loop '{loop['gate']}': stopped by the max-iteration guard after {iteration - FIRST + 1} iteration(s)"
+            )
         _write_json(
             ctx,
             "outputs.json",
@@ -380,7 +383,7 @@ class Junction:
         decision = _read_json(ctx.cwd / META / "outputs.json")
         if decision.get("end"):
             return None
-        iteration = int(d.get("iteration") or 0) + 1
+        iteration = int(d.get("iteration") or FIRST) + 1
         stages = []
         for template in loop["templates"]:
             new = instantiate(template, iteration, decision["params"])
@@ -397,20 +400,24 @@ class Gate:
     def prepare(self, stage: Stage, ctx: StageContext) -> Prepared:
         d = _data(stage)
         last, decision = _last_iteration(d, ctx)
-        outputs: dict[str, list[str]] = {}
-        for port, entries in sorted((d.get("outputs") or {}).items()):
-            for entry in entries:
-                alias = ctx.workdir / entry["alias"]
-                target = ctx.workdir / entry["template"].replace(MARK, str(last))
-                alias.parent.mkdir(parents=True, exist_ok=True)
-                if alias.is_symlink() or alias.exists():
-                    alias.unlink()
-                alias.symlink_to(os.path.relpath(target, alias.parent), target_is_directory=True)
-                outputs.setdefault(port, []).append(str(alias))
+        outputs: list[str] = []
+        for entry in d.get("outputs") or []:
+            alias = ctx.workdir / entry["alias"]
+            target = ctx.workdir / entry["template"].replace(MARK, str(last))
+            alias.parent.mkdir(parents=True, exist_ok=True)
+            if alias.is_symlink() or alias.exists():
+                alias.unlink()
+            alias.symlink_to(os.path.relpath(target, alias.parent), target_is_directory=True)
+            outputs.append(str(alias))
         _write_json(
             ctx,
             "outputs.json",
-            {"iterations": last + 1, "params": decision.get("params"), "end": decision.get("end"), "datasets": outputs},
+            {
+                "iterations": last - FIRST + 1,
+                "params": decision.get("params"),
+                "end": decision.get("end"),
+                "datasets": outputs,
+            },
         )
         return Prepared("true", {})
 
@@ -419,7 +426,7 @@ class Gate:
 
 
 def _last_iteration(d: Mapping[str, Any], ctx: StageContext) -> tuple[int, dict[str, Any]]:
-    for i in range(int(d.get("max") or 1)):
+    for i in range(FIRST, FIRST + int(d.get("max") or 1)):
         name = d["junction"].replace(MARK, str(i))
         path = ctx.workdir / name / META / "outputs.json"
         if not path.is_file():

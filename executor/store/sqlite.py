@@ -7,6 +7,7 @@ SQLite's locking is not reliable on NFS, Lustre or GPFS; pilots on other nodes n
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -66,11 +67,23 @@ CREATE TABLE IF NOT EXISTS pilots (
 STORE_VERSION = "3"
 
 
+def _private(path: Path) -> None:
+    """Create the database file readable by its owner only: it holds every stage's environment (tokens,
+    passwords). SQLite gives its -wal, -shm and -journal files the database file's permissions."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:  # a store made by an older version, or by hand
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 class SQLiteStore(Store):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _private(self.path)
             # The pilot's loop uses the connection from a thread of its own, never at the same time as the
             # thread that opened it (executor.pilot._in_fresh_thread).
             self.db = sqlite3.connect(str(self.path), isolation_level=None, timeout=60.0, check_same_thread=False)

@@ -55,9 +55,11 @@ def _port(spec: Mapping[str, Any], outdir: str, context: Mapping[str, Any], ev: 
     globs = spec.get("glob") or []
     found: list[dict[str, Any]] = []
     if globs:
+        # cwltool gives globbed Files their checksum; read them only when outputEval could look at it
+        checksum = "checksum" in str(spec.get("outputEval") or "")
         for path in _matches(globs, outdir, context, ev):
             _check_link(path, outdir, allowed)
-            obj = files.describe(path, with_checksum=False)
+            obj = files.describe(path, with_checksum=checksum)
             if spec.get("loadContents") and obj["class"] == "File":
                 obj["contents"] = files.contents(path)
             found.append(obj)

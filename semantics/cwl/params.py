@@ -89,13 +89,13 @@ def _resolve(ref: str, context: Mapping[str, Any]) -> Any:
         if n == 0 and head.group(1) == "inputs" and isinstance(value, Mapping) and key not in value:
             raise UnknownInput(f"`{ref}`: there is no input '{key}'")
         value = _step_into(value, key, is_index, ref)
-    if isinstance(value, Mapping) and "$ref" in value:
+    if isinstance(value, Mapping) and ("$ref" in value or "$merge" in value):
         raise NotStatic(ref)  # produced upstream
     return value
 
 
 def _step_into(value: Any, key: str, is_index: bool, ref: str) -> Any:
-    if isinstance(value, Mapping) and "$ref" in value:
+    if isinstance(value, Mapping) and ("$ref" in value or "$merge" in value):
         raise NotStatic(ref)
     if is_index and isinstance(value, list):
         return value[int(key)] if int(key) < len(value) else None

@@ -20,7 +20,7 @@ from cwlpilot.semantics.cwl import scatter as sc
 from cwlpilot.semantics.cwl.errors import CwlError
 from cwlpilot.semantics.cwl.expr import Evaluator
 from cwlpilot.semantics.cwl.params import NotStatic
-from cwlpilot.semantics.cwl.values import is_pending
+from cwlpilot.semantics.cwl.values import is_pending, with_default
 
 
 class WhenError(CwlError):
@@ -57,12 +57,10 @@ def instances(
 
 
 def with_defaults(values: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Step defaults where a value is null; on a value still pending, decided when it is known."""
     out = dict(values)
     for port, default in defaults.items():
-        if is_pending(out.get(port)):
-            raise NotStatic(port)  # the default applies only if the upstream value turns out null
-        if out.get(port) is None:
-            out[port] = default
+        out[port] = with_default(out.get(port), default)
     return out
 
 
@@ -97,5 +95,5 @@ def tool_job(spec: Mapping[str, Any], values: Mapping[str, Any], defaults: Mappi
     job = {}
     for name in spec.get("declared") or []:
         value = values.get(name)
-        job[name] = defaults[name] if value is None and name in defaults else value
+        job[name] = with_default(value, defaults[name]) if name in defaults else value
     return job

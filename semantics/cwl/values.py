@@ -2,7 +2,8 @@
 
 A value in a plan is plain JSON, except for two objects resolved once upstream stages have run:
 `{"$ref": "STAGE/PORT"}` (the PORT of STAGE's output object) and
-`{"$merge": [v, ...], "linkMerge": M, "pickValue": P}` (several sources joined as CWL says).
+`{"$merge": [v, ...], "linkMerge": M, "pickValue": P}` (several sources joined as CWL says; with
+`"default": D`, D replaces a null result).
 """
 
 from __future__ import annotations
@@ -59,35 +60,48 @@ def is_pending(value: Any) -> bool:
     return False
 
 
-def merge(values: list[Any], link_merge: str | None, pick_value: str | None, many: bool | None = None) -> Any:
-    """Sources joined by linkMerge then filtered by pickValue; a `$merge` object when some are pending.
+def merge(
+    values: list[Any], link_merge: str | None, pick_value: str | None, many: bool | None = None, name: str = ""
+) -> Any:
+    """Sources joined by linkMerge then filtered by pickValue, as cwltool's `object_from_state` does
+    (workflow_job.py); a `$merge` object when some are pending. `name` is the sink, for messages.
 
-    `many` says whether there were several sources (or a list of one): then the default merge is nested.
-    """
+    `many` says whether there were several sources: then the default linkMerge is merge_nested. A single
+    source is not wrapped unless a linkMerge is given. pickValue applies only when the merged value is a
+    list: on one source whose value is null or a scalar it changes nothing."""
     many = len(values) > 1 if many is None else many
-    if any(is_pending(v) for v in values) and (pick_value or link_merge == "merge_flattened"):
-        return {"$merge": values, "linkMerge": link_merge, "pickValue": pick_value, "many": many}
-    if not many and link_merge is None:
+    link = link_merge or ("merge_nested" if many else None)
+    if any(is_pending(v) for v in values) and (pick_value or link == "merge_flattened"):
+        pending = {"$merge": values, "linkMerge": link_merge, "pickValue": pick_value, "many": many}
+        return {**pending, "name": name} if name else pending
+    if link is None:
         merged: Any = values[0] if values else None
-    elif link_merge == "merge_flattened":
+    elif link == "merge_flattened":
         merged = [x for v in values for x in (v if isinstance(v, list) else [v])]
     else:
         merged = list(values)
-    return pick(merged, pick_value) if pick_value else merged
+    return pick(merged, pick_value, name) if pick_value else merged
 
 
-def pick(merged: Any, pick_value: str) -> Any:
-    candidates = merged if isinstance(merged, list) else [merged]
-    present = [v for v in candidates if v is not None]
+def pick(merged: Any, pick_value: str, name: str = "") -> Any:
+    if not isinstance(merged, list):
+        return merged
+    present = [v for v in merged if v is not None]
     if pick_value == "all_non_null":
         return present
-    if pick_value == "first_non_null":
-        if not present:
-            raise PickValueError("pickValue first_non_null: every source is null")
-        return present[0]
-    if len(present) != 1:
-        raise PickValueError(f"pickValue the_only_non_null: {len(present)} sources are not null")
+    if not present:
+        raise PickValueError(f"All sources for '{name}' are null")
+    if pick_value == "the_only_non_null" and len(present) > 1:
+        raise PickValueError(f"Expected only one source for '{name}' to be non-null, got {merged!r}")
     return present[0]
+
+
+def with_default(value: Any, default: Any) -> Any:
+    """`value`, or `default` when it is null; when `value` is still pending, an object that decides once it
+    is known (`{"$merge": [value], ..., "default": default}`)."""
+    if is_pending(value):
+        return {"$merge": [value], "linkMerge": None, "pickValue": None, "many": False, "default": default}
+    return default if value is None else value
 
 
 def resolve(value: Any, read: Reader) -> Any:
@@ -101,7 +115,8 @@ def resolve(value: Any, read: Reader) -> Any:
         return read(stage).get(port)
     if "$merge" in value:
         parts = [resolve(v, read) for v in value["$merge"]]
-        return merge(parts, value.get("linkMerge"), value.get("pickValue"), value.get("many"))
+        merged = merge(parts, value.get("linkMerge"), value.get("pickValue"), value.get("many"), value.get("name", ""))
+        return value.get("default") if merged is None and "default" in value else merged
     return {k: resolve(v, read) for k, v in value.items()}
 
 

@@ -8,6 +8,7 @@ Datasets given as workflow inputs are folders the user maps to their names.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from pathlib import Path
 
@@ -19,8 +20,17 @@ def output_name(dataset: str, job: int, output: str) -> str:
     return f"{os.path.basename(dataset)}._{job:06d}.{output}"
 
 
-def dataset_files(folder: str | Path, types: tuple[str, ...] = ()) -> list[Path]:
-    """The dataset's files (sorted by name), only those ending with one of `types` when given.
+def matches(name: str, kind: str | None) -> bool:
+    """Whether the file `name` is of the type `kind` (an output file name as --outputs writes it, `*`
+    allowed): the file is `kind` itself, or a dataset file `{dataset}._{SN}.{kind}`. None: every file."""
+    if not kind:
+        return True
+    base = os.path.basename(name)
+    return fnmatch.fnmatchcase(base, kind) or fnmatch.fnmatchcase(base, "*." + kind)
+
+
+def dataset_files(folder: str | Path, kind: str | None = None) -> list[Path]:
+    """The dataset's files (sorted by name), only those of the type `kind` when given.
 
     Files under `.`-prefixed names are skipped: they are bookkeeping, not data.
     """
@@ -30,9 +40,7 @@ def dataset_files(folder: str | Path, types: tuple[str, ...] = ()) -> list[Path]
         for p in root.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
-    if types:
-        found = [p for p in found if any(p.name == t or p.name.endswith("." + t) for t in types)]
-    return found
+    return [p for p in found if matches(p.name, kind)]
 
 
 def chunks(items: list[Path], size: int | None) -> list[list[Path]]:

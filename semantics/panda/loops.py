@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 MARK = "@ITER@"
+FIRST = 1  # the first iteration's count, as iDDS counts a loop's runs (Workflow.num_run starts at 1)
 # user text is never rewritten: a command may contain anything
 _VERBATIM = ("exec", "args", "params", "loop", "param_values")
 

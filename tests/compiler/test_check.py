@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from cwlpilot.compiler.check import check
+from cwlpilot.compiler.yamlsrc import display_path
 
 REPO = Path(__file__).resolve().parents[2]
-CONFORMANCE = REPO.parent / "shared" / "cwl-conformance" / "tests"
+# the suite beside the clone, or where CWL_CONFORMANCE_DIR says (as for .ci/conformance.sh)
+CONFORMANCE = Path(os.environ.get("CWL_CONFORMANCE_DIR") or REPO.parent / "shared" / "cwl-conformance") / "tests"
 needs_conformance = pytest.mark.skipif(
     not CONFORMANCE.is_dir(), reason="the CWL conformance suite is not at ../shared/cwl-conformance"
 )
@@ -100,9 +103,13 @@ def test_inputs_file_problems_are_reported_with_workflow_problems() -> None:
 
 @needs_conformance
 def test_conformance_should_fail_pickvalue_is_caught() -> None:
-    path = "../shared/cwl-conformance/tests/conditionals/cond-wf-005.cwl"
+    path = display_path(str(CONFORMANCE / "conditionals" / "cond-wf-005.cwl"))
+    # cwltool's checker merges several sources (merge_nested here) and checks each of them on its own
     assert messages(path) == [
-        f"{path}:20:3: output 'out1': type mismatch: 'step1/out1', 'def' is string[], the output is string"
+        f"{path}:20:3: output 'out1': type mismatch: 'def' is string (linkMerge merge_nested) "
+        "(pickValue all_non_null), the output is string",
+        f"{path}:20:3: output 'out1': type mismatch: 'step1/out1' is string (linkMerge merge_nested) "
+        "(pickValue all_non_null), the output is string",
     ]
 
 
@@ -118,3 +125,92 @@ def test_valid_conformance_workflows_give_no_false_alarms() -> None:
         if result.diagnostics:
             noisy.append(str(result.diagnostics[0]))
     assert noisy == []
+
+
+def _doc(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return str(path)
+
+
+TAKES = """\
+cwlVersion: v1.2
+class: ExpressionTool
+inputs: {s: string?, n: long?}
+outputs: {o: int}
+expression: "$({o: 1})"
+"""
+
+
+def test_cwltool_static_type_check_rejects_enum_into_string_and_int_into_long(tmp_path: Path) -> None:
+    _doc(tmp_path, "takes.cwl", TAKES)
+    wf = _doc(tmp_path, "wf.cwl", """\
+cwlVersion: v1.2
+class: Workflow
+inputs:
+  mode: {type: {type: enum, symbols: [fast, slow]}}
+  k: int
+outputs: {o: {type: int, outputSource: s/o}}
+steps:
+  s: {run: takes.cwl, in: {s: mode, n: k}, out: [o]}
+""")
+    assert [d.message for d in check(wf).diagnostics] == [
+        "input 's': type mismatch: 'mode' is enum, takes.cwl expects string?",
+        "input 'n': type mismatch: 'k' is int, takes.cwl expects long?",
+    ]
+
+
+def test_a_sub_workflow_or_a_scatter_without_its_feature_requirement(tmp_path: Path) -> None:
+    _doc(tmp_path, "takes.cwl", TAKES)
+    _doc(tmp_path, "sub.cwl", "cwlVersion: v1.2\nclass: Workflow\ninputs: []\noutputs: []\nsteps: []\n")
+    wf = _doc(tmp_path, "wf.cwl", """\
+cwlVersion: v1.2
+class: Workflow
+inputs: {ss: "string[]"}
+outputs: []
+steps:
+  sub: {run: sub.cwl, in: {}, out: []}
+  each: {run: takes.cwl, scatter: s, in: {s: ss}, out: [o]}
+""")
+    assert [d.message for d in check(wf).diagnostics] == [
+        "Workflow contains embedded workflow but SubworkflowFeatureRequirement not in requirements",
+        "Workflow contains scatter but ScatterFeatureRequirement not in requirements",
+    ]
+    text = Path(wf).read_text().replace("inputs: {", "hints: {ScatterFeatureRequirement: {}, "
+                                        "SubworkflowFeatureRequirement: {}}\ninputs: {")
+    Path(wf).write_text(text)
+    assert check(wf).diagnostics == ()  # a hint is enough for cwltool's get_requirement
+
+
+def test_error_locations_show_the_path_as_typed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # schema-salad gives `plus%2Bdir/wf%20one.cwl`; the user typed `plus+dir/wf one.cwl`
+    wf = _doc(tmp_path, "plus+dir/wf one.cwl", """\
+cwlVersion: v1.2
+class: Workflow
+inputs: []
+outputs: []
+steps:
+  s:
+    run: nothere.cwl
+    in: {}
+    out: []
+    badfield: 1
+""")
+    monkeypatch.chdir(tmp_path)
+    shown = [str(d) for d in check("plus+dir/wf one.cwl").diagnostics]
+    assert [d.split(": ")[0] for d in shown] == ["plus+dir/wf one.cwl:7:5", "plus+dir/wf one.cwl:10:5"]
+    assert Path(wf).exists()
+
+
+def test_duplicate_step_ids_in_list_form(tmp_path: Path) -> None:
+    wf = _doc(tmp_path, "wf.cwl", """\
+cwlVersion: v1.2
+class: Workflow
+inputs: []
+outputs: []
+steps:
+  - {id: a, run: {class: ExpressionTool, inputs: [], outputs: [], expression: "$({})"}, in: [], out: []}
+  - {id: a, run: {class: ExpressionTool, inputs: [], outputs: [], expression: "$({})"}, in: [], out: []}
+""")
+    assert [d.message for d in check(wf).diagnostics] == ["Duplicate field 'a': another step has this id"]

@@ -55,3 +55,37 @@ def test_scatter_helpers() -> None:
     assert T.is_array(A("int")) and T.is_array("Any") and T.is_array(U(("null", A("int"))))
     assert not T.is_array("string")
     assert T.items(A(A("File"))) == A("File")
+
+
+E = ir.EnumType("mode", ("fast", "slow"))
+
+
+def test_cwltool_checks_enum_and_number_links_strictly() -> None:
+    # cwltool 3.3 (checker.check_types): these fail validation, unlike `compatible` above
+    assert T.check_link(E, U(("null", "string")), None, None) == "exception"
+    assert T.check_link(E, "string", None, None) == "exception"
+    assert T.check_link("string", E, None, None) == "exception"
+    assert T.check_link("int", "long", None, None) == "exception"
+    assert T.check_link("int", U(("null", "string")), None, None) == "exception"
+    assert T.check_link(E, ir.EnumType("other", ("a",)), None, None) == "pass"  # any enum into any enum
+
+
+def test_some_but_not_all_types_fitting_is_a_warning() -> None:
+    assert T.check_link(U(("null", "int")), "int", None, None) == "warning"
+    assert T.check_link("int", U(("null", "int")), None, None) == "pass"
+    assert T.check_link("Any", "File", None, None) == "pass"
+
+
+def test_link_merge_and_pick_value_change_what_is_compared() -> None:
+    assert T.check_link("File", A("File"), "merge_nested", None) == "pass"
+    assert T.check_link(A("File"), A("File"), "merge_flattened", None) == "pass"
+    assert T.check_link(A(U(("null", "int"))), "int", None, "first_non_null") == "pass"
+    assert T.check_link(A(U(("null", "int"))), A("int"), None, "all_non_null") == "pass"
+    # a scattered conditional step's output is a union, not an array: pickValue changes nothing (cwltool)
+    assert T.check_link(U(("null", A("int"))), "int", None, "first_non_null") == "exception"
+
+
+def test_records_compare_fields_by_name() -> None:
+    src = ir.RecordType("r", (ir.RecordField("a", "File"), ir.RecordField("b", "int")))
+    assert T.check_link(src, ir.RecordType("s", (ir.RecordField("a", "File"),)), None, None) == "pass"
+    assert T.check_link(src, ir.RecordType("s", (ir.RecordField("c", "File"),)), None, None) == "exception"

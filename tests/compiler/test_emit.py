@@ -83,9 +83,12 @@ def test_sub_workflow_is_flattened_and_outputs_map_exactly() -> None:
     assert plan["outputs"]["greetings"]["value"] == {"$ref": "greet.join/all"}
 
 
-def test_static_when_false_drops_the_stage() -> None:
+def test_static_when_false_leaves_only_a_stage_shown_as_skipped() -> None:
     plan = compile_example("cross.cwl", {"names": ["a"], "greetings": ["b"], "shout": False})
-    assert [s["name"] for s in plan["stages"]] == ["say[0][0]"]
+    assert [(s["name"], s["kind"], s["needs"]) for s in plan["stages"]] == [
+        ("say[0][0]", "cwl_tool", []),
+        ("loud", "cwl_skipped", []),
+    ]
     assert plan["outputs"]["loud"]["value"] is None
     plan = compile_example("cross.cwl", {"names": ["a"], "greetings": ["b"], "shout": True})
     assert plan["stages"][-1]["name"] == "loud" and "when" not in plan["stages"][-1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,8 @@ from cwlpilot.compiler.graph import GraphInput, build_graph
 from cwlpilot.compiler.loader import load_strict
 
 REPO = Path(__file__).resolve().parents[2]
-CONFORMANCE = REPO.parent / "shared" / "cwl-conformance" / "tests"
+# the suite beside the clone, or where CWL_CONFORMANCE_DIR says (as for .ci/conformance.sh)
+CONFORMANCE = Path(os.environ.get("CWL_CONFORMANCE_DIR") or REPO.parent / "shared" / "cwl-conformance") / "tests"
 needs_conformance = pytest.mark.skipif(
     not CONFORMANCE.is_dir(), reason="the CWL conformance suite is not at ../shared/cwl-conformance"
 )

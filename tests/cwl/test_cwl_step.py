@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cwlpilot.semantics.cwl.expr import PYTHON_ONLY
-from cwlpilot.semantics.cwl.params import NotStatic
 from cwlpilot.semantics.cwl.step import WhenError, instances, tool_job
+from cwlpilot.semantics.cwl.values import resolve
 
 
 def test_value_from_sees_the_scattered_element_and_the_other_inputs_before_value_from() -> None:
@@ -30,8 +30,10 @@ def test_when_must_be_a_boolean() -> None:
 def test_a_step_default_replaces_null_but_waits_for_an_upstream_value() -> None:
     found, _ = instances({"defaults": {"x": 5}}, {"x": None}, PYTHON_ONLY)
     assert found[0].values == {"x": 5}
-    with pytest.raises(NotStatic):
-        instances({"defaults": {"x": 5}}, {"x": {"$ref": "a/o"}}, PYTHON_ONLY)
+    found, _ = instances({"defaults": {"x": 5}}, {"x": {"$ref": "a/o"}}, PYTHON_ONLY)
+    waiting = found[0].values["x"]  # decided once a/o is known: 5 if it is null
+    assert resolve(waiting, lambda stage: {"o": None}) == 5
+    assert resolve(waiting, lambda stage: {"o": 7}) == 7
 
 
 def test_tool_job_keeps_declared_inputs_and_tool_defaults() -> None:

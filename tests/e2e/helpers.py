@@ -27,7 +27,7 @@ def cwlpilot(*args, timeout=120, check=None):
 
 def start_cwlpilot(*args, log=None):
     """Start `cwlpilot ARGS` in the background, in its own process group."""
-    out = open(log, "w") if log else subprocess.DEVNULL
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - the child writes it, after we return
     return subprocess.Popen([sys.executable, "-m", "cwlpilot", *map(str, args)], cwd=ROOT, env=env(),
                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 

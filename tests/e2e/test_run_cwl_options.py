@@ -19,7 +19,7 @@ def test_run_of_a_panda_workflow_takes_the_panda_options(tmp_path):
     cwlpilot("run", ROOT / "examples/panda/loop.cwl", "--workdir", tmp_path, "--max-loop-iterations", 2,
              "--outDS", "user.me.test", "-q", check=0)
     ran = [a[0] for a in attempts(tmp_path) if a[0].endswith("checkpoint")]
-    assert ran == ["work_loop.0.checkpoint", "work_loop.1.checkpoint"]
+    assert ran == ["work_loop.1.checkpoint", "work_loop.2.checkpoint"]  # a loop counts its runs from 1, as iDDS
     assert any(p.name.startswith("user.me.test_") for p in (tmp_path / "datasets").iterdir())
     bad = cwlpilot("run", ROOT / "examples/panda/loop.cwl", "--workdir", tmp_path / "b", "--dataset", "nonsense")
     assert bad.returncode == 2 and "--dataset wants NAME=DIR, not 'nonsense'" in bad.stderr

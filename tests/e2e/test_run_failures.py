@@ -11,8 +11,10 @@ def test_retry_count_retries_until_success_with_a_log_and_event_per_attempt(tmp_
     proc = cwlpilot("run", plan, "--workdir", tmp_path / "w", check=0)
     assert [a[:3] for a in attempts(tmp_path / "w")] == [("flaky", 1, "retried"), ("flaky", 2, "retried"),
                                                          ("flaky", 3, "done")]
+    # every attempt's log is kept: the last one is `<name>.log`, O2's taskwrapper's name for it
+    assert (tmp_path / "w" / "flaky.1.log").read_text() == "attempt 1\n"
     assert (tmp_path / "w" / "flaky.2.log").read_text() == "attempt 2\n"
-    assert (tmp_path / "w" / "flaky.3.log").read_text() == "attempt 3\n"
+    assert (tmp_path / "w" / "flaky.log").read_text() == "attempt 3\n"
     assert [e["args"]["attempt"] for e in timeline(tmp_path / "w")] == [1, 2, 3]
     assert "1 retried" in proc.stdout
 
@@ -34,7 +36,8 @@ def test_retry_rules_file_no_retry_on_exit_code_and_log_regex(tmp_path):
 
 def test_bad_retry_rules_file_is_reported(tmp_path):
     rules = tmp_path / "rules.yaml"
-    rules.write_text("- {action: increase_memory, value: 0.5}\n- {action: explode}\n- {action: no_retry, log_regex: '('}\n")
+    rules.write_text("- {action: increase_memory, value: 0.5}\n- {action: explode}\n"
+                     "- {action: no_retry, log_regex: '('}\n")
     plan = write_plan(tmp_path / "p.json", [stage("a", "true")])
     proc = cwlpilot("run", plan, "--workdir", tmp_path / "w", "--retry-rules", rules)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
@@ -77,7 +80,8 @@ def test_timeout_kills_the_whole_tree_and_increase_walltime_helps(tmp_path):
     result = [(a[0], a[2], a[3]) for a in attempts(tmp_path / "w")]
     assert sorted(result) == [("slow", "done", None), ("slow", "retried", "timeout"), ("stuck", "failed", "timeout")]
     assert "killed: timeout" in proc.stdout
-    assert (tmp_path / "w" / "slow.2.log").read_text() == "finished\n"
+    assert (tmp_path / "w" / "slow.log").read_text() == "finished\n"
+    assert (tmp_path / "w" / "slow.1.log").read_text() == ""
     left = processes_of_run(tmp_path / "w")
     assert left == [], "the timed-out stage left processes behind"
 

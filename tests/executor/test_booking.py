@@ -8,14 +8,26 @@ from cwlpilot.executor.booking import Choice, Limits, Request, Usage, booking, n
 LIMITS = Limits(cpu=4, mem=1000, max_jobs=10, n_backfill=0)
 
 
-def test_booking_of_unknown_and_relative_values():
-    assert booking(-1, -1, None, LIMITS) == (1.0, 0.0)
-    assert booking(2, 300, 0.5, LIMITS) == (2.0, 300.0)  # relative_cpu: half of the 4-core limit
-    assert booking(1, 300, None, LIMITS, mem_factor=2) == (1.0, 600.0)
+def test_booking_of_unknown_values_and_retry_factors():
+    assert booking(-1, -1, LIMITS) == (1.0, 0.0)
+    assert booking(1, 300, LIMITS, mem_factor=2) == (1.0, 600.0)
+
+
+def test_cpu_is_booked_as_written_whatever_relative_cpu_says():
+    """Regression: `relative_cpu` was booked as a fraction of --cpu-limit (7 cores for sgnsim at
+    --cpu-limit 8). O2DPG's runner books `cpu`, which its generator already scaled by relative_cpu."""
+    from cwlpilot.executor.planload import parse_plan
+
+    plan = parse_plan('{"stages": [{"name": "sgnsim_1", "cmd": "true", '
+                      '"resources": {"cpu": 1.75, "mem": "4000", "relative_cpu": 0.875}}]}')
+    (s,) = plan.stages
+    assert booking(s.cpu, s.mem, Limits(cpu=8, mem=16000)) == (1.75, 4000.0)
+    assert s.relative_cpu == 0.875
 
 
 def test_optimistic_resources_clamp_instead_of_refusing():
-    assert booking(16, 5000, None, Limits(cpu=4, mem=1000, optimistic=True)) == (4, 1000)
+    assert booking(16, 5000, Limits(cpu=4, mem=1000, optimistic=True)) == (4, 1000)
+    assert booking(2, 5000, Limits(cpu=4, mem=1000, clamp_memory=True)) == (2, 1000)
 
 
 def test_never_fit_names_the_stage_the_resource_and_both_numbers():

@@ -26,7 +26,8 @@ def test_precedence_and_parentheses():
 @pytest.mark.parametrize("text, message", [
     ("done(a) &&", "expected a condition at the end at column 11"),
     ("done(a) & done(b)", "unexpected character '&' at column 9"),
-    ("finished(a)", "expected one of done, failed, skipped, ended, '!', '(' or true/false, found 'finished' at column 1"),
+    ("finished(a)",
+     "expected one of done, failed, skipped, ended, '!', '(' or true/false, found 'finished' at column 1"),
     ("done(a", "expected ')' at the end at column 7"),
     ("done(a)) ", "unexpected ')' at column 8"),
     ("(done(a) || failed(b)", "expected ')' at the end at column 22"),

@@ -58,8 +58,8 @@ def simulate(plan, limits, outcomes, durations, keep_going=True):
                           sum(c.backfill for _, _, c in running),
                           frozenset(by_id[c.stage_id].semaphore for _, _, c in running if by_id[c.stage_id].semaphore))
 
-            def pick(ready):
-                reqs = [Request(r.id, *booking(r.cpu, r.mem, r.relative_cpu, limits, r.mem_factor), r.semaphore)
+            def pick(ready, usage=usage):
+                reqs = [Request(r.id, *booking(r.cpu, r.mem, limits, r.mem_factor), r.semaphore)
                         for r in ready]
                 return [ClaimRequest(c.request.id, c.request.cpu, c.request.mem, c.backfill, c.request.semaphore)
                         for c in select(reqs, usage, limits)]

@@ -147,7 +147,9 @@ def test_a_run_time_split_is_read_through_its_gather_in_conditions_and_loops(tmp
     assert "condition" not in stages["w.s"] and stages["w.s"]["needs"] == ["w.s.split"]
 
 
-def test_scatter_over_prun_honours_scatter_method(tmp_path):
+def test_scatter_pairs_the_arrays_whatever_the_scatter_method(tmp_path):
+    """workflow_utils.resolve_nodes: one instance per element of the first scattered input, the others
+    zipped in (scatterMethod is never read)."""
     body = (
         "requirements:\n  ScatterFeatureRequirement: {}\ninputs:\n  xs: {type: 'string[]', default: [a, b]}\n"
         "  ys: {type: 'string[]', default: [--avoidVP, --forceStaged, --site X]}\n"
@@ -157,18 +159,21 @@ def test_scatter_over_prun_honours_scatter_method(tmp_path):
     )
     wf = write(tmp_path, "sc.cwl", body.replace("METHOD", "flat_crossproduct"))
     code, _, err = compile_(wf)
-    assert code == 1 and "unknown input parameter 'x' for prun" in err  # prun takes opt_* only
+    assert code == 1 and "unknown input parameter 'x' for prun" in err  # Node.verify: prun takes opt_* only
     body = body.replace("      x: xs\n      y: ys\n", "      opt_inDsType: xs\n      opt_args: ys\n")
     body = body.replace("scatter: [x, y]", "scatter: [opt_inDsType, opt_args]")
     code, text, err = compile_(write(tmp_path, "sc2.cwl", body.replace("METHOD", "flat_crossproduct")))
     assert code == 0, err
-    names = [n for n in stages_of(text) if n.startswith("s[")]
-    assert names == ["s[0,0]", "s[0,1]", "s[0,2]", "s[1,0]", "s[1,1]", "s[1,2]"]
-    assert len(stages_of(text)["@outputs"]["data"]["panda"]["outputs"]["all"]["refs"]) == 6
-    code, _, err = compile_(write(tmp_path, "sc3.cwl", body.replace("METHOD", "dotproduct")))
-    assert (
-        code == 1 and "dotproduct scatter over arrays of different lengths (opt_inDsType has 2, opt_args has 3)" in err
+    assert "PanDA's server ignores scatterMethod (flat_crossproduct)" in err
+    assert "scatter over arrays of different lengths (opt_inDsType has 2, opt_args has 3)" in err
+    stages = stages_of(text)
+    assert [n for n in stages if n.startswith("s[")] == ["s[0]", "s[1]"]
+    assert len(stages["@outputs"]["data"]["panda"]["outputs"]["all"]["refs"]) == 2
+    # past the end of a shorter array an instance gets all of it: here a list as opt_args, which fails
+    code, _, err = compile_(
+        write(tmp_path, "sc3.cwl", body.replace("[a, b]", "[a, b, c, d]").replace("METHOD", "dotproduct"))
     )
+    assert code == 1 and "step 's': opt_args must be a string" in err
 
 
 def test_condition_on_one_source_of_a_list_and_on_a_sub_workflow(tmp_path):
@@ -202,42 +207,74 @@ def test_condition_on_one_source_of_a_list_and_on_a_sub_workflow(tmp_path):
     assert stages["s.in1"]["condition"] == "((failed(a) || skipped(a))) && (done(a))"
 
 
+REMOTE = {
+    "reana": '      opt_exec:\n        default: "run"\n      opt_args:\n        default: "--outputs a"\n',
+    "gitlab": "".join(
+        f'      {k}:\n        default: "{v}"\n'
+        for k, v in [
+            ("opt_api", "https://gitlab"),
+            ("opt_projectID", "12"),
+            ("opt_ref", "main"),
+            ("opt_triggerToken", "t"),
+            ("opt_accessToken", "a"),
+            ("opt_site", "CERN"),
+        ]
+    ),
+}
+
+
 @pytest.mark.parametrize(
     ("kind", "words"), [("reana", "are sent to a REANA cluster"), ("gitlab", "trigger a GitLab CI pipeline")]
 )
-def test_kinds_that_cannot_run_locally(tmp_path, kind, words):
+def test_kinds_that_cannot_run_locally_are_a_note_of_check_and_an_error_of_compile(tmp_path, kind, words):
+    """PanDA's server accepts reana and gitlab steps (pcwl_utils.WORKFLOW_NAMES); only running them here fails."""
     wf = write(
         tmp_path,
         "k.cwl",
-        f"inputs: []\noutputs: []\nsteps:\n  k:\n    run: {kind}\n    in:\n"
-        '      opt_args:\n        default: "x"\n    out: [outDS]\n',
+        f"inputs: []\noutputs: []\nsteps:\n  k:\n    run: {kind}\n    in:\n{REMOTE[kind]}    out: [outDS]\n",
     )
     out, err = io.StringIO(), io.StringIO()
-    assert main(["check", str(wf)], out, err) == 1
-    first = err.getvalue().splitlines()[0]
-    assert first.endswith(f"k.cwl:7:10: step 'k': {kind} steps {words} and cannot run locally")
+    assert main(["check", str(wf)], out, err) == 0, err.getvalue()
+    assert (
+        f"k.cwl:7:10: note: step 'k': {kind} steps {words} and cannot run locally [panda-not-local]" in err.getvalue()
+    )
+    code, _, err_text = compile_(wf)
+    assert code == 1 and f"k.cwl:7:10: step 'k': {kind} steps {words} and cannot run locally" in err_text
 
 
-def test_a_sub_workflows_output_is_its_output_source_not_every_leaf():
+def test_a_sub_workflows_readers_get_the_dataset_of_every_step_inside_it():
+    """workflow_utils.resolve_nodes returns every leaf of a sub-workflow as its tail since b9eb1817 (panda-server
+    0.7.2): `merge` reads the 12 datasets of both scattered sig_bg_comb copies, not only the two `combine`s."""
     code, text, err = compile_(EXAMPLES / "merge_many.cwl", EXAMPLES / "inputs2.yaml")
     assert code == 0, err
-    assert stages_of(text)["merge"]["needs"] == ["many_sig_bg_comb[0].combine", "many_sig_bg_comb[1].combine"]
+    merge = stages_of(text)["merge"]["data"]["panda"]
+    names = [r["name"] for r in merge["inputs"]]
+    assert len(names) == 12 and names[0] == "user.local.merge_many_000_make_signal"
+    assert names[-1] == "user.local.merge_many_012_combine"  # ids as the server's: 6 and 13 are the sub-workflows
+    assert "many_sig_bg_comb's outputs get the dataset of every step inside it" in err
 
 
 def test_yaml_errors_missing_sub_workflows_and_cycles(tmp_path):
-    (tmp_path / "syntax.cwl").write_text("class: Workflow\nsteps:\n  a: [\n")
+    (tmp_path / "syntax.cwl").write_text("class: Workflow\nsteps:\n  a: [\n      run: prun\n")
     out, err = io.StringIO(), io.StringIO()
     assert main(["check", str(tmp_path / "syntax.cwl")], out, err) == 1
-    assert "syntax.cwl:4:1: YAML syntax error" in err.getvalue()
+    assert "syntax.cwl:5:1: YAML syntax error" in err.getvalue()
+    # cwl-utils, as PanDA's server loads the document (pcwl_utils.parse_workflow_file), refuses a missing run file
     wf = write(
         tmp_path,
         "wf.cwl",
-        "inputs: []\noutputs: []\nsteps:\n"
-        "  s:\n    run: missing.cwl\n    in: {}\n    out: [x]\n"
-        + prun("a", "echo %IN", "      opt_inDS: b/outDS\n")
-        + prun("b", "echo %IN", "      opt_inDS: a/outDS\n"),
+        "inputs: []\noutputs: []\nsteps:\n  s:\n    run: missing.cwl\n    in: {}\n    out: [x]\n"
+        + prun("a", "echo %IN", "      opt_inDS: b/outDS\n"),
     )
     code, _, err = compile_(wf)
     assert code == 1
-    assert "wf.cwl:7:10: step 's': run: no such file 'missing.cwl'" in err
-    assert "step 'a': cycle: a -> b -> a" in err
+    assert "wf.cwl:7:5: step 's': run: no such file 'missing.cwl': PanDA's parser (cwl-utils) refuses" in err
+    wf = write(
+        tmp_path,
+        "cycle.cwl",
+        "inputs: []\noutputs: []\nsteps:\n"
+        + prun("a", "echo %IN", "      opt_inDS: b/outDS\n", "--outputs x")
+        + prun("b", "echo %IN", "      opt_inDS: a/outDS\n", "--outputs y"),
+    )
+    code, _, err = compile_(wf)
+    assert code == 1 and "step 'a': cycle: a -> b -> a (PanDA's server never ends sorting it" in err

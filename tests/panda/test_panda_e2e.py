@@ -13,7 +13,9 @@ from tests.e2e.helpers import ROOT, attempts, cwlpilot, start_cwlpilot, states
 from tests.e2e.test_resume_and_pilots import kill_everything
 
 EXAMPLES = ROOT / "examples" / "panda"
-SEEDS = ROOT.parent / "shared" / "seed-workflows" / "panda"
+SEEDS = next(
+    (p / "shared" / "seed-workflows" / "panda" for p in ROOT.parents if (p / "shared").is_dir()), ROOT / "none"
+)
 pytestmark = pytest.mark.e2e
 
 
@@ -74,9 +76,10 @@ def test_a_failing_top_triggers_bottom_ng_and_not_bottom_ok(tmp_path):
 
 
 def loop_values(workdir, prefix="work_loop"):
-    """[(xxx written by the top step, dictionary the junction left)] for each iteration that ran."""
+    """[(xxx written by the top step, dictionary the junction left)] for each iteration that ran (counted
+    from 1, as iDDS counts a loop's runs)."""
     found = []
-    i = 0
+    i = 1
     while (workdir / f"{prefix}.{i}.checkpoint").exists():
         xxx = int(text(workdir / f"{prefix}.{i}.inner_work_top" / "job0" / "seed.txt"))
         decision = json.loads((workdir / f"{prefix}.{i}.checkpoint" / ".cwlpilot" / "outputs.json").read_text())
@@ -94,8 +97,10 @@ def test_loop_runs_until_the_junction_decides(tmp_path):
         assert end == (None if i < 4 else "to_terminate")
     gate = json.loads((tmp_path / "work_loop" / ".cwlpilot" / "outputs.json").read_text())
     assert gate["iterations"] == 5
-    final = next(Path(outputs(tmp_path)["outDS"]).iterdir())  # work_end read the last iteration's output
-    assert float(text(final)) == pytest.approx(127 * 0.456 * 16)
+    final = next(Path(outputs(tmp_path)["outDS"]).iterdir())  # work_end read the last iteration's outputs:
+    top, bottom, decision = text(final).splitlines()  # every step's of the body (resolve_nodes' tails)
+    assert (int(top), float(bottom)) == (127, pytest.approx(127 * 0.456 * 16))
+    assert json.loads(decision)["to_terminate"] is True  # the junction's results.json is in its dataset
 
 
 def test_max_loop_iterations_guard(tmp_path):
@@ -114,20 +119,21 @@ def test_scattered_loops_have_one_dictionary_each(tmp_path):
     for k in (0, 1):
         found = loop_values(tmp_path, f"work_loop[{k}]")
         assert [x for x, _, _ in found] == [123, 124, 125, 126, 127]
-    merged = next(Path(outputs(tmp_path)["outDS"]).iterdir())
-    assert len(text(merged).splitlines()) == 2  # both loops' last outputs were gathered
+    merged = text(next(Path(outputs(tmp_path)["outDS"]).iterdir()))
+    # both loops' last outputs were gathered, of the 3 steps of each body (resolve_nodes' tails)
+    assert merged.count("926.592") == 2 and merged.count('"to_terminate": true') == 2
 
 
 def test_loop_over_a_scatter_slices_the_arrays_and_the_junction_updates_them(tmp_path):
     run(tmp_path, EXAMPLES / "sequential_loop.cwl", EXAMPLES / "inputs-signal.yaml")
     xxx, yyy = [123, 456], [0.456, 0.866]
-    for i in range(4):  # sums 451, 905, 1814, 3639: the fourth passes 2000
+    for i in range(1, 5):  # sums 451, 905, 1814, 3639: the fourth passes 2000
         for k in (0, 1):
             value = float(text(tmp_path / f"seq_loop.{i}.parallel_work[{k}].core" / "job0" / "seed.txt"))
             assert value == pytest.approx(xxx[k] * yyy[k])
         xxx, yyy = [x + 1 for x in xxx], [y * 2 for y in yyy]
-    assert not (tmp_path / "seq_loop.4.checkpoint").exists()
-    assert len(outputs(tmp_path)["outDS"]) == 2
+    assert not (tmp_path / "seq_loop.5.checkpoint").exists()
+    assert len(outputs(tmp_path)["outDS"]) == 3  # the two cores' datasets and the junction's
 
 
 def test_secondary_streams_splits_and_scatter_over_a_sub_workflow(tmp_path):
@@ -137,7 +143,9 @@ def test_secondary_streams_splits_and_scatter_over_a_sub_workflow(tmp_path):
     assert klm[0].endswith(".def.zip") and klm[1].endswith(".xyz.pool")  # %IN by type, %IN2 from the secondary
     run(tmp_path / "many", EXAMPLES / "merge_many.cwl", EXAMPLES / "inputs2.yaml")
     merged = next(Path(outputs(tmp_path / "many")["outDS"]).iterdir())
-    assert text(merged).splitlines()[0] == "merged type=aaa level=3 files=2"
+    # merge reads the dataset of every step of both sig_bg_comb copies (resolve_nodes' tails), each of the
+    # type its step makes first: 2 x (1 + 1 + 1 + 10 + 1 + 1) files
+    assert text(merged).splitlines()[0] == "merged type=aaa level=3 files=30"
 
 
 def test_a_dataset_without_a_local_folder_is_a_clear_error(tmp_path):
@@ -156,15 +164,16 @@ def test_seed_workflows_that_are_valid_run_to_completion(tmp_path):
     (data / "f.txt").write_text("x\n")
     (tmp_path / "map.yaml").write_text(f"my.dataset: {data}\n")
     (tmp_path / "in.yaml").write_text("dataset: my.dataset\nparam_xxx: 7\nparam_yyy: 0.5\n")
-    run(
+    failed = run(  # `run: prun.cwl` without such a file: cwl-utils refuses it on the server
         tmp_path / "main",
         SEEDS / "loop_main.cwl",
         tmp_path / "in.yaml",
         env={"CWLPILOT_DATASETS": str(tmp_path / "map.yaml")},
+        check=1,
     )
-    assert text(tmp_path / "main" / "core" / "job0" / "seed.txt") == "f.txt 7 0.5"
+    assert "run: no such file 'prun.cwl'" in failed.stderr
     failed = run(tmp_path / "athena", SEEDS / "athena.cwl", check=1)
-    assert "names unknown step 'top'" in failed.stderr
+    assert "opt_inDS is unresolved: 'top/outDS' names unknown step 'top'" in failed.stderr
 
 
 def test_a_loop_killed_mid_way_resumes_without_running_done_stages_again(tmp_path):
@@ -211,9 +220,9 @@ def test_a_malformed_results_json_fails_the_junction_and_skips_what_follows(tmp_
     result = run(tmp_path / "w", tmp_path / "loop.cwl", check=1)
     assert "junction: results.json is not valid JSON" in result.stderr
     got = states(tmp_path / "w")
-    assert got["work_loop.0.checkpoint"] == "failed" and got["work_loop"] == "skipped"
+    assert got["work_loop.1.checkpoint"] == "failed" and got["work_loop"] == "skipped"
     assert got["work_end"] == "skipped"
-    assert "needs failed stage 'work_loop.0.checkpoint'" in result.stderr  # the reason, in the status table
+    assert "needs failed stage 'work_loop.1.checkpoint'" in result.stderr  # the reason, in the status table
 
 
 def test_a_skipped_conditional_step_in_a_loop_body_does_not_stop_the_loop(tmp_path):
@@ -228,5 +237,5 @@ def test_a_skipped_conditional_step_in_a_loop_body_does_not_stop_the_loop(tmp_pa
     (tmp_path / "loop_body.cwl").write_text(body)
     run(tmp_path / "w", tmp_path / "loop.cwl")
     got = states(tmp_path / "w")
-    assert [got[f"work_loop.{i}.rescue"] for i in range(5)] == ["skipped"] * 5
+    assert [got[f"work_loop.{i}.rescue"] for i in range(1, 6)] == ["skipped"] * 5
     assert got["work_loop"] == got["work_end"] == "done"

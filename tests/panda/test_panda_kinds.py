@@ -30,7 +30,6 @@ def prun_data(**more):
         "outputs": ["o.txt"],
         "dataset": "datasets/ds_001_p",
         "inputs": [],
-        "in_types": [],
         "streams": [],
         "secondary": [],
         "files_per_job": None,
@@ -93,7 +92,6 @@ def junction_stage(tmp_path, iteration, results):
         "dataset": f"datasets/d_L.{iteration}.j",
         "inputs": [],
         "streams": [],
-        "in_types": [],
         "secondary": [],
         "params": {"x": 1},
         "param_map": {},
@@ -107,36 +105,38 @@ def junction_stage(tmp_path, iteration, results):
 
 
 def test_junction_adds_the_next_iteration_until_it_stops_or_the_guard(tmp_path):
-    stage, ctx = junction_stage(tmp_path, 0, '{"x": 2}')
+    """Iterations count from 1, as iDDS counts a loop's runs (Workflow.num_run is set to 1 first)."""
+    stage, ctx = junction_stage(tmp_path, 1, '{"x": 2}')
     assert Junction().finish(stage, ctx) is None
     added = Junction().expand(stage, ctx)
     (new,) = added.stages
-    assert new["name"] == "L.1.j" and new["needs"] == ["L.1.b"] and added.needs == (("L", "L.1.j"),)
-    assert new["data"]["panda"]["params"] == {"x": 2} and new["data"]["panda"]["iteration"] == 1
+    assert new["name"] == "L.2.j" and new["needs"] == ["L.2.b"] and added.needs == (("L", "L.2.j"),)
+    assert new["data"]["panda"]["params"] == {"x": 2} and new["data"]["panda"]["iteration"] == 2
     assert new["data"]["panda"]["loop"]["gate"] == "L"
-    stage, ctx = junction_stage(tmp_path, 1, '{"to_terminate": true}')
+    stage, ctx = junction_stage(tmp_path, 2, '{"to_terminate": true}')
     assert Junction().finish(stage, ctx) is None and Junction().expand(stage, ctx) is None
-    stage, ctx = junction_stage(tmp_path, 2, "{}")  # the third of at most 3 iterations
+    stage, ctx = junction_stage(tmp_path, 3, "{}")  # the third of at most 3 iterations
     assert Junction().finish(stage, ctx) is None and Junction().expand(stage, ctx) is None
     assert json.loads((ctx.cwd / ".cwlpilot" / "outputs.json").read_text())["end"] == "max-loop-iterations"
 
 
 def test_junction_without_results_fails_clearly(tmp_path):
-    stage, ctx = junction_stage(tmp_path, 0, "{}")
+    stage, ctx = junction_stage(tmp_path, 1, "{}")
     (ctx.cwd / "results.json").unlink()
     assert Junction().finish(stage, ctx) == f"the junction did not write results.json in {ctx.cwd}"
 
 
 def test_gate_points_outputs_at_the_last_iteration_and_outputs_stage_reads_them(tmp_path):
-    for i, end in ((0, None), (1, "to_terminate")):
+    for i, end in ((1, None), (2, "to_terminate")):
         meta = tmp_path / f"L.{i}.j" / ".cwlpilot"
         meta.mkdir(parents=True)
         (meta / "outputs.json").write_text(json.dumps({"end": end, "params": {"x": i}}))
         (tmp_path / "datasets" / f"d_L.{i}.b").mkdir(parents=True)
-    entries = {"outDS": [{"alias": "datasets/loop.outDS", "template": f"datasets/d_L.{MARK}.b"}]}
+    entries = [{"alias": "datasets/loop.outDS", "template": f"datasets/d_L.{MARK}.b"}]
     stage, ctx = make(tmp_path, "L", "panda_gate", {"junction": f"L.{MARK}.j", "max": 5, "outputs": entries})
     Gate().prepare(stage, ctx)
-    assert (tmp_path / "datasets" / "loop.outDS").resolve() == (tmp_path / "datasets" / "d_L.1.b").resolve()
+    assert (tmp_path / "datasets" / "loop.outDS").resolve() == (tmp_path / "datasets" / "d_L.2.b").resolve()
+    assert json.loads((ctx.cwd / ".cwlpilot" / "outputs.json").read_text())["iterations"] == 2
     outputs = {
         "a": {"listed": False, "refs": [{"path": "datasets/loop.outDS", "producers": ["L"]}]},
         "b": {"listed": True, "refs": [{"path": "datasets/x", "producers": ["never"]}]},
@@ -145,20 +145,21 @@ def test_gate_points_outputs_at_the_last_iteration_and_outputs_stage_reads_them(
     Outputs().prepare(stage, ctx)
     written = json.loads((ctx.cwd / ".cwlpilot" / "outputs.json").read_text())
     assert written == {"a": str(tmp_path / "datasets" / "loop.outDS"), "b": [None]}  # "never" did not succeed
-    stage, ctx = make(tmp_path, "L2", "panda_gate", {"junction": f"M.{MARK}.j", "max": 5, "outputs": {}})
-    with pytest.raises(KindError, match="junction 'M.0.j' left no decision"):
+    stage, ctx = make(tmp_path, "L2", "panda_gate", {"junction": f"M.{MARK}.j", "max": 5, "outputs": []})
+    with pytest.raises(KindError, match="junction 'M.1.j' left no decision"):
         Gate().prepare(stage, ctx)
 
 
-def test_one_input_type_per_dataset_when_as_many_are_given(tmp_path):
+def test_each_input_dataset_is_read_with_its_own_type(tmp_path):
+    """workflow_utils.Node.get_input_ds_list: one type per opt_inDS dataset (the task reads `{ds}_{type}/`)."""
     refs = []
-    for name in ("u", "v"):
+    for name, kind in (("u", "a.txt"), ("v", "b.txt")):
         folder = tmp_path / "datasets" / name
         folder.mkdir(parents=True)
         for t in ("a.txt", "b.txt"):
             (folder / f"{name}._000000.{t}").write_text("")
-        refs.append({"path": f"datasets/{name}", "name": name, "producers": []})
-    data = prun_data(exec="echo %IN > o.txt", inputs=refs, in_types=["a.txt", "b.txt"], jobs=[0])
+        refs.append({"path": f"datasets/{name}", "name": name, "producers": [], "type": kind})
+    data = prun_data(exec="echo %IN > o.txt", inputs=refs, jobs=[0])
     stage, ctx = make(tmp_path, "p", "panda_prun", data)
     assert execute(Prun().prepare(stage, ctx), ctx).returncode == 0
     assert (ctx.cwd / "job0" / "o.txt").read_text() == "u._000000.a.txt,v._000000.b.txt\n"

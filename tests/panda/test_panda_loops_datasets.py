@@ -37,8 +37,9 @@ def test_dataset_files_filter_by_type_and_skip_bookkeeping(tmp_path):
         (tmp_path / name).write_text("")
     (tmp_path / ".cwlpilot").mkdir()
     (tmp_path / ".cwlpilot" / "z.root").write_text("")
-    assert [p.name for p in dataset_files(tmp_path, ("x.root",))] == ["a._000000.x.root", "a._000001.x.root"]
+    assert [p.name for p in dataset_files(tmp_path, "x.root")] == ["a._000000.x.root", "a._000001.x.root"]
     assert len(dataset_files(tmp_path)) == 3
+    assert [p.name for p in dataset_files(tmp_path, "*.root")] == ["a._000000.x.root", "a._000001.x.root"]
 
 
 def test_chunks_and_names():

@@ -18,7 +18,8 @@ DATASET = "user.local.split_001_count"
 
 
 def test_five_upstream_files_two_per_job_run_as_three_parallel_job_stages(tmp_path):
-    (tmp_path / "in.yaml").write_text("param_sleep: 1\n")
+    exec_ = "sleep 1 && cat $(echo %IN | tr , ' ') | awk '{s += $1} END {print s}' > sum.txt"
+    (tmp_path / "in.yaml").write_text(f'count_exec: "{exec_}"\n')
     run(tmp_path / "w", SPLIT, tmp_path / "in.yaml", "-j", "3", "--cpu-limit", "3")
     work = tmp_path / "w"
     got = states(work)
@@ -37,9 +38,8 @@ def test_five_upstream_files_two_per_job_run_as_three_parallel_job_stages(tmp_pa
 
 
 def test_a_failing_job_makes_the_failure_branch_run_and_skips_the_success_branch(tmp_path):
-    (tmp_path / "fail.yaml").write_text("param_fail: 1\n")
     plan = tmp_path / "plan.json"
-    cwlpilot("compile", SPLIT, tmp_path / "fail.yaml", "-o", plan, check=0)
+    cwlpilot("compile", SPLIT, EXAMPLES / "split-fail.yaml", "-o", plan, check=0)
     result = cwlpilot("run", plan, "--workdir", tmp_path / "w", "-q")  # no --keep-going needed: it is handled
     assert result.returncode == 0, result.stdout + result.stderr
     assert "exit code 1 (handled by a condition)" in result.stdout
@@ -53,7 +53,9 @@ def test_a_failing_job_makes_the_failure_branch_run_and_skips_the_success_branch
 
 def test_a_split_killed_mid_way_resumes_and_keeps_the_jobs_that_finished(tmp_path):
     slow = tmp_path / "split.cwl"  # job J sleeps 3 J seconds, so that the kill lands between the jobs
-    slow.write_text(SPLIT.read_text().replace('default: "sleep %{sleep} &&', 'default: "sleep $((%RNDM:0 * 3)) &&'))
+    count = "default: \"cat $(echo %IN | tr , ' ') | awk '{s += $1} END {print s}' > sum.txt\""
+    assert count in SPLIT.read_text()
+    slow.write_text(SPLIT.read_text().replace(count, count.replace('"cat', '"sleep $((%RNDM:0 * 3)) && cat')))
     work = tmp_path / "w"
     proc = start_cwlpilot("run", slow, "--workdir", work, "-q", "-j", "3", "--cpu-limit", "3")
     deadline = time.time() + 30
@@ -96,7 +98,7 @@ steps:
       opt_inDS: s/outDS
       opt_exec:
         default: |-
-          if [ %{i} -ge 1 ]; then echo '{"to_terminate": true}'; else echo '{"n": 1}'; fi > results.json
+          if [ %{i} -ge 2 ]; then echo '{"to_terminate": true}'; else echo '{"n": 1}'; fi > results.json
     out: []
 """
 MAIN = """cwlVersion: v1.2
@@ -127,13 +129,17 @@ def test_a_split_inside_a_loop_is_made_again_in_each_iteration(tmp_path):
     (tmp_path / "main.cwl").write_text(MAIN)
     check = cwlpilot("check", tmp_path / "main.cwl", check=0)
     assert (
-        "  Stages: L.0.s.split L.0.s.job0 L.0.s.job1 ... L.0.s  (L.0.s.split adds one job stage per 2" in check.stdout
+        "  Stages: L.1.s.split L.1.s.job0 L.1.s.job1 ... L.1.s  (L.1.s.split adds one job stage per 2" in check.stdout
     )
     run(tmp_path / "w", tmp_path / "main.cwl")
     got = states(tmp_path / "w")
-    for i in (0, 1):
+    for i in (1, 2):  # %{i} counts from 1: the junction stops the loop in its second iteration
         assert [got[f"L.{i}.s{part}"] for part in (".split", ".job0", ".job1", "")] == ["done"] * 4
         assert f"L.{i}.s.job2" not in got  # 3 files, 2 per job
-    assert got["L.1.j"] == "done" and "L.2.j" not in got
+    assert got["L.2.j"] == "done" and "L.3.j" not in got
     (last,) = Path(outputs(tmp_path / "w")["outDS"]).iterdir()
-    assert text(last).splitlines() == ["1 0", "1 1", "1 2"]  # the last iteration's files, through its gather
+    # `after` reads every step's dataset of the body's last iteration (resolve_nodes' tails): top's three
+    # files, the two files s's jobs wrote (through its gather), and j's results.json
+    lines = text(last).splitlines()
+    assert lines[:3] == ["2 0", "2 1", "2 2"] and lines[3:6] == ["2 0", "2 1", "2 2"]
+    assert json.loads(lines[6]) == {"to_terminate": True}

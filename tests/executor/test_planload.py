@@ -5,7 +5,8 @@ import json
 import pytest
 
 from cwlpilot.executor.errors import PlanError
-from cwlpilot.executor.plan import DEFAULT_CPU, DEFAULT_MEM, load_plan, parse_plan
+from cwlpilot.executor.plan import DEFAULT_CPU, DEFAULT_MEM
+from cwlpilot.executor.planload import load_plan, parse_plan
 
 
 def plan_text(*stages, **top):
@@ -44,9 +45,11 @@ def test_schema_errors_name_file_line_and_stage():
     text = plan_text({"name": "ok", "cmd": "true"}, {"name": "bad", "cmd": "true", "resources": {"cpu": "two"}},
                      {"name": "worse", "cmd": 3})
     found = problems(text)
-    line_bad = text.splitlines().index('   "name": "bad",') + 1
-    assert f"p.json:{line_bad}: stage 'bad': resources.cpu: 'two' is not of type 'number', 'null'" in found
-    assert any(p.startswith("p.json:") and "stage 'worse': cmd: 3 is not of type 'string'" in p for p in found)
+    line_cpu = text.splitlines().index('    "cpu": "two"') + 1
+    assert f"p.json:{line_cpu}:5: stage 'bad': resources.cpu: 'two' is not a number (nor a string O2DPG's " \
+           "float() reads)" in found
+    line_cmd = text.splitlines().index('   "cmd": 3') + 1
+    assert f"p.json:{line_cmd}:4: stage 'worse': cmd: 3 is not of type 'string'" in found
     assert len(found) == 2
 
 
@@ -55,20 +58,20 @@ def test_duplicates_unknown_needs_and_cycles_are_all_reported():
                      {"name": "c", "cmd": "x", "needs": ["b"]}, {"name": "a", "cmd": "y"},
                      {"name": "d", "cmd": "x", "needs": ["bb"]})
     found = problems(text)
-    assert "p.json:25: stage 'a': duplicate name (first used by stage #1)" in found
-    assert any("stage 'd': needs unknown stage 'bb'; did you mean 'b'?" in p for p in found)
-    assert any(p.endswith("cycle: a -> c -> b -> a (each stage needs the next)") for p in found)
-    assert len(found) == 3
+    assert found == [  # in the order they are written, each at the key it is about
+        "p.json:6:4: stage 'a': cycle: a -> c -> b -> a (each stage needs the next)",
+        "p.json:25:4: stage 'a': duplicate name (first used by stage #1)",
+        "p.json:31:4: stage 'd': needs unknown stage 'bb'; did you mean 'b'?"]
 
 
 def test_a_stage_needing_itself_is_a_cycle():
     found = problems(plan_text({"name": "a", "cmd": "x", "needs": ["a"]}))
-    assert found == ["p.json:4: cycle: a -> a (each stage needs the next)"]
+    assert found == ["p.json:6:4: stage 'a': cycle: a -> a (each stage needs the next)"]
 
 
 def test_unknown_kind_is_refused_before_running():
     found = problems(plan_text({"name": "a", "cmd": "x", "kind": "warp"}))
-    assert found == ["p.json:4: stage 'a': unknown kind 'warp' (this cwlpilot runs: shell)"]
+    assert found == ["p.json:6:4: stage 'a': unknown kind 'warp' (this cwlpilot runs: shell)"]
 
 
 def test_invalid_json_names_line_and_column():
@@ -76,9 +79,22 @@ def test_invalid_json_names_line_and_column():
         "p.json:2:16: not valid JSON: Expecting property name enclosed in double quotes"]
 
 
-def test_unknown_stage_keys_are_warnings_not_errors():
-    plan = parse_plan(plan_text({"name": "a", "cmd": "x", "retry_cout": 2}), "p.json")
-    assert plan.warnings == ("p.json: unknown key 'retry_cout' ignored (in 1 stage(s), e.g. 'a')",)
+def test_unknown_keys_are_errors_with_a_suggestion_and_x_keys_are_yours():
+    """Regression: a typo'd `need` only warned, and the stage ran without its dependency."""
+    found = problems(plan_text({"name": "a", "cmd": "x"}, {"name": "b", "cmd": "x", "need": ["a"], "x-owner": "me",
+                                                            "resources": {"cpu": 1, "memory": 5, "x-note": 1}},
+                               stagez=[], **{"x-tool": "gen"}))
+    assert found == [
+        "p.json:10:4: stage 'b': unknown key 'need'; did you mean 'needs'?",
+        "p.json:16:5: stage 'b': unknown key 'memory' in resources (keys of your own may start with x-)",
+        "p.json:21:2: unknown key 'stagez'; did you mean 'stages'?"]
+
+
+def test_keys_o2dpg_writes_are_known():
+    parse_plan(plan_text({"name": "a", "cmd": "x", "alternative_alienv_package": "None",
+                          "disable_alternative_reco_software": True, "resources": {"cpu": "1", "mem": "4000",
+                                                                                   "relative_cpu": None}},
+                         meta={"run": 1}, comments="generated"))
 
 
 def test_load_plan_reports_a_missing_file(tmp_path):

@@ -1,0 +1,52 @@
+"""compiler.panda.cwlload: each document loaded as pcwl_utils.parse_workflow_file loads it, with cwl-utils and
+the empty stand-in files `prun`, `junction`, `phpo`, `reana`, `gitlab` it touches beside the document --
+here answered by a fetcher, so that `check` writes nothing."""
+
+from tests.panda.helpers import prun, run_cli, workflow
+
+
+def test_missing_steps_and_duplicate_keys_are_refused_where_cwl_utils_says(tmp_path):
+    """The two sPHENIX workflows the server refuses: an empty `steps:` and a second `outputSource:` key."""
+    (tmp_path / "empty.cwl").write_text("cwlVersion: v1.0\nclass: Workflow\ninputs: []\noutputs: []\nsteps:\n")
+    code, _, err = run_cli("check", tmp_path / "empty.cwl")
+    assert (
+        code == 1
+        and "empty.cwl:1:1: PanDA's parser (cwl-utils) refuses the document: missing required field `steps`" in err
+    )
+    steps = prun("a", "echo > x", "--outputs x")
+    dup = workflow(tmp_path, "dup.cwl", steps, outputs="\n  o:\n    outputSource: a/outDS\n    outputSource: b/outDS")
+    code, _, err = run_cli("check", dup)
+    assert code == 1 and 'found duplicate key "outputSource"' in err
+
+
+def test_when_in_a_v1_0_document(tmp_path):
+    wf = workflow(
+        tmp_path, "w.cwl", prun("a", "echo > x", "--outputs x", extra="    when: $(self.opt_inDS)\n"), version="v1.0"
+    )
+    code, _, err = run_cli("check", wf)
+    assert code == 1 and "w.cwl:12:5: step 'a': PanDA's parser (cwl-utils) refuses `when` here" in err
+
+
+def test_stand_ins_only_for_the_kind_names_and_nothing_written(tmp_path):
+    wf = workflow(tmp_path, "w.cwl", prun("a", "echo > x", "--outputs x"))
+    code, _, err = run_cli("check", wf)
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.cwl"]  # no `prun` file was touched
+    wf.write_text(wf.read_text().replace("run: prun", "run: prun.cwl"))
+    code, _, err = run_cli("check", wf)
+    assert code == 1 and "run: no such file 'prun.cwl'" in err and "write `run: prun`" in err
+
+
+def test_a_sub_workflow_in_another_folder_gets_its_own_stand_ins(tmp_path):
+    """parse_workflow_file touches the stand-ins beside each document it parses, sub-workflows too."""
+    (tmp_path / "sub").mkdir()
+    workflow(tmp_path / "sub", "body.cwl", prun("a", "echo > x", "--outputs x"))
+    top = "  s:\n    run: sub/body.cwl\n    in: []\n    out: [outDS]\n"
+    code, _, err = run_cli("check", workflow(tmp_path, "top.cwl", top))
+    assert code == 0, err
+
+
+def test_a_field_the_schema_does_not_have(tmp_path):
+    wf = workflow(tmp_path, "w.cwl", prun("a", "echo > x", "--outputs x", extra="    colour: blue\n"))
+    code, _, err = run_cli("check", wf)
+    assert code == 1 and "PanDA's parser (cwl-utils) refuses the field `colour`" in err

@@ -74,5 +74,5 @@ def test_seeded_campaign(sandbox: tuple[Path, list[harness.Seed]]) -> None:
     ours = [o for o in failures if not harness.owners(o)]
     assert not ours, f"{len(ours)} of {CASES} inputs failed:\n" + "\n".join(harness.describe(o) for o in ours)
     if failures:  # only in code another part of the project owns: shown, not hidden
-        pytest.xfail(f"executor/plan.py: owner: {len(failures)} of {CASES} inputs fail there, e.g.\n"
+        pytest.xfail(f"{', '.join(harness.OWNER_FILES)}: owner: {len(failures)} of {CASES} inputs fail there, e.g.\n"
                      + "\n".join(harness.describe(o) for o in failures[:3]))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from cwlpilot.argparsing import RaisingParser, UsageError
+from cwlpilot.argparsing import RaisingParser, UsageError, loop_limit
 from cwlpilot.compiler import fastyaml
 from cwlpilot.compiler.check import CheckResult, check
 from cwlpilot.compiler.cwltypes import accepts_null
@@ -24,6 +24,7 @@ from cwlpilot.compiler.emit import Options, compile_plan
 from cwlpilot.compiler.errors import CompilerError, UnsupportedError
 from cwlpilot.compiler.graph import build_graph
 from cwlpilot.compiler.ir import type_str
+from cwlpilot.compiler.limits import MAX_STAGES
 from cwlpilot.compiler.render import (
     diagnostic_data,
     github_annotation,
@@ -160,8 +161,13 @@ def build_plan(
         from cwlpilot.panda_cmd import build_plan as panda_build_plan
 
         return panda_build_plan(workflow, inputs, err, prog, **(panda or {}))
+    try:
+        options = _options(panda)
+    except UsageError as exc:
+        err.write(f"{prog}: {exc}\n")
+        return None, EXIT_USAGE
     with _no_cyclic_gc():
-        return _cwl_plan(workflow, inputs, err, prog, _options(panda))
+        return _cwl_plan(workflow, inputs, err, prog, options)
 
 
 @contextmanager
@@ -184,11 +190,10 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 def _options(panda: Mapping[str, Any] | None) -> Options:
     """The compile options: the max-iteration guard of CWL loops is the one of PanDA loops (--max-loop-iterations
-    of `run`, else CWLPILOT_MAX_LOOP_ITERATIONS), with a default of its own."""
-    given = (panda or {}).get("max_loop_iterations")
-    env_max = os.environ.get("CWLPILOT_MAX_LOOP_ITERATIONS", "")
-    limit = given or (int(env_max) if env_max.isdigit() else None)
-    return Options(max_loop_iterations=limit) if limit else Options()
+    of `run`, else CWLPILOT_MAX_LOOP_ITERATIONS), with a default of its own; raises UsageError beyond
+    compiler.limits.MAX_STAGES."""
+    limit = loop_limit((panda or {}).get("max_loop_iterations"), Options().max_loop_iterations, MAX_STAGES)
+    return Options(max_loop_iterations=limit)
 
 
 def _cwl_plan(

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from cwlpilot.argparsing import RaisingParser, UsageError
+from cwlpilot.argparsing import RaisingParser, UsageError, number
 from cwlpilot.semantics.cwl import files
 from cwlpilot.semantics.cwl.outdir import deliver
 from cwlpilot.semantics.cwl.values import PickValueError, reader, resolve
@@ -57,9 +57,9 @@ def _runner_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--workdir", help="where stages run, kept (default: a temporary folder, removed at the end)")
     limits = p.add_argument_group("resources")
-    limits.add_argument("-j", "--max-jobs", type=_positive(int), default=100, help="at most this many stages at once")
-    limits.add_argument("--cpu-limit", type=_positive(float), help="CPU cores to book (default: this machine's)")
-    limits.add_argument("--mem-limit", type=_positive(float), help="memory to book, MB (default: 90%% of the RAM)")
+    limits.add_argument("-j", "--max-jobs", type=number(int), default=100, help="at most this many stages at once")
+    limits.add_argument("--cpu-limit", type=number(float), help="CPU cores to book (default: this machine's)")
+    limits.add_argument("--mem-limit", type=number(float), help="memory to book, MB (default: 90%% of the RAM)")
     files = p.add_argument_group("intermediate, temporary, or final output files management")
     files.add_argument("--tmpdir-prefix", metavar="PREFIX", help="path prefix of the temporary folder "
                        "(default: $TMPDIR/); a folder PREFIX<random> is made")
@@ -70,23 +70,6 @@ def _runner_options(p: argparse.ArgumentParser) -> None:
                       help="remove the temporary folder at the end, whatever the outcome (default)")
     keep.add_argument("--leave-tmpdir", dest="leave_tmpdir", action="store_true", default=False,
                       help="keep the temporary folder (its plan, logs and the stages' files)")
-
-
-def _positive(kind: type) -> Any:
-    """An argparse type: a finite number above zero that the run's store can hold (SQLite's integers have
-    64 bits; `-j 99999999999999999999999` was an OverflowError there)."""
-
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}") from None
-        if not 0 < value < (2**63 if kind is int else float("inf")):
-            raise argparse.ArgumentTypeError(f"must be a positive number below 2**63, not {text[:40]!r}")
-        return value
-
-    parse.__name__ = kind.__name__
-    return parse
 
 
 def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:

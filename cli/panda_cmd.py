@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, TextIO
 
 from ruamel.yaml.error import MarkedYAMLError
 
-from cwlpilot.argparsing import RaisingParser, UsageError
+from cwlpilot.argparsing import RaisingParser, UsageError, loop_limit
 from cwlpilot.compiler import fastyaml
 from cwlpilot.compiler.errors import Diagnostic, Pos
 from cwlpilot.compiler.limits import MAX_STAGES
@@ -96,11 +96,7 @@ def options(
             raise UsageError(f"dataset '{name}': no such folder {folder}")
         files = tuple(str(p.relative_to(folder)) for p in dataset_files(folder))
         datasets[name] = LocalDataset(folder, files)
-    env_max = os.environ.get("CWLPILOT_MAX_LOOP_ITERATIONS", "")
-    env_limit = int(env_max) if env_max.isascii() and env_max.isdigit() and len(env_max) < 10 else None
-    limit = max_iterations or env_limit or DEFAULT_MAX_ITERATIONS
-    if not 1 <= limit <= MAX_STAGES:  # each iteration adds at least one stage to the run
-        raise UsageError(f"--max-loop-iterations must be from 1 to {MAX_STAGES}, not {str(limit)[:40]}")
+    limit = loop_limit(max_iterations, DEFAULT_MAX_ITERATIONS, MAX_STAGES)
     release = prunopts.parse_version(client) if client else None
     if client and release is None:
         raise UsageError(f"--panda-client wants a release number such as 2.0.2, not '{client[:40]}'")

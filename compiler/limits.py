@@ -32,9 +32,11 @@ from ruamel.yaml.error import MarkedYAMLError, StreamMark
 # 0.2 MB, a 3,200-step workflow 0.2-1.3 MB. Reading, parsing and checking cost about 1 s per MB of YAML, so
 # 4 MB keeps any file within the 10 s, with room for a slower machine. It also bounds reading /dev/zero.
 MAX_BYTES = 4 * 2**20
-# Steps of one document (sub-workflows count apart). Loading and checking take about 1 ms per step, mostly
-# in cwl-utils (5,000 steps: 6.6 s to compile); 4,000 steps are 20x the largest real workflows we know of.
-MAX_STEPS = 4000
+# Steps of one document (sub-workflows count apart). Since the loader is linear in the steps (README,
+# "Compiler benchmark"), loading, checking and compiling take about 0.4 ms per step: the benchmark's
+# 10,000-step workflow compiles in 3.2-4.5 s and 280-360 MB. 10,000 steps are 50x the largest real
+# workflows we know of, and the most a stages plan holds comfortably (MAX_STAGES).
+MAX_STEPS = 10_000
 # Stages of one compiled plan, and instances of one scattered step. A 30,000-stage plan takes 2.8 s and
 # 230 MB to compile and 4.9 s to `run --dry-run`; 100,000 stages take 8 s and 660 MB to compile. 20,000 is
 # twice the 10,000-way scatter of the compiler's benchmark and several times the largest O2DPG plans.
@@ -50,8 +52,9 @@ MAX_PLAN_BYTES = 32 * 2**20
 # hold more (a value takes at least 2/3 of a character: `[?,?]`), so only longer ones are counted first.
 MAX_VALUES = 300_000
 # Values of one CWL document, which cwl-utils reads too: it takes 40-80 us per value (an `Any` default
-# tries each type of the union in turn, with an exception for each), so 100,000 values take up to 8 s.
-MAX_CWL_VALUES = 100_000
+# tries each type of the union in turn, with an exception for each: a 99,000-value default takes 5.5 s to
+# compile), so 120,000 values take 5-10 s. The compiler benchmark's 10,000-step workflow has 110,000.
+MAX_CWL_VALUES = 120_000
 # Bytes of a stage's name: the stage works in a folder of that name and writes NAME.log (NAME.2.log when
 # retried) there, and a file name has at most 255 bytes on Linux file systems (NAME_MAX); a longer name
 # failed only when the stage started ("File name too long").

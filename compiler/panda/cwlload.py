@@ -67,7 +67,8 @@ def _fetcher_class() -> Any:
             if split.scheme != "file":
                 return False
             path = urllib.request.url2pathname(split.path)
-            return os.path.basename(path) in KINDS and os.path.dirname(path) in self.folders
+            # folders by their real path: cwl-utils may name a document through its resolved path
+            return os.path.basename(path) in KINDS and os.path.realpath(os.path.dirname(path)) in self.folders
 
         def check_exists(self, url: str) -> bool:
             return self._stand_in(url) or bool(super().check_exists(url))
@@ -87,8 +88,8 @@ def _fetcher_class() -> Any:
 def server_load(path: str, folders: set[str], shown: Any) -> list[Diagnostic]:
     """What cwl-utils finds wrong in the document `path`, as PanDA's server loads it.
 
-    `folders` holds the folders the server has touched its stand-ins in so far (this document's is
-    added); `shown(path)` gives a file's name as messages show it.
+    `folders` holds the folders (real paths) the server has touched its stand-ins in so far (this
+    document's is added); `shown(path)` gives a file's name as messages show it.
     """
     from cwl_utils.parser import load_document_by_uri
     from cwl_utils.parser.cwl_v1_2 import LoadingOptions
@@ -96,7 +97,7 @@ def server_load(path: str, folders: set[str], shown: Any) -> list[Diagnostic]:
     from schema_salad.exceptions import ValidationException
 
     path = os.path.abspath(path)
-    folders.add(os.path.dirname(path))
+    folders.add(os.path.realpath(os.path.dirname(path)))
     try:
         load_document_by_uri(path, LoadingOptions(fetcher=_fetcher_class()(folders, shown)))
     except _Refused as exc:

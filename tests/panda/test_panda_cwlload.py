@@ -64,3 +64,13 @@ def test_files_cwl_utils_reads_are_read_within_the_limits(tmp_path):
             '      opt_exec: {default: "echo > x"}', f"      opt_exec:\n        default: {{$import: {name}}}")
         code, _, err = run_cli("check", workflow(tmp_path, "w.cwl", step))
         assert code == 1 and why in err, err
+
+
+def test_a_workflow_named_through_a_symbolic_link_has_its_stand_ins(tmp_path):
+    # regression: cwl-utils names the stand-in by the folder's real path, which was not among the folders
+    # touched (`run: prun` was "no such file" for a workflow under a linked folder)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    workflow(tmp_path / "real", "w.cwl", prun("a", "echo > x", "--outputs x"))
+    code, _, err = run_cli("check", tmp_path / "link" / "w.cwl")
+    assert code == 0, err

@@ -289,14 +289,17 @@ def _fast_valid(plan: object) -> bool:
 
 
 def _plan_dot(path: str, err: TextIO) -> str | None:
+    """The graph of the plan in `path`, read as `run` reads a plan (bounded, any file: a binary, a deep or
+    huge-numbered JSON is an error at its line and column); None after writing why not."""
+    from pathlib import Path
+
+    from cwlpilot.executor.errors import PlanError
+    from cwlpilot.executor.planfile import parse_json, read_text
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            plan = json.load(handle)
-    except OSError as exc:
-        err.write(f"{path}:1:1: cannot read file: {exc.strerror}\n")
-        return None
-    except json.JSONDecodeError as exc:
-        err.write(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}\n")
+        plan = parse_json(read_text(Path(path)), path)
+    except PlanError as exc:
+        err.writelines(f"{problem}\n" for problem in exc.problems)
         return None
     if not isinstance(plan, dict):
         err.write(f"{path}:1:1: a plan is a JSON object with `stages`\n")

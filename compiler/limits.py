@@ -7,7 +7,8 @@ the plan writer), 100,000 levels of nesting exhaust Python's recursion in every 
 arrays asks for 10^9 stages. Each bound is an error naming the file, line and column, never a traceback.
 
 Where each is checked:
-- MAX_BYTES: compiler.sourcefile, on every file read (documents, `run`s, `$import`s, inputs, dataset maps).
+- MAX_BYTES: compiler.sourcefile, on every file read (documents, `run`s, `$import`s, `$schemas`, inputs,
+  dataset maps).
 - MAX_VALUES, MAX_DEPTH, MAX_EXPANDED, MAX_INT: compiler.fastyaml while it builds a document from
   libyaml's nodes (counters, no extra pass); a text long enough to hold more than MAX_VALUES values, and a
   document that goes to ruamel.yaml instead (explicit tags, merge keys, syntax errors), are first checked

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from cwlpilot.argparsing import RaisingParser, UsageError
+from cwlpilot.argparsing import RaisingParser, UsageError, loop_limit
 from cwlpilot.compiler import fastyaml
 from cwlpilot.compiler.check import CheckResult, check
 from cwlpilot.compiler.cwltypes import accepts_null
@@ -24,6 +24,7 @@ from cwlpilot.compiler.emit import Options, compile_plan
 from cwlpilot.compiler.errors import CompilerError, UnsupportedError
 from cwlpilot.compiler.graph import build_graph
 from cwlpilot.compiler.ir import type_str
+from cwlpilot.compiler.limits import MAX_STAGES
 from cwlpilot.compiler.render import (
     diagnostic_data,
     github_annotation,
@@ -33,6 +34,7 @@ from cwlpilot.compiler.render import (
     plan_dot,
     to_json,
 )
+from cwlpilot.compiler.sourcefile import read_text
 from cwlpilot.compiler.yamlsrc import display_path
 from cwlpilot.semantics.cwl.errors import CwlError
 
@@ -120,7 +122,7 @@ def run_graph(argv: list[str], out: TextIO, err: TextIO) -> int:
                 err.write(f"{diag}\n")
             return EXIT_INVALID
         text = graph_dot(build_graph(result.process, display_path(args.workflow)))
-    return _emit(text, args.output, out)
+    return _emit(text, args.output, out, err)
 
 
 def run_compile(argv: list[str], out: TextIO, err: TextIO, checked_cwl: str | None = None) -> int:
@@ -128,16 +130,20 @@ def run_compile(argv: list[str], out: TextIO, err: TextIO, checked_cwl: str | No
     plan, code = build_plan(args.workflow, args.inputs, err, "cwlpilot compile", checked_cwl)
     if plan is None:
         return code
-    return _emit(plan_json(plan), args.output, out)
+    return _emit(plan_json(plan), args.output, out, err)
 
 
-def _emit(text: str, output: str | None, out: TextIO) -> int:
-    """Write `text` to the -o file, or to standard output."""
-    if output:
+def _emit(text: str, output: str | None, out: TextIO, err: TextIO | None = None) -> int:
+    """Write `text` to the -o file, or to standard output; a file that cannot be written is a usage error."""
+    if not output:
+        out.write(text)
+        return EXIT_OK
+    try:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
-    else:
-        out.write(text)
+    except OSError as exc:
+        (err or sys.stderr).write(f"cwlpilot: -o {output}: cannot write it: {exc.strerror or exc}\n")
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -155,35 +161,40 @@ def build_plan(
         from cwlpilot.panda_cmd import build_plan as panda_build_plan
 
         return panda_build_plan(workflow, inputs, err, prog, **(panda or {}))
+    try:
+        options = _options(panda)
+    except UsageError as exc:
+        err.write(f"{prog}: {exc}\n")
+        return None, EXIT_USAGE
     with _no_cyclic_gc():
-        return _cwl_plan(workflow, inputs, err, prog, _options(panda))
+        return _cwl_plan(workflow, inputs, err, prog, options)
 
 
 @contextmanager
 def _no_cyclic_gc() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a plan is built: the documents, the IR and the plan are
-    trees that stay alive until the end, and each full collection walks all of them again, which made a
-    compile grow faster than the workflow (10,000 steps took 3.6x as long as 3,200, and 1.4x the time it
-    takes without collections). Nothing here builds garbage cycles worth collecting. What is alive at the end
-    is frozen (`gc.freeze`) before collections resume: else the first of them walks it all at once (a second
+    """No full collections of Python's cyclic garbage collector while a plan is built: the documents, the IR
+    and the plan are trees that stay alive until the end, and each full collection walks all of them again,
+    which made a compile grow faster than the workflow (10,000 steps took 3.6x as long as 3,200, and 1.4x
+    the time it takes without collections). Young objects are still collected: cwl-utils leaves cyclic
+    garbage (an exception per type it tries on an `Any` value), which with no collection at all made a
+    tool with a 99,000-value default take 920 MB instead of 210 MB. What is alive at the end is frozen
+    (`gc.freeze`) before full collections resume: else the first of them walks it all at once (a second
     for 10,000 steps); reference counting still frees it when it is dropped."""
-    enabled = gc.isenabled()
-    gc.disable()
+    threshold = gc.get_threshold()
+    gc.set_threshold(threshold[0], threshold[1], 2**30)  # the oldest generation's: never reached
     try:
         yield
     finally:
         gc.freeze()
-        if enabled:
-            gc.enable()
+        gc.set_threshold(*threshold)
 
 
 def _options(panda: Mapping[str, Any] | None) -> Options:
     """The compile options: the max-iteration guard of CWL loops is the one of PanDA loops (--max-loop-iterations
-    of `run`, else CWLPILOT_MAX_LOOP_ITERATIONS), with a default of its own."""
-    given = (panda or {}).get("max_loop_iterations")
-    env_max = os.environ.get("CWLPILOT_MAX_LOOP_ITERATIONS", "")
-    limit = given or (int(env_max) if env_max.isdigit() else None)
-    return Options(max_loop_iterations=limit) if limit else Options()
+    of `run`, else CWLPILOT_MAX_LOOP_ITERATIONS), with a default of its own; raises UsageError beyond
+    compiler.limits.MAX_STAGES."""
+    limit = loop_limit((panda or {}).get("max_loop_iterations"), Options().max_loop_iterations, MAX_STAGES)
+    return Options(max_loop_iterations=limit)
 
 
 def _cwl_plan(
@@ -240,8 +251,7 @@ def _panda_candidate(args: list[str]) -> str | None:
 def _read_job(path: str | None) -> tuple[dict[str, object], str]:
     if path is None:
         return {}, os.getcwd()
-    with open(path, encoding="utf-8") as handle:
-        job = fastyaml.load(handle.read(), "safe")  # already parsed once by check: it is valid YAML
+    job = fastyaml.load(read_text(path), "safe")  # already read and parsed once by check: it is valid YAML
     return (job if isinstance(job, dict) else {}), os.path.dirname(os.path.abspath(path))
 
 
@@ -272,18 +282,24 @@ def _fast_valid(plan: object) -> bool:
         return False
     from cwlpilot import schemas
 
-    return bool(jsonschema_rs.Draft202012Validator(schemas.load("stages")).is_valid(plan))
+    try:
+        return bool(jsonschema_rs.Draft202012Validator(schemas.load("stages")).is_valid(plan))
+    except ValueError:  # a number of ruamel.yaml's own types (ScalarInt, from `1_000`): the Python library decides
+        return False
 
 
 def _plan_dot(path: str, err: TextIO) -> str | None:
+    """The graph of the plan in `path`, read as `run` reads a plan (bounded, any file: a binary, a deep or
+    huge-numbered JSON is an error at its line and column); None after writing why not."""
+    from pathlib import Path
+
+    from cwlpilot.executor.errors import PlanError
+    from cwlpilot.executor.planfile import parse_json, read_text
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            plan = json.load(handle)
-    except OSError as exc:
-        err.write(f"{path}:1:1: cannot read file: {exc.strerror}\n")
-        return None
-    except json.JSONDecodeError as exc:
-        err.write(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}\n")
+        plan = parse_json(read_text(Path(path)), path)
+    except PlanError as exc:
+        err.writelines(f"{problem}\n" for problem in exc.problems)
         return None
     if not isinstance(plan, dict):
         err.write(f"{path}:1:1: a plan is a JSON object with `stages`\n")

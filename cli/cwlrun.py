@@ -5,6 +5,10 @@ The one module that uses both the compiler and the executor: it compiles the doc
 from the stages' output files into the workflow's CWL output object. `run` writes that object to
 `<workdir>/outputs.json`; `cwl-runner` copies the output files into --outdir and prints the object on
 stdout (progress and reports go to stderr), as cwltest and other CWL tooling expect.
+
+`cwl-runner` without --workdir runs in a temporary folder (under --tmp-outdir-prefix, else
+--tmpdir-prefix, else $TMPDIR, as cwltool's `create_tmp_dir` makes its folders) and removes it when it
+ends, whether the run succeeded or not, unless --leave-tmpdir.
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from cwlpilot.argparsing import RaisingParser, UsageError
+from cwlpilot.argparsing import RaisingParser, UsageError, number
 from cwlpilot.semantics.cwl import files
 from cwlpilot.semantics.cwl.outdir import deliver
 from cwlpilot.semantics.cwl.values import PickValueError, reader, resolve
@@ -30,12 +35,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
     p.add_argument("workflow", help="the CWL document (FILE or FILE#ID for a $graph entry)")
     p.add_argument("inputs", nargs="?", help="the inputs (job) file, YAML or JSON")
     if command == "cwl-runner":
-        p.add_argument("--outdir", default=".", help="where the output files go (default: .)")
-        p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-        p.add_argument("--workdir", help="where stages run (default: a new temporary directory)")
-        p.add_argument("-j", "--max-jobs", type=int, default=100, help="at most this many stages at once")
-        p.add_argument("--cpu-limit", type=float, help="CPU cores to book (default: this machine's)")
-        p.add_argument("--mem-limit", type=float, help="memory to book, MB (default: 90%% of this machine's)")
+        _runner_options(p)
         return p
     from cwlpilot.run_cmd import add_run_options
 
@@ -50,17 +50,40 @@ def _parser(command: str) -> argparse.ArgumentParser:
     return p
 
 
+def _runner_options(p: argparse.ArgumentParser) -> None:
+    """The options of `cwl-runner`: what cwltest passes, and cwltool's options that mean something here,
+    spelled and defaulted as cwltool does (one group per topic of cwltool's --help; add new ones there)."""
+    p.add_argument("--outdir", default=".", help="where the output files go (default: .)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--workdir", help="where stages run, kept (default: a temporary folder, removed at the end)")
+    limits = p.add_argument_group("resources")
+    limits.add_argument("-j", "--max-jobs", type=number(int), default=100, help="at most this many stages at once")
+    limits.add_argument("--cpu-limit", type=number(float), help="CPU cores to book (default: this machine's)")
+    limits.add_argument("--mem-limit", type=number(float), help="memory to book, MB (default: 90%% of the RAM)")
+    files = p.add_argument_group("intermediate, temporary, or final output files management")
+    files.add_argument("--tmpdir-prefix", metavar="PREFIX", help="path prefix of the temporary folder "
+                       "(default: $TMPDIR/); a folder PREFIX<random> is made")
+    files.add_argument("--tmp-outdir-prefix", metavar="PREFIX", help="path prefix of the folder stages write "
+                       "their outputs in (default: --tmpdir-prefix); here the same folder")
+    keep = files.add_mutually_exclusive_group()
+    keep.add_argument("--rm-tmpdir", dest="leave_tmpdir", action="store_false", default=False,
+                      help="remove the temporary folder at the end, whatever the outcome (default)")
+    keep.add_argument("--leave-tmpdir", dest="leave_tmpdir", action="store_true", default=False,
+                      help="keep the temporary folder (its plan, logs and the stages' files)")
+
+
 def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     command = argv[0]
     try:
         args = _parser(command).parse_args(argv[1:])
+        _check_paths(args, command == "cwl-runner")
     except UsageError as exc:
         err.write(f"{exc}\n")
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    from cwlpilot.check_cmd import build_plan, plan_json
+    from cwlpilot.check_cmd import build_plan
 
     prog = f"cwlpilot {command}"
     panda = {} if command == "cwl-runner" else {
@@ -69,8 +92,58 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) 
     plan, code = build_plan(args.workflow, args.inputs, err, prog, panda=panda)
     if plan is None:
         return code
-    runner = command == "cwl-runner"
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="cwlpilot-")).resolve()
+    if command == "cwl-runner" and not args.workdir:
+        return _in_temporary_folder(plan, args, prog, out, err)
+    return _run_plan(plan, Path(args.workdir).resolve(), args, prog, out, err)
+
+
+def _check_paths(args: argparse.Namespace, runner: bool) -> None:
+    """Refuse, as a usage error, folders and files that cannot be written, before anything is compiled."""
+    from cwlpilot.run_cmd import path_problem
+
+    workdir = Path(args.workdir) if args.workdir else None
+    problems = [path_problem("--workdir", workdir)]
+    if runner:
+        problems.append(path_problem("--outdir", Path(args.outdir)))
+        for option in ("--tmpdir-prefix", "--tmp-outdir-prefix"):
+            prefix = getattr(args, option[2:].replace("-", "_"))
+            folder = _split_prefix(prefix)[0] if prefix else None
+            if folder is not None and not os.path.isdir(folder):
+                problems.append(f"{option} {prefix}: no such directory {folder}")
+    else:
+        problems.append(path_problem("--produce-script", args.produce_script, is_file=True))
+    problem = next((p for p in problems if p), None)
+    if problem:
+        raise UsageError(f"cwlpilot {'cwl-runner' if runner else 'run'}: {problem}")
+
+
+def _in_temporary_folder(plan: dict[str, Any], args: argparse.Namespace, prog: str, out: TextIO,
+                         err: TextIO) -> int:
+    """Run `plan` in a new temporary folder, removed at the end (kept with --leave-tmpdir)."""
+    folder, name = _split_prefix(args.tmp_outdir_prefix or args.tmpdir_prefix or
+                                 os.path.join(tempfile.gettempdir(), "cwlpilot-"))
+    workdir = Path(tempfile.mkdtemp(prefix=name, dir=folder)).resolve()
+    try:
+        return _run_plan(plan, workdir, args, prog, out, err, temporary=True)
+    finally:
+        if args.leave_tmpdir:
+            err.write(f"{prog}: the run's folder is kept: {workdir}\n")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _split_prefix(prefix: str) -> tuple[str, str]:
+    """(folder, name prefix) of a cwltool path prefix: `/scratch/cwl-` or `/scratch/` (cwltool's
+    `create_tmp_dir` splits it so, after making it absolute with its trailing `/` kept)."""
+    return os.path.split(os.path.abspath(prefix) + ("/" if prefix.endswith("/") else ""))
+
+
+def _run_plan(plan: dict[str, Any], workdir: Path, args: argparse.Namespace, prog: str, out: TextIO,
+              err: TextIO, temporary: bool = False) -> int:
+    """Run the compiled `plan` in `workdir`, then collect its outputs (and deliver them, for cwl-runner)."""
+    from cwlpilot.check_cmd import plan_json
+
+    runner = "leave_tmpdir" in args  # only cwl-runner has the option
     workdir.mkdir(parents=True, exist_ok=True)
     plan_path = workdir / "plan.json"
     plan_path.write_text(plan_json(plan), encoding="utf-8")
@@ -78,7 +151,9 @@ def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) 
     if not runner and (args.dry_run or args.list_tasks or args.produce_script):
         return code  # nothing ran, so there are no outputs to collect
     if code != 0:
-        err.write(f"{prog}: the run failed (plan and logs in {workdir})\n")
+        kept = not temporary or args.leave_tmpdir
+        where = f"plan and logs in {workdir}" if kept else "--leave-tmpdir keeps its plan and logs"
+        err.write(f"{prog}: the run failed ({where})\n")
         return EXIT_FAILED
     try:
         outputs = plan.get("outputs") or {}

@@ -2,11 +2,19 @@
 
 `cwlpilot run plan.json` must start fast, so the compiler (and cwl-utils behind it) is imported only
 for the subcommands that need it.
+
+Exit codes of every subcommand: 0 done, 1 the input is invalid or the run failed, 2 a usage error, 33 a
+feature the cwl-runner interface does not support, 70 an internal error (a bug in cwlpilot: sysexits'
+EX_SOFTWARE), 130 interrupted. An internal error prints one line naming a file that holds the traceback;
+a user's mistake never ends that way (tests/fuzz checks that).
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
+import traceback
 
 USAGE = """usage: cwlpilot COMMAND [options]
 
@@ -26,6 +34,9 @@ commands:
 EXECUTOR_COMMANDS = {"run", "pilot", "status"}
 COMPILER_COMMANDS = {"check", "compile", "graph"}
 CWL_RUN_COMMANDS = {"cwl-runner", "run"}  # compile then execute: the one place both packages meet
+EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: distinct from 1 (invalid input) so that CI can tell a bug apart
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of our output went away (`cwlpilot check X | head`)
 
 
 def _is_cwl_run(argv: list[str]) -> bool:
@@ -37,7 +48,49 @@ def _is_cwl_run(argv: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the subcommand in `argv` (default: the command line); return its exit code, never raise."""
     args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("cwlpilot: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:  # noqa: BLE001 - a bug: every mistake of the user's is reported before this
+        print(internal_error(exc, args), file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def internal_error(exc: BaseException, args: list[str]) -> str:
+    """One line saying that cwlpilot failed, naming the file it wrote the traceback of `exc` to."""
+    from cwlpilot import __version__
+
+    summary = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+    try:
+        fd, path = tempfile.mkstemp(prefix="cwlpilot-internal-error-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as handle:
+            handle.write(f"cwlpilot {__version__}, Python {sys.version.split()[0]}\n")
+            handle.write(f"command: cwlpilot {' '.join(args)}\n\n")
+            handle.write("".join(traceback.format_exception(exc)))
+    except Exception as saving:  # noqa: BLE001 - out of memory or disk: say so on the same line
+        where = f"the traceback could not be saved ({type(saving).__name__})"
+    else:
+        where = f"traceback in {path}"
+    return f"cwlpilot: internal error (a bug in cwlpilot, not in your input): {summary}; {where}"
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit raises no second BrokenPipeError."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _dispatch(args: list[str]) -> int:
     if not args or args[0] in ("-h", "--help", "help"):
         print(USAGE, end="")
         return 0 if args else 2

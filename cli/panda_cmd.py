@@ -23,9 +23,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from cwlpilot.argparsing import RaisingParser, UsageError
+from ruamel.yaml.error import MarkedYAMLError
+
+from cwlpilot.argparsing import RaisingParser, UsageError, loop_limit
 from cwlpilot.compiler import fastyaml
 from cwlpilot.compiler.errors import Diagnostic, Pos
+from cwlpilot.compiler.limits import MAX_STAGES
 from cwlpilot.compiler.panda import prunopts
 from cwlpilot.compiler.panda.check import check_workflows
 from cwlpilot.compiler.panda.cwlload import server_load
@@ -34,6 +37,8 @@ from cwlpilot.compiler.panda.emit import emit_plan
 from cwlpilot.compiler.panda.ir import Workflow
 from cwlpilot.compiler.panda.parse import Reader, load_workflow
 from cwlpilot.compiler.panda.values import Emitted, LocalDataset, Options
+from cwlpilot.compiler.sourcefile import SourceError, read_text
+from cwlpilot.compiler.yamlsrc import yaml_diagnostic
 from cwlpilot.semantics.panda.datasets import dataset_files
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -91,13 +96,10 @@ def options(
             raise UsageError(f"dataset '{name}': no such folder {folder}")
         files = tuple(str(p.relative_to(folder)) for p in dataset_files(folder))
         datasets[name] = LocalDataset(folder, files)
-    env_max = os.environ.get("CWLPILOT_MAX_LOOP_ITERATIONS")
-    limit = max_iterations or (int(env_max) if env_max and env_max.isdigit() else DEFAULT_MAX_ITERATIONS)
-    if limit < 1:
-        raise UsageError("--max-loop-iterations must be at least 1")
+    limit = loop_limit(max_iterations, DEFAULT_MAX_ITERATIONS, MAX_STAGES)
     release = prunopts.parse_version(client) if client else None
     if client and release is None:
-        raise UsageError(f"--panda-client wants a release number such as 2.0.2, not '{client}'")
+        raise UsageError(f"--panda-client wants a release number such as 2.0.2, not '{client[:40]}'")
     stem = Path(workflow).stem
     return Options(
         out_ds or os.environ.get("CWLPILOT_OUTDS") or f"user.local.{stem}",
@@ -111,12 +113,11 @@ def options(
 
 def _mapping_file(path: str) -> dict[str, str]:
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = fastyaml.load(handle.read(), "safe") or {}
-    except OSError as exc:
-        raise UsageError(f"cannot read the datasets file {path}: {exc.strerror}") from None
-    except Exception as exc:  # noqa: BLE001 - a YAML error, said plainly
-        raise UsageError(f"the datasets file {path} is not valid YAML: {exc}") from None
+        data = fastyaml.load(read_text(path), "safe") or {}
+    except SourceError as exc:
+        raise UsageError(f"the datasets file: {exc.diagnostic}") from None
+    except MarkedYAMLError as exc:
+        raise UsageError(f"the datasets file: {yaml_diagnostic(exc, path)}") from None
     if not isinstance(data, Mapping):
         raise UsageError(f"the datasets file {path} must map dataset names to folders")
     base = os.path.dirname(os.path.abspath(path))
@@ -182,10 +183,11 @@ def _job(inputs: str | None, wf: Workflow | None) -> tuple[dict[str, Any], Diagn
     if inputs is None:
         return {}, None
     try:
-        with open(inputs, encoding="utf-8") as handle:
-            job = fastyaml.load(handle.read(), "safe")
-    except Exception as exc:  # noqa: BLE001 - YAML errors are the user's, reported at the file
-        return {}, Diagnostic(Pos(inputs, 1, 1), f"the inputs file cannot be read: {exc}")
+        job = fastyaml.load(read_text(inputs), "safe")
+    except SourceError as exc:
+        return {}, exc.diagnostic
+    except MarkedYAMLError as exc:
+        return {}, yaml_diagnostic(exc, inputs)
     if job is None:
         if wf is not None and wf.inputs:  # workflow_utils.resolve_nodes tests `name in data` on it
             return {}, Diagnostic(
@@ -233,10 +235,14 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
     for note in notes_text(result.emitted):
         err.write(note + "\n")
     text = plan_json(result.plan)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
+    if not args.output:
         out.write(text)
+        return EXIT_OK
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        err.write(f"cwlpilot {command}: -o {args.output}: cannot write it: {exc.strerror or exc}\n")
+        return EXIT_USAGE
     return EXIT_OK
 
 

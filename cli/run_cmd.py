@@ -10,47 +10,56 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from cwlpilot.argparsing import BELOW, number
 from cwlpilot.executor.booking import Limits
 from cwlpilot.executor.config import PilotConfig, RunConfig
 from cwlpilot.executor.errors import ExecutorError, PlanError
 
+# -j beyond this is no limit at all: the pilot asks its store for a few more ready stages than it has free
+# slots (`free + 4` in executor/pilot.py), so the count it is handed must stay inside SQLite's 64 bits
+NO_JOB_LIMIT = 2**62
+
 
 def _limits_args(p: argparse.ArgumentParser) -> None:
+    """The options of a pilot's limits and timing: every number finite, positive (counts: at least zero) and
+    below 2**63 (`cli.argparsing.number`); anything else is a usage error before anything runs."""
     g = p.add_argument_group("resources")
-    g.add_argument("--cpu-limit", type=float, help="CPU cores to book (default: the cores of this machine)")
-    g.add_argument("--mem-limit", type=float, help="memory to book, MB (default: 90%% of this machine's RAM)")
-    g.add_argument("-j", "-jmax", "--maxjobs", "--max-jobs", dest="max_jobs", type=int, default=100,
+    g.add_argument("--cpu-limit", type=number(float), help="CPU cores to book (default: the cores of this machine)")
+    g.add_argument("--mem-limit", type=number(float), help="memory to book, MB (default: 90%% of this machine's RAM)")
+    g.add_argument("-j", "-jmax", "--maxjobs", "--max-jobs", dest="max_jobs", type=number(int), default=100,
                    help="at most this many stages at once (default 100)")
-    g.add_argument("--n-backfill", type=int, default=1,
+    g.add_argument("--n-backfill", type=number(int, zero=True), default=1,
                    help="stages that may start beyond the CPU budget at nice 19 when nothing else fits (default 1)")
-    g.add_argument("--backfill-factor", type=float, default=1.5,
+    g.add_argument("--backfill-factor", type=number(float), default=1.5,
                    help="backfill keeps booked CPU within this factor of --cpu-limit (default 1.5)")
     g.add_argument("--optimistic-resources", action="store_true",
                    help="clamp bookings larger than a limit instead of refusing the plan")
-    g.add_argument("--mem-overuse-factor", type=float, default=None, metavar="F",
+    g.add_argument("--mem-overuse-factor", type=number(float), default=None, metavar="F",
                    help="kill a stage whose memory exceeds F x its booking (default: off)")
     g.add_argument("--mem-metric", choices=("pss", "rss"), default="pss", help="how stage memory is measured")
-    g.add_argument("--heartbeat-timeout", type=float, default=60.0,
+    g.add_argument("--heartbeat-timeout", type=number(float), default=60.0,
                    help="seconds without heartbeat before a pilot's stages are taken over (default 60)")
-    g.add_argument("--heartbeat-interval", type=float, default=5.0,
+    g.add_argument("--heartbeat-interval", type=number(float), default=5.0,
                    help="seconds between heartbeats and between looks for dead pilots (default 5)")
-    g.add_argument("--sample-interval", type=float, default=0.5,
+    g.add_argument("--sample-interval", type=number(float), default=0.5,
                    help="seconds between memory and CPU samples of running stages (default 0.5)")
     g.add_argument("--keep-stage-daemons", action="store_true",
                    help="leave running what an ended stage started in the background (default: ended with it)")
 
 
 def _pilot_config(a: argparse.Namespace, keep_going: bool = False) -> PilotConfig:
+    """The pilot's configuration from parsed options (`cwl-runner` builds `a` itself: its limits are checked
+    again here)."""
     from cwlpilot.executor.monitor import cpu_count, total_memory_mb
 
     for name in ("cpu_limit", "mem_limit", "max_jobs"):
         value = getattr(a, name)
-        if value is not None and value <= 0:
-            raise ExecutorError(f"--{name.replace('_', '-')} must be positive, not {value:g}")
+        if value is not None and not 0 < value < BELOW:  # NaN too
+            raise ExecutorError(f"--{name.replace('_', '-')} must be a positive number below 2**63, not {value:g}")
     limits = Limits(
         cpu=a.cpu_limit if a.cpu_limit is not None else float(cpu_count()),
         mem=a.mem_limit if a.mem_limit is not None else 0.9 * total_memory_mb(),
-        max_jobs=a.max_jobs, n_backfill=a.n_backfill, backfill_factor=a.backfill_factor,
+        max_jobs=min(a.max_jobs, NO_JOB_LIMIT), n_backfill=a.n_backfill, backfill_factor=a.backfill_factor,
         optimistic=a.optimistic_resources,
     )
     return PilotConfig(limits=limits, keep_going=keep_going, retry_on_failure=getattr(a, "retry_on_failure", 0),
@@ -87,7 +96,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="run only stages with these labels and what they need")
     p.add_argument("--rerun-from", metavar="REGEX", help="run the matching stages and everything downstream again")
     p.add_argument("--retry-rules", type=Path, metavar="FILE", help="retry rules, YAML or JSON")
-    p.add_argument("--retry-on-failure", type=int, default=0, metavar="N",
+    p.add_argument("--retry-on-failure", type=number(int, zero=True), default=0, metavar="N",
                    help="retry budget of stages that set no retry_count (default 0)")
     p.add_argument("--stdout-on-failure", action="store_true", help="print the logs of failed stages at the end")
     p.add_argument("--progress", choices=("auto", "bar", "lines", "quiet"), default="auto")
@@ -158,7 +167,7 @@ def pilot_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cwlpilot pilot", description="Join a run: pull ready stages from its "
                                 "store and run them within this pilot's own limits, until the run is over.")
     p.add_argument("--store", required=True, help="the run's store URL (e.g. sqlite:////path/cwlpilot.db)")
-    p.add_argument("--wait", type=float, default=30.0, metavar="S",
+    p.add_argument("--wait", type=number(float, zero=True), default=30.0, metavar="S",
                    help="wait up to S seconds for the run to be loaded into the store (default 30)")
     p.add_argument("--progress", choices=("lines", "quiet"), default="lines")
     _limits_args(p)
@@ -193,10 +202,33 @@ def main(argv: list[str]) -> int:
         return 1
 
 
+def path_problem(option: str, path: Path | None, is_file: bool = False) -> str | None:
+    """Why `path`, given to `option`, cannot be used, else None: checked before anything is written.
+
+    A folder (`is_file` False) may be missing, as it is created with its parents, but not be a file or be
+    under one; a file may be missing, but not be a folder, and its folder must exist.
+    """
+    if path is None:
+        return None
+    if path.exists():
+        if path.is_dir() == is_file:
+            return f"{option} {path}: {'is a directory' if is_file else 'not a directory'}"
+        return None
+    if is_file:
+        return None if path.parent.is_dir() else f"{option} {path}: no such directory {path.parent}"
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    return None if ancestor.is_dir() else f"{option} {path}: {ancestor} is not a directory"
+
+
 def _run(parser: argparse.ArgumentParser, a: argparse.Namespace) -> int:
     plan = a.plan or a.plan_file
     if plan is None:
         parser.error("give the plan: cwlpilot run PLAN.json (or -f PLAN.json)")
+    for problem in (path_problem("--workdir", a.workdir), path_problem("--produce-script", a.produce_script, True)):
+        if problem:
+            parser.error(problem)
     from cwlpilot.executor.runner import run
 
     for note in no_effect_notes(a):

@@ -37,7 +37,7 @@ def check(path: str, job_path: str | None = None, cwd: str | None = None) -> Che
     found = list(loaded.diagnostics)
     process = loaded.process
     checked = process
-    if process is None:
+    if process is None and not loaded.refused:  # a document beyond a limit is not read again
         checked = _lenient(path, loaded.cache)
         if checked is not None:
             found = _drop_superseded(found, checked)

@@ -53,7 +53,8 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
-from cwlpilot.compiler import ir
+from cwlpilot.compiler import ir, limits
+from cwlpilot.compiler.budget import values_size
 from cwlpilot.compiler.emit_dynamic import Context, Guards, Options, loop_stage, subworkflow_stage, tool_body_data
 from cwlpilot.compiler.emit_inputs import (
     check_formats,
@@ -85,6 +86,7 @@ from cwlpilot.semantics.cwl.values import PickValueError, merge, refs
 files_resolved = files.resolved
 
 SCHEMA_VERSION = "1.0"
+SKIPPED_SIZE = 200  # about the JSON size of a `cwl_skipped` stage, counted against limits.MAX_PLAN_BYTES
 
 
 def compile_plan(
@@ -127,7 +129,9 @@ def _workflow(
         inner = (*chain, wf, step)
         spec = _step_spec(wf, step, step.run, inner)
         if step.loop is not None:
+            _check_name(name, step)
             outs = loop_stage(step, name, spec, values, inner, ctx, guards, body)
+            ctx.budget.spend(1, 0, step)  # its templates were counted as they were made
         elif isinstance(step.run, ir.Workflow):
             outs = _subworkflow(step, name, spec, values, inner, ctx, guards)
         else:
@@ -148,7 +152,10 @@ def body(run: ir.Process, name: str, env: Mapping[str, Any], chain: tuple[Any, .
     if isinstance(run, ir.Workflow):
         return _workflow(run, name + ".", env, chain, ctx, ())
     job = stepmod.tool_job({"declared": [p.id for p in run.inputs]}, env, {})
-    ctx.stages.extend(_tool_stages(run, name, job, chain, (), ctx))
+    new = _tool_stages(run, name, job, chain, (), ctx)
+    if chain and isinstance(chain[-1], ir.Step):
+        ctx.budget.spend(len(new), sum(len(s["cmd"]) for s in new), chain[-1])
+    ctx.stages.extend(new)
     return {o.id: {"$ref": f"{name}/{o.id}"} for o in run.outputs}
 
 
@@ -195,9 +202,12 @@ def _subworkflow(
     run = step.run
     assert isinstance(run, ir.Workflow)
     try:
-        found, shape = stepmod.instances({**spec, "when": None}, values, PYTHON_ONLY)
+        found, shape = stepmod.instances({**spec, "when": None}, values, PYTHON_ONLY, limits.MAX_STAGES)
     except NotStatic:
-        return subworkflow_stage(step, name, spec, values, chain, ctx, guards, body)
+        _check_name(name, step)
+        outs = subworkflow_stage(step, name, spec, values, chain, ctx, guards, body)
+        ctx.budget.spend(1, 0, step)  # its templates were counted as they were made
+        return outs
     except CwlError as exc:
         raise CompilerError(f"{step.pos}: step '{step.id}': {exc}") from None
     per_instance = []
@@ -219,10 +229,18 @@ def _subworkflow(
             outs = {o.id: produced.get(o.id) for o in step.outputs}
         else:
             ctx.stages.append(_skipped(sc.instance_name(name, inst.index), step, guards))
+            ctx.budget.spend(1, SKIPPED_SIZE, step)
         per_instance.append((inst.index, outs))
     if not step.scatter:
         return per_instance[0][1]
     return {o.id: sc.gather([(i, outs[o.id]) for i, outs in per_instance], shape) for o in step.outputs}
+
+
+def _check_name(name: str, step: ir.Step) -> None:
+    """Refuse a stage name that cannot be a folder's (tool stages are checked in `_base_stage`)."""
+    problem = limits.name_problem(name)
+    if problem:
+        raise CompilerError(f"{step.pos}: {problem}")
 
 
 def _skipped(name: str, step: ir.Step, guards: Guards) -> dict[str, Any]:
@@ -248,18 +266,21 @@ def _step_stages(
     ctx: Context,
     guards: Guards,
 ) -> dict[str, Any]:
-    """Append the stages of a tool step; return its outputs' values."""
+    """Append the stages of a tool step; return its outputs' values (counting them in ctx.budget)."""
     run = step.run
     assert run is not None and not isinstance(run, ir.Workflow)
     try:
-        found, shape = stepmod.instances(spec, values, PYTHON_ONLY)
+        found, shape = stepmod.instances(spec, values, PYTHON_ONLY, limits.MAX_STAGES)
     except NotStatic:
-        ctx.stages.append(_dynamic_stage(run, name, spec, values, chain, guards, ctx))
+        stage = _dynamic_stage(run, name, spec, values, chain, guards, ctx)
+        ctx.budget.spend(1, len(stage["cmd"]), step)
+        ctx.stages.append(stage)
         return {o.id: {"$ref": f"{name}/{o.id}"} for o in step.outputs}
     except CwlError as exc:
         raise CompilerError(f"{step.pos}: step '{step.id}': {exc}") from None
     per_instance = []
     shared = _shared(run, chain, ctx)
+    shared_size: int | None = None
     for inst in found:
         instance = sc.instance_name(name, inst.index)
         job = stepmod.tool_job(spec, inst.values, _tool_defaults(run))
@@ -267,8 +288,14 @@ def _step_stages(
             check_formats(run, job, ctx, step.pos, step.id)
         else:
             ctx.stages.append(_skipped(instance, step, guards))
+            ctx.budget.spend(1, SKIPPED_SIZE, step)
         # needs follow every connected input, also those the tool ignores (CWL still orders the steps)
         new = _tool_stages(run, instance, job, chain, guards, ctx, inst.values, shared) if inst.runs else []
+        if new:  # one stage per instance; what it shares with the others is sized once per step
+            if shared_size is None:
+                unscattered = {k: v for k, v in job.items() if k not in spec.get("scatter", ())}
+                shared_size = ctx.budget.tool_size(run, shared.data) + values_size(unscattered)
+            ctx.budget.spend(1, shared_size + len(new[0]["cmd"]), step)
         ctx.stages.extend(new)
         per_instance.append((inst.index, {o.id: {"$ref": f"{instance}/{o.id}"} if new else None for o in step.outputs}))
     if not step.scatter:
@@ -309,6 +336,10 @@ def _base_stage(
 ) -> dict[str, Any]:
     if res is None:
         unsupported_if_docker(run, chain)  # (checked once with the shared data otherwise)
+    problem = limits.name_problem(name)
+    if problem:
+        at = chain[-1] if chain and isinstance(chain[-1], ir.Step) else run
+        raise CompilerError(f"{at.pos}: {problem}")
     stage: dict[str, Any] = {"name": name, "cwd": name, "needs": refs([pending, list(guards)])}
     stage.update(res if res is not None else resources(run, chain))
     if guards:
@@ -336,7 +367,11 @@ def _tool_stages(
     data["inputs"] = dict(job)
     if isinstance(run, ir.ExpressionTool):
         return [{**stage, "kind": "cwl_expression", "cmd": "", "data": data}]
-    return [{**stage, "kind": "cwl_tool", "cmd": static_command(data, job, stage), "data": data}]
+    try:
+        cmd = static_command(data, job, stage)
+    except CwlError as exc:  # a binding the command line cannot be built from: the tool's mistake
+        raise CompilerError(f"{run.pos}: {exc}") from None
+    return [{**stage, "kind": "cwl_tool", "cmd": cmd, "data": data}]
 
 
 def _dynamic_stage(

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cwlpilot.compiler import ir
+from cwlpilot.compiler.budget import Budget
 from cwlpilot.compiler.emit_tool import js_lib, tool_data
 from cwlpilot.compiler.formats import Ontology, allowed_formats, input_formats
 from cwlpilot.compiler.validate import declares
@@ -59,16 +60,18 @@ class Options:
 
 @dataclass
 class Context:
-    """What one compile shares: where the stages go, the formats' ontology, the options."""
+    """What one compile shares: where the stages go, the formats' ontology, the options, and what the plan
+    has taken so far of compiler.limits (a template's stages are written in the plan too)."""
 
     ontology: Ontology
     options: Options = field(default_factory=Options)
     stages: list[dict[str, Any]] = field(default_factory=list)
     shared: dict[Any, Any] = field(default_factory=dict)  # what `compiler.emit` works out once per tool
+    budget: Budget = field(default_factory=Budget)
 
     def nested(self) -> Context:
-        """A context whose stages are a template's (the same ontology, options and cache)."""
-        return Context(self.ontology, self.options, shared=self.shared)
+        """A context whose stages are a template's (the same ontology, options, cache and budget)."""
+        return Context(self.ontology, self.options, shared=self.shared, budget=self.budget)
 
     def with_formats(self, data: dict[str, Any], run: ir.Process) -> dict[str, Any]:
         """`data` with the input formats of `run` and their ontology, when it declares any."""

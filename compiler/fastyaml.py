@@ -10,6 +10,9 @@ resolved by ruamel.yaml's own YAML 1.2 resolver. Whatever it would not reproduce
 merge keys, timestamps, integers in other bases or with `_`, duplicate keys, several documents, and every
 syntax error) goes to ruamel.yaml itself, so the result, or the error, is always ruamel.yaml's.
 tests/compiler/test_fastyaml.py compares both on every YAML file of the CWL conformance suite.
+
+Either way the document is read within the bounds of `compiler.limits` (nesting depth, size with
+aliases expanded, integer size), and every problem is a ruamel.yaml `MarkedYAMLError` with a position.
 """
 
 from __future__ import annotations
@@ -19,7 +22,11 @@ import re
 from typing import Any, Literal
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, StreamMark
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
+
+from cwlpilot.compiler import limits
 
 try:
     import yaml as _pyyaml
@@ -47,14 +54,36 @@ class _Unsupported(Exception):
     """Something this module does not build exactly as ruamel.yaml would: ruamel.yaml reads the text."""
 
 
+class _TooLarge(Exception):
+    """An integer beyond limits.MAX_INT."""
+
+
 def load(text: str, flavour: Flavour = "rt") -> Any:
-    """The document in `text` as `YAML(typ=flavour).load` returns it ("salad": schema-salad's loader)."""
+    """The document in `text` as `YAML(typ=flavour).load` returns it ("salad": schema-salad's loader).
+
+    Raises ruamel.yaml's MarkedYAMLError (a LimitError beyond the bounds of compiler.limits) and nothing
+    else for any text.
+    """
     if _CParser is not None:
+        if len(text) > limits.MAX_VALUES // 2:  # long enough to hold too many values: count them first
+            limits.scan(text)
         try:
             return _fast(text, flavour)
-        except (_Unsupported, _pyyaml.YAMLError, RecursionError):
-            pass
-    return _ruamel(flavour).load(text)
+        except (_Unsupported, _pyyaml.YAMLError, RecursionError):  # libyaml's composer recurses too
+            limits.scan(text)
+    try:
+        return _ruamel(flavour).load(text)
+    except ReaderError as exc:  # a character YAML does not allow, such as a control character
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        raise _marked(text, exc.position, f"{exc.reason} (#x{code:04x})") from None
+    except (ValueError, OverflowError) as exc:  # a value its constructors reject (a timestamp's month 13)
+        raise _marked(text, 0, f"invalid value: {exc}") from None
+
+
+def _marked(text: str, offset: int, problem: str) -> MarkedYAMLError:
+    line = text.count("\n", 0, offset)
+    column = offset - (text.rfind("\n", 0, offset) + 1)
+    return MarkedYAMLError(problem=problem, problem_mark=StreamMark("<document>", offset, line, column))
 
 
 def _ruamel(flavour: Flavour) -> Any:
@@ -94,26 +123,44 @@ def _fast(text: str, flavour: Flavour) -> Any:
             root = composer.get_single_node()
         finally:
             composer.dispose()
-        return None if root is None else _Builder(positions=flavour != "safe").build(root)
+        if root is None:
+            return None
+        builder = _Builder if "&" in text else _AliasFree  # no anchor, no alias
+        return builder(positions=flavour != "safe").build(root)
     finally:
         if enabled:
             gc.enable()
 
 
 class _Builder:
+    """Objects from libyaml's nodes, counting what compiler.limits bounds as it goes."""
+
     def __init__(self, positions: bool) -> None:
         self.positions = positions
         self.built: dict[int, Any] = {}  # node id -> object, so that aliases share it as in ruamel.yaml
+        self.sizes: dict[int, int] = {}  # node id -> its size with aliases expanded, once it is built
+        self.size = 0  # of everything built so far, aliases expanded (see limits.MAX_EXPANDED)
+        self.depth = 0
 
     def build(self, node: Any) -> Any:
         if isinstance(node, _pyyaml.ScalarNode):
+            self.size += 1 + len(node.value)
             if node.tag == _PLAIN:
-                return _scalar(node.value)
+                try:
+                    return _scalar(node.value)
+                except _TooLarge:
+                    raise limits.int_too_large(node.start_mark) from None
             if node.tag == _QUOTED:
                 return node.value
             raise _Unsupported(node.tag)
         done = self.built.get(id(node))
-        if done is not None:
+        if done is not None:  # an alias of a node built before (or being built: a cycle)
+            size = self.sizes.get(id(node))
+            if size is None:
+                raise limits.cycle(node.start_mark)
+            self.size += size
+            if self.size > limits.MAX_EXPANDED:
+                raise limits.too_large(node.start_mark)
             return done
         if isinstance(node, _pyyaml.SequenceNode) and node.tag == _SEQ:
             return self._sequence(node)
@@ -121,24 +168,37 @@ class _Builder:
             return self._mapping(node)
         raise _Unsupported(node.tag)
 
+    # _sequence and _mapping count depth and size inline (no helper calls): they run for every container of
+    # every document read, three times per compile.
+
     def _sequence(self, node: Any) -> Any:
-        if not self.positions:
-            out: Any = []
-            self.built[id(node)] = out
-            out.extend(self.build(item) for item in node.value)
-            return out
-        out = CommentedSeq()
+        out: Any = [] if not self.positions else CommentedSeq()
         self.built[id(node)] = out
-        out._yaml_set_line_col(node.start_mark.line, node.start_mark.column)
-        for index, item in enumerate(node.value):
-            out.append(self.build(item))
-            mark = item.start_mark
-            out._yaml_set_idx_line_col(index, [mark.line, mark.column])
+        self.depth += 1
+        if self.depth > limits.MAX_DEPTH:
+            raise limits.too_deep(node.start_mark)
+        start, self.size = self.size, self.size + 1
+        if not self.positions:
+            out.extend(self.build(item) for item in node.value)
+        else:
+            out._yaml_set_line_col(node.start_mark.line, node.start_mark.column)
+            for index, item in enumerate(node.value):
+                out.append(self.build(item))
+                mark = item.start_mark
+                out._yaml_set_idx_line_col(index, [mark.line, mark.column])
+        self.depth -= 1
+        self.sizes[id(node)] = self.size - start
+        if self.size > limits.MAX_EXPANDED:
+            raise limits.too_large(node.start_mark)
         return out
 
     def _mapping(self, node: Any) -> Any:
         out: Any = CommentedMap() if self.positions else {}
         self.built[id(node)] = out
+        self.depth += 1
+        if self.depth > limits.MAX_DEPTH:
+            raise limits.too_deep(node.start_mark)
+        start, self.size = self.size, self.size + 1
         if self.positions:
             out._yaml_set_line_col(node.start_mark.line, node.start_mark.column)
         for key_node, value_node in node.value:
@@ -149,7 +209,33 @@ class _Builder:
             if self.positions:
                 km, vm = key_node.start_mark, value_node.start_mark
                 out._yaml_set_kv_line_col(key, [km.line, km.column, vm.line, vm.column])
+        self.depth -= 1
+        self.sizes[id(node)] = self.size - start
+        if self.size > limits.MAX_EXPANDED:
+            raise limits.too_large(node.start_mark)
         return out
+
+
+class _AliasFree(_Builder):
+    """The builder for a text without `&`, which has no anchor and so no alias: its values are at most as
+    long as the text, so the characters of its scalars need no counting (a third of the builder's work on
+    a CWL document)."""
+
+    def build(self, node: Any) -> Any:
+        if isinstance(node, _pyyaml.ScalarNode):
+            if node.tag == _PLAIN:
+                try:
+                    return _scalar(node.value)
+                except _TooLarge:
+                    raise limits.int_too_large(node.start_mark) from None
+            if node.tag == _QUOTED:
+                return node.value
+            raise _Unsupported(node.tag)
+        if isinstance(node, _pyyaml.SequenceNode) and node.tag == _SEQ:
+            return self._sequence(node)
+        if isinstance(node, _pyyaml.MappingNode) and node.tag == _MAP:
+            return self._mapping(node)
+        raise _Unsupported(node.tag)
 
 
 def _tag(value: str) -> str:
@@ -170,6 +256,8 @@ def _scalar(value: str) -> Any:
     if tag == "tag:yaml.org,2002:bool":
         return value[0] in "tT"
     if tag == "tag:yaml.org,2002:int" and _DECIMAL.match(value):
+        if len(value) >= limits.MAX_INT_DIGITS and not limits.int_fits(value):
+            raise _TooLarge(value)
         return int(value)
     if tag == "tag:yaml.org,2002:float" and "_" not in value:
         lowered = value.lower()

@@ -15,6 +15,8 @@ from typing import Any
 
 from cwlpilot.compiler import ir
 from cwlpilot.compiler.emit_tool import expand
+from cwlpilot.compiler.sourcefile import SourceError, read_text
+from cwlpilot.compiler.yamlsrc import uri_to_path
 
 
 def format_spec(t: ir.CwlType, fmt: Any, namespaces: Mapping[str, str]) -> dict[str, Any] | None:
@@ -115,7 +117,7 @@ def _read(schemas: tuple[str, ...]) -> dict[str, set[str]]:
     from rdflib import OWL, RDFS
     from schema_salad.ref_resolver import Loader
 
-    loader = Loader({})
+    loader = Loader({}, fetcher_constructor=_bounded_fetcher())
     loader.add_schemas(list(schemas), schemas[0])  # each URI is absolute already
     below: dict[str, set[str]] = {}
     for sub, sup in loader.graph.subject_objects(RDFS.subClassOf):
@@ -124,6 +126,25 @@ def _read(schemas: tuple[str, ...]) -> dict[str, set[str]]:
         below.setdefault(str(one), set()).add(str(other))
         below.setdefault(str(other), set()).add(str(one))
     return below
+
+
+def _bounded_fetcher() -> Any:
+    """schema-salad's fetcher, reading local `$schemas` through compiler.sourcefile: left to itself it reads a
+    file whole (`$schemas: [/dev/zero]` never ended). A file it cannot read is skipped with a warning, as
+    `Loader.add_schemas` (and so cwltool) skips a schema it cannot load."""
+    from schema_salad.exceptions import ValidationException
+    from schema_salad.fetcher import DefaultFetcher
+
+    class Bounded(DefaultFetcher):  # type: ignore[misc]
+        def fetch_text(self, url: str, content_types: list[str] | None = None) -> str:
+            if not url.startswith("file:"):
+                return str(super().fetch_text(url, content_types))
+            try:
+                return read_text(uri_to_path(url))
+            except SourceError as exc:
+                raise ValidationException(str(exc.diagnostic)) from None
+
+    return Bounded
 
 
 def all_schemas(process: ir.Process) -> tuple[str, ...]:

@@ -19,13 +19,14 @@ from cwl_utils.errors import GraphTargetMissingException
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 from schema_salad.exceptions import SchemaSaladException, ValidationException
-from schema_salad.fetcher import DefaultFetcher
+from schema_salad.fetcher import DefaultFetcher, Fetcher
 from schema_salad.sourceline import relname
 
-from cwlpilot.compiler import fastyaml, ir, loops
+from cwlpilot.compiler import fastyaml, ir, limits, loops
 from cwlpilot.compiler.errors import Diagnostic, Pos, WorkflowError
 from cwlpilot.compiler.loader_convert import Converter
-from cwlpilot.compiler.yamlsrc import Node, YamlCache, display_path, uri_to_path
+from cwlpilot.compiler.sourcefile import SourceError, read_text
+from cwlpilot.compiler.yamlsrc import Node, YamlCache, display_path, uri_to_path, yaml_diagnostic
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,14 @@ class LoadResult:
     process: ir.Process | None
     diagnostics: tuple[Diagnostic, ...]
     cache: YamlCache
+    refused: bool = False  # a document was beyond a limit of compiler.limits: it was not read further
 
 
 def load(path: str, cwd: str | None = None) -> LoadResult:
     """Load the CWL document at `path` (a file, optionally `file.cwl#id` for a `$graph` entry)."""
     session = _Session(YamlCache(cwd=cwd))
     process = session.process(_path_uri(path))
-    return LoadResult(process, tuple(sorted(set(session.diagnostics))), session.yaml)
+    return LoadResult(process, tuple(sorted(set(session.diagnostics))), session.yaml, session.refused)
 
 
 def load_strict(path: str, cwd: str | None = None) -> ir.Process:
@@ -74,6 +76,7 @@ class _Session:
     processes: dict[str, ir.Process | None] = field(default_factory=dict)
     loading: set[str] = field(default_factory=set)
     options: Any = None
+    refused: bool = False
 
     def process(self, uri: str, at: Pos | None = None) -> ir.Process | None:
         """The process at `uri`, loaded once; None (with diagnostics recorded) when it fails."""
@@ -101,6 +104,12 @@ class _Session:
             )
             if at is not None:
                 self.diagnostics.append(error)
+            return None
+        refused = [d for d in [too_many_steps(doc), self._too_many_values(path, doc)] if d]
+        refused += self._unreadable_includes(path, doc)
+        if refused:  # before cwl-utils spends seconds on it, or reads what it cannot read
+            self.diagnostics.extend(refused)
+            self.refused = True
             return None
         obj = self._cwl_object(path, file_uri, fragment or None)
         if obj is None:
@@ -150,24 +159,61 @@ class _Session:
             return None
         return obj
 
+    def _too_many_values(self, path: str, doc: Node) -> Diagnostic | None:
+        """A diagnostic when the document holds more than limits.MAX_CWL_VALUES values (only a text of more
+        than half as many characters can: see limits.MAX_VALUES)."""
+        text = self.yaml.texts.get(os.path.abspath(path), "")
+        if len(text) <= limits.MAX_CWL_VALUES // 2:
+            return None
+        try:
+            limits.scan(text, limits.MAX_CWL_VALUES)
+        except limits.LimitError as exc:
+            return yaml_diagnostic(exc, doc.file)
+        return None
+
+    def _unreadable_includes(self, path: str, doc: Node) -> list[Diagnostic]:
+        """The `$import`s and `$include`s of the document that cannot be read within the limits, each at
+        its key: schema-salad would read them whole and report a failure as a type mismatch."""
+        text = self.yaml.texts.get(os.path.abspath(path), "")
+        if "$import" not in text and "$include" not in text:
+            return []
+        found = []
+        base = os.path.dirname(os.path.abspath(path))
+        for node, key in _includes(doc.value):
+            target = os.path.join(base, uri_to_path(node[key]))
+            shown = display_path(target, self.yaml.cwd)
+            try:
+                included = read_text(target, shown)
+                if key == "$import":
+                    limits.scan(included)
+            except SourceError as exc:
+                found.append(Diagnostic(Node(node, doc.file).pos(key), f"{key}: {exc.diagnostic}"))
+            except limits.LimitError as exc:
+                found.append(Diagnostic(Node(node, doc.file).pos(key), f"{key}: {yaml_diagnostic(exc, shown)}"))
+        return found
+
     def _run(self, run_uri: str, at: Pos) -> ir.Process | None:
         return self.process(run_uri, at)
 
 
 class _Fetcher(DefaultFetcher):
-    """schema-salad's fetcher, whose HTTP session is made at the first remote URL rather than for every load.
+    """schema-salad's fetcher, whose HTTP session is made at the first remote URL rather than for every load,
+    and which reads local files (`$import`, `$include`) within the compiler's limits.
 
     Left to itself, schema-salad builds a requests session with an on-disk HTTP cache (requests, cachecontrol,
-    filelock) for each document loaded: 20 ms of a compile that usually reads nothing but local files.
+    filelock) for each document loaded: 20 ms of a compile that usually reads nothing but local files. It
+    also reads a file whole, whatever it is (`$import: /dev/zero` never ends), and parses it with
+    ruamel.yaml, which has no bounds: so the text is read by compiler.sourcefile and scanned by
+    compiler.limits first.
     """
 
-    remote: DefaultFetcher | None = None
+    remote: Fetcher | None = None
 
     def __init__(self, cache: dict[str, Any], session: Any) -> None:
         super().__init__(cache, session)
         self.exists: dict[str, bool] = {}
 
-    def _web(self, url: str) -> DefaultFetcher | None:
+    def _web(self, url: str) -> Fetcher | None:
         if not url.startswith(("http:", "https:")):
             return None
         if self.remote is None:
@@ -176,7 +222,21 @@ class _Fetcher(DefaultFetcher):
 
     def fetch_text(self, url: str, content_types: list[str] | None = None) -> str:
         web = self._web(url)
-        return web.fetch_text(url, content_types) if web else super().fetch_text(url, content_types)
+        if web is not None:
+            return web.fetch_text(url, content_types)
+        if not url.startswith("file:") or isinstance(self.cache.get(url), str):
+            return super().fetch_text(url, content_types)
+        path = uri_to_path(url)
+        shown = display_path(path)
+        try:
+            text = read_text(path, shown)
+            limits.scan(text)
+        except SourceError as exc:
+            raise ValidationException(str(exc.diagnostic)) from None
+        except limits.LimitError as exc:
+            raise ValidationException(str(yaml_diagnostic(exc, shown))) from None
+        self.cache[url] = text
+        return text
 
     def check_exists(self, url: str) -> bool:
         web = self._web(url)
@@ -228,6 +288,31 @@ def _plain(value: Any, filename: str) -> Any:
     plain.lc = value.lc
     plain.lc.filename = filename
     return plain
+
+
+def _includes(tree: Any) -> list[tuple[Any, str]]:
+    """(mapping, key) of every `$import` or `$include` naming a file in `tree` (walked without recursion)."""
+    found, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            found += [(node, k) for k in ("$import", "$include") if isinstance(node.get(k), str)]
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return found
+
+
+def too_many_steps(doc: Node) -> Diagnostic | None:
+    """A diagnostic when the document (its `$graph` entries together) has more than limits.MAX_STEPS steps."""
+    value = doc.value
+    entries = value.get("$graph") if isinstance(value, dict) else None
+    processes = entries if isinstance(entries, list) else [value]
+    count = sum(len(p["steps"]) for p in processes if isinstance(p, dict) and isinstance(p.get("steps"), (dict, list)))
+    if count <= limits.MAX_STEPS:
+        return None
+    message = f"{count} steps: a document may have at most {limits.MAX_STEPS} (split it into sub-workflows)"
+    return Diagnostic(doc.pos("$graph" if isinstance(entries, list) else "steps"), message)
 
 
 def _version(doc: Node) -> str:

@@ -62,6 +62,13 @@ def _ids(container: Any) -> list[str]:
     return []
 
 
+def _strings(value: Any) -> list[str]:
+    """A string, or the strings of a list, as written; anything else (a number, a mapping) is no string."""
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
 def _short(ref: str) -> str:
     return ref.lstrip("#").split("/")[-1]
 
@@ -104,8 +111,7 @@ def _output(proc: Node, name: str) -> ir.OutputParam:
 def _step(wf: Node, name: str, yaml: YamlCache, load_run: RunLoader, version: str, base_uri: str) -> ir.Step:
     node = entry(wf, "steps", name)
     value = node.value if isinstance(node.value, Mapping) else {}
-    scatter = value.get("scatter")
-    scatter = [scatter] if isinstance(scatter, str) else [s for s in scatter or [] if isinstance(s, str)]
+    scatter = _strings(value.get("scatter"))
     return ir.Step(
         id=name,
         pos=node.pos(),
@@ -139,7 +145,7 @@ def _step_input(step: Node, name: str) -> ir.StepInput:
         source = value.get("source")
     else:
         source, value = value, {}
-    sources = [source] if isinstance(source, str) else [s for s in source or [] if isinstance(s, str)]
+    sources = _strings(source)
     return ir.StepInput(
         id=name,
         pos=node.pos(),
@@ -166,7 +172,9 @@ def parse_type(raw: Any) -> ir.CwlType:
         if kind == "array":
             return ir.ArrayType(parse_type(raw.get("items")))
         if kind == "enum":
-            return ir.EnumType(str(raw.get("name") or ""), tuple(str(s) for s in raw.get("symbols") or []))
+            symbols = raw.get("symbols")
+            listed = symbols if isinstance(symbols, list) else []
+            return ir.EnumType(str(raw.get("name") or ""), tuple(str(s) for s in listed))
         if kind == "record":
             return ir.RecordType(str(raw.get("name") or ""), ())
     return "Any"

@@ -17,6 +17,8 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from cwlpilot.compiler import fastyaml
 from cwlpilot.compiler.errors import Diagnostic, Pos
+from cwlpilot.compiler.limits import LimitError
+from cwlpilot.compiler.sourcefile import SourceError, read_text
 
 
 def display_path(path: str, cwd: str | None = None) -> str:
@@ -85,10 +87,9 @@ class YamlCache:
     def _read(self, path: str) -> None:
         shown = display_path(path, self.cwd)
         try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError as exc:
-            self.errors[path] = Diagnostic(Pos(shown, 1, 1), f"cannot read file: {exc.strerror}")
+            text = read_text(path, shown)
+        except SourceError as exc:
+            self.errors[path] = exc.diagnostic
             return
         self.texts[path] = text
         try:
@@ -112,6 +113,8 @@ def yaml_diagnostic(exc: MarkedYAMLError, shown: str) -> Diagnostic:
     problem = exc.problem or exc.context or "invalid YAML"
     if exc.context and exc.problem and exc.context_mark is not None:
         problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
+    if isinstance(exc, LimitError):
+        return Diagnostic(Pos(shown, line, col), f"YAML document beyond a limit: {problem}")
     return Diagnostic(Pos(shown, line, col), f"YAML syntax error: {problem}")
 
 

@@ -7,6 +7,11 @@ calls `cwl_utils.parser.load_document_by_uri` on it. Whatever cwl-utils refuses 
 duplicate YAML key) makes the server refuse the workflow. This module asks cwl-utils the same question,
 with the same stand-ins, but without writing anything: a fetcher answers for the stand-in files.
 The checks are cwl-utils' own (the reference), so they are not written again here.
+
+Unlike the server, the fetcher reads every local file within the compiler's limits (compiler.sourcefile,
+and compiler.limits on its YAML, at most limits.MAX_CWL_VALUES values as for CWL documents): left to
+itself schema-salad reads a file whole (`$import: /dev/zero` never ends) and ruamel.yaml has no bounds.
+A file beyond them is an error at its own position, as `compiler.loader` reports it.
 """
 
 from __future__ import annotations
@@ -17,10 +22,33 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from cwlpilot.compiler import limits
 from cwlpilot.compiler.errors import Diagnostic, Pos
 from cwlpilot.compiler.panda.detect import KINDS
+from cwlpilot.compiler.sourcefile import SourceError, read_text
+from cwlpilot.compiler.yamlsrc import yaml_diagnostic
 
 RULE = "panda-server-load"
+
+
+class _Refused(Exception):
+    """A file beyond the compiler's limits; `diagnostic` says where and why."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(str(diagnostic))
+        self.diagnostic = diagnostic
+
+
+def bounded_text(path: str, shown: str) -> str:
+    """The text of a document cwl-utils is to read, within the compiler's limits; raises _Refused."""
+    try:
+        text = read_text(path, shown)
+        limits.scan(text, limits.MAX_CWL_VALUES)
+    except SourceError as exc:
+        raise _Refused(exc.diagnostic) from None
+    except limits.LimitError as exc:
+        raise _Refused(yaml_diagnostic(exc, shown)) from None
+    return text
 
 
 def _fetcher_class() -> Any:
@@ -29,24 +57,30 @@ def _fetcher_class() -> Any:
     class StandInFetcher(DefaultFetcher):  # type: ignore[misc]
         """Files named like a PanDA step kind exist (empty) in the folders the server touched them in."""
 
-        def __init__(self, folders: set[str]) -> None:
+        def __init__(self, folders: set[str], shown: Any) -> None:
             super().__init__({}, None)  # no session: nothing is fetched over the network
             self.folders = folders
+            self.shown = shown
 
         def _stand_in(self, url: str) -> bool:
             split = urllib.parse.urlsplit(url)
             if split.scheme != "file":
                 return False
             path = urllib.request.url2pathname(split.path)
-            return os.path.basename(path) in KINDS and os.path.dirname(path) in self.folders
+            # folders by their real path: cwl-utils may name a document through its resolved path
+            return os.path.basename(path) in KINDS and os.path.realpath(os.path.dirname(path)) in self.folders
 
         def check_exists(self, url: str) -> bool:
             return self._stand_in(url) or bool(super().check_exists(url))
 
         def fetch_text(self, url: str, content_types: list[str] | None = None) -> str:
-            if self._stand_in(url) and not os.path.exists(urllib.request.url2pathname(urllib.parse.urlsplit(url).path)):
+            split = urllib.parse.urlsplit(url)
+            path = urllib.request.url2pathname(split.path)
+            if self._stand_in(url) and not os.path.exists(path):
                 return ""
-            return str(super().fetch_text(url, content_types))
+            if split.scheme != "file":
+                return str(super().fetch_text(url, content_types))
+            return bounded_text(path, self.shown(path))
 
     return StandInFetcher
 
@@ -54,8 +88,8 @@ def _fetcher_class() -> Any:
 def server_load(path: str, folders: set[str], shown: Any) -> list[Diagnostic]:
     """What cwl-utils finds wrong in the document `path`, as PanDA's server loads it.
 
-    `folders` holds the folders the server has touched its stand-ins in so far (this document's is
-    added); `shown(path)` gives a file's name as messages show it.
+    `folders` holds the folders (real paths) the server has touched its stand-ins in so far (this
+    document's is added); `shown(path)` gives a file's name as messages show it.
     """
     from cwl_utils.parser import load_document_by_uri
     from cwl_utils.parser.cwl_v1_2 import LoadingOptions
@@ -63,9 +97,11 @@ def server_load(path: str, folders: set[str], shown: Any) -> list[Diagnostic]:
     from schema_salad.exceptions import ValidationException
 
     path = os.path.abspath(path)
-    folders.add(os.path.dirname(path))
+    folders.add(os.path.realpath(os.path.dirname(path)))
     try:
-        load_document_by_uri(path, LoadingOptions(fetcher=_fetcher_class()(folders)))
+        load_document_by_uri(path, LoadingOptions(fetcher=_fetcher_class()(folders, shown)))
+    except _Refused as exc:
+        return [exc.diagnostic]
     except ValidationException as exc:
         return _diagnostics(exc, path, shown)
     except MarkedYAMLError as exc:

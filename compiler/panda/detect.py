@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 
 from cwlpilot.compiler import fastyaml
+from cwlpilot.compiler.sourcefile import SourceError, read_text
 
 # Step kinds PanDA knows, by `run:` name (pcwl_utils.WORKFLOW_NAMES). Only the first two run locally.
 KINDS = ("prun", "junction", "phpo", "reana", "gitlab")
@@ -45,9 +46,8 @@ def _has_panda_step(path: str, seen: set[str]) -> bool:
         return False
     seen.add(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError):
+        text = read_text(path)
+    except SourceError:
         return False  # left to the CWL compiler to report
     try:
         tree = fastyaml.load(text, "safe")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cwlpilot.compiler import limits
 from cwlpilot.compiler.panda import leaf
 from cwlpilot.compiler.panda.check import ref_problem, step_parents
 from cwlpilot.compiler.panda.ir import LOCAL_KINDS, WORKFLOW, Step, Workflow
@@ -52,7 +53,11 @@ def emit_plan(wf: Workflow, job: Mapping[str, Any] | None, opts: Options) -> tup
             values[inp.id] = Lit([f"<{inp.id}[0]>"] if inp.type.endswith("[]") else f"<{inp.id}>")
         else:
             values[inp.id] = Lit(None)
-    results = emit_workflow(wf, Scope("", values, {}), out, opts)
+    try:
+        results = emit_workflow(wf, Scope("", values, {}), out, opts)
+    except _TooLarge as exc:
+        out.error(exc.step.pos, str(exc), exc.step.id)
+        results = {}
     plan: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "stages": out.stages, "outputs": {}}
     if wf.outputs:
         out.stages.append(_outputs_stage(results))
@@ -104,12 +109,26 @@ def step_order(wf: Workflow) -> list[Step]:
     return done
 
 
+class _TooLarge(Exception):
+    """Emission went beyond limits.MAX_STAGES or limits.MAX_PLAN_BYTES at `step`: it stops there."""
+
+    def __init__(self, step: Step, out: Emitted) -> None:
+        if len(out.stages) > limits.MAX_STAGES:
+            what = f"has more than {limits.MAX_STAGES} stages by this step, the most a plan may have"
+        else:
+            what = f"is larger than {limits.MAX_PLAN_BYTES // 2**20} MB by this step, the most a plan may be"
+        super().__init__(f"the plan {what}")
+        self.step = step
+
+
 def emit_workflow(wf: Workflow, scope: Scope, out: Emitted, opts: Options) -> dict[str, Value]:
     """Append the stages of `wf` in `scope`; return the value of each of its outputs."""
     results: dict[str, dict[str, Value]] = {}
     for step in step_order(wf):
         ins = {i.name: _bind(i, wf, scope, results) for i in step.inputs}
         results[step.id] = _emit_step(wf, step, ins, scope, out, opts)
+        if len(out.stages) > limits.MAX_STAGES or out.size > limits.MAX_PLAN_BYTES:
+            raise _TooLarge(step, out)
     return {o.id: _source(o.source or "", scope, results) for o in wf.outputs}
 
 
@@ -163,6 +182,10 @@ def _instances(step: Step, ins: dict[str, Bound], scope: Scope, out: Emitted) ->
             return []
         columns.append((name, elements))
     if not columns:
+        return []
+    count = len(columns[0][1])
+    if count > limits.MAX_STAGES:  # refused before its instances are made
+        out.error(step.pos, f"the scatter makes {count} instances, more than the {limits.MAX_STAGES} allowed", step.id)
         return []
     lengths = {len(e) for _, e in columns}
     if len(lengths) > 1:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from cwlpilot.compiler import limits
+from cwlpilot.compiler.budget import json_size
 from cwlpilot.compiler.panda.ir import Step
 from cwlpilot.compiler.panda.leafio import Io, Stream, local_texts, resolve, strings
 from cwlpilot.compiler.panda.server import NUM_RUN
@@ -78,7 +80,11 @@ def emit_leaf(
         for stage in stages if condition is not None else ():
             stage["condition"] = condition
         complete = tuple(names)
+    for problem in {p for p in map(limits.name_problem, (s["name"] for s in stages)) if p}:
+        out.error(step.pos, problem, step.id)
     out.stages.extend(stages)
+    # the jobs share `base`, which is written out once per stage: a 4 MB opt_exec run by 20,000 jobs is 80 GB
+    out.size += len(stages) * json_size(base)
     out.node_of_stage.update((s["name"], nnn) for s in stages)
     parents = tuple(sorted({out.node_of_stage[p] for p in needs if p in out.node_of_stage}))
     node = Node(nnn, display, step.kind, parents, shown_inputs(ins), (task,), tuple(s["name"] for s in stages))

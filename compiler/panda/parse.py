@@ -16,6 +16,7 @@ from cwlpilot.compiler import fastyaml
 from cwlpilot.compiler.errors import Diagnostic, Pos
 from cwlpilot.compiler.panda.detect import kind_of_run
 from cwlpilot.compiler.panda.ir import WORKFLOW, Source, Step, StepIn, WfInput, WfOutput, Workflow
+from cwlpilot.compiler.sourcefile import SourceError, read_text
 from cwlpilot.compiler.yamlsrc import display_path, yaml_diagnostic
 
 
@@ -40,10 +41,9 @@ class Reader:
 
     def _load(self, path: str) -> tuple[Any, list[str]] | None:
         try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError as exc:
-            self.diags.append(Diagnostic(Pos(self.shown(path), 1, 1), f"cannot read file: {exc.strerror}"))
+            text = read_text(path, self.shown(path))
+        except SourceError as exc:
+            self.diags.append(exc.diagnostic)
             return None
         try:
             return fastyaml.load(text, "rt"), text.splitlines()

@@ -18,6 +18,7 @@ import re
 import shlex
 from typing import NamedTuple
 
+from cwlpilot.compiler import limits
 from cwlpilot.compiler.panda import prunopts
 from cwlpilot.compiler.panda.prunopts import Span
 
@@ -30,6 +31,7 @@ OWN_INPUTS = {
     "--containerImage": "opt_containerImage",
 }
 _LOCAL = ("--outputs", "--nJobs", "--nFilesPerJob", "--nFiles", "--secondaryDSs")
+_MAX_COUNT = 10**18  # counts have at most 18 digits
 # characters panda-client refuses in output file names (PsubUtils.check_invalid_char, is_file=True)
 _BAD_FILE_CHARS = "%|;><?'\"()$@:=&^#\\[]{}`"
 
@@ -139,7 +141,7 @@ def _word(words: list[str], offsets: list[int], i: int, found: _Found) -> int:
         return i + 1
     if name in prunopts.INTS and _int(value) is None:
         found.errors.append(
-            (value_at, f"{written} needs a whole number, not '{value}' (panda-client: invalid int value)")
+            (value_at, f"{written} needs a whole number, not '{value[:40]}' (panda-client: invalid int value)")
         )
         return i + step
     found.values[name] = value
@@ -189,10 +191,16 @@ def _option(name: str, value: str | None, value_at: int, at: int, found: _Found)
         found.output_specs = tuple(o for o in value.replace(" ", "").split(",") if o)
     elif name == "--secondaryDSs":
         found.secondary = tuple(_secondary(value, value_at, found))
+    elif name == "--nJobs" and int(value) > limits.MAX_STAGES:
+        # each job is a stage of the plan: PanDA's client sets no bound (its server's task limits apply),
+        # a local plan must (see limits.MAX_STAGES)
+        found.errors.append((value_at, f"--nJobs {value[:40]}: at most {limits.MAX_STAGES} jobs per step"))
+    elif abs(int(value)) >= _MAX_COUNT:  # beyond a 64-bit integer, the widest the plan's JSON and SQLite hold
+        found.errors.append((value_at, f"{name} {value[:40]}: too large (at most 18 digits)"))
     elif name == "--nFiles":
         found.counts[name] = max(0, int(value))
     elif not value.isdigit() or int(value) < 1:
-        found.errors.append((value_at, f"{name} needs a positive whole number, not '{value}'"))
+        found.errors.append((value_at, f"{name} needs a positive whole number, not '{value[:40]}'"))
     else:
         found.counts[name] = int(value)
 

@@ -127,6 +127,7 @@ class Emitted:
     leaves: list[DatasetRef] = field(default_factory=list)  # every leaf step's dataset, in the server's order
     check_only: bool = False
     client: tuple[int, ...] | None = None
+    size: int = 0  # the plan's JSON so far, estimated (see leaf.emit_leaf), against limits.MAX_PLAN_BYTES
 
     def error(self, pos: Pos, message: str, step: str | None = None, rule: str | None = None) -> None:
         self.diags.append(Diagnostic(pos, message, step, "error", rule))

@@ -10,11 +10,13 @@ fields and an array's items with their own binding are sorted within their param
 
 from __future__ import annotations
 
+import math
 import shlex
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from cwlpilot.semantics.cwl.errors import CwlError
 from cwlpilot.semantics.cwl.expr import PYTHON_ONLY, Evaluator
 from cwlpilot.semantics.cwl.params import NotStatic
 
@@ -125,9 +127,15 @@ def _record_fits(schema: Mapping[str, Any], value: Any) -> bool:
 
 def _position(binding: Mapping[str, Any] | None, context: Mapping[str, Any]) -> int:
     position = (binding or {}).get("position", 0)
+    if type(position) is int:  # nearly always: once per binding of every stage
+        return position
     if isinstance(position, str):
         position = context["ev"](position, context)
-    return int(position or 0)
+    if position is None:
+        return 0
+    if isinstance(position, bool) or not isinstance(position, (int, float)) or not math.isfinite(position):
+        raise CwlError(f"a binding's `position` must be a number, not {str(position)[:60]!r}")
+    return int(position)
 
 
 def _binding_words(binding: Mapping[str, Any], value: Any, context: Mapping[str, Any], nested: Any) -> Words:

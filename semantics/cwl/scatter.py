@@ -7,6 +7,7 @@ and its values, plus how to gather their outputs back into (nested) arrays.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,9 +21,13 @@ class ScatterError(CwlError):
 
 
 def instances(
-    values: Mapping[str, Any], ports: Sequence[str], method: str | None
+    values: Mapping[str, Any], ports: Sequence[str], method: str | None, limit: int | None = None
 ) -> list[tuple[tuple[int, ...], dict[str, Any]]]:
-    """(index, values) for every instance, in order; an index has one entry per nesting level."""
+    """(index, values) for every instance, in order; an index has one entry per nesting level.
+
+    With `limit`, more instances than that are a ScatterError, raised before any is made: a cross
+    product of three 1,000-element arrays would be 10^9 of them.
+    """
     arrays = {}
     for port in ports:
         value = values.get(port)
@@ -32,6 +37,11 @@ def instances(
             raise ScatterError(f"scatter over '{port}' needs an array")
         arrays[port] = value
     method = method or "dotproduct"
+    if limit is not None:
+        sizes = [len(a) for a in arrays.values()]
+        count = max(sizes, default=0) if method == "dotproduct" else math.prod(sizes)
+        if count > limit:
+            raise ScatterError(f"the scatter makes {count} instances, more than the {limit} allowed")
     if method == "dotproduct":
         lengths = {len(a) for a in arrays.values()}
         if len(lengths) > 1:

@@ -34,15 +34,18 @@ class Instance:
     runs: bool  # False: its `when` is false, the instance is skipped and its outputs are null
 
 
-def instances(spec: Mapping[str, Any], values: Mapping[str, Any], ev: Evaluator) -> tuple[list[Instance], list[int]]:
-    """Every instance of the step, in order, and the gathered outputs' shape (empty without scatter)."""
+def instances(
+    spec: Mapping[str, Any], values: Mapping[str, Any], ev: Evaluator, limit: int | None = None
+) -> tuple[list[Instance], list[int]]:
+    """Every instance of the step, in order, and the gathered outputs' shape (empty without scatter);
+    more than `limit` instances are a ScatterError (see scatter.instances)."""
     values = with_defaults(values, spec.get("defaults") or {})
     for port in spec.get("loadContents") or []:
         values[port] = with_contents(values.get(port))
     ports = list(spec.get("scatter") or [])
     method = spec.get("scatterMethod")
     if ports:
-        indexed = sc.instances(values, ports, method)
+        indexed = sc.instances(values, ports, method, limit)
         shape = sc.shape(values, ports, method)
     else:
         indexed, shape = [((), dict(values))], []

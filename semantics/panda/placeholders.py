@@ -21,10 +21,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-_TOKEN = r"%(?P<stream>IN\d*)(?![A-Za-z_])|%RNDM:(?P<rndm>\d+)|%\{(?P<brace>[^{}]*)\}"
+# Numbers in placeholders have at most 18 digits (a 64-bit integer): a longer run of digits makes no
+# placeholder and is left as it is (Python cannot even read 4,300 digits as an int).
+_TOKEN = r"%(?P<stream>IN\d{0,18})(?![A-Za-z0-9_])|%RNDM:(?P<rndm>\d{1,18})(?!\d)|%\{(?P<brace>[^{}]*)\}"
 _TOKENS = re.compile(_TOKEN)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
-_DS = re.compile(r"(?P<sec>SEC)?DS(?P<n>\d+|\*)$")
+_DS = re.compile(r"(?P<sec>SEC)?DS(?P<n>\d{1,18}|\*)$")
 
 
 class Text(NamedTuple):

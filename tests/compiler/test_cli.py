@@ -165,3 +165,16 @@ def test_graph_of_an_invalid_workflow_exits_1() -> None:
     code, out, err = run("graph", "examples/cwl/invalid/when-v10.cwl")
     assert (code, out) == (1, "")
     assert "`when` needs cwlVersion v1.2" in err
+
+
+def test_graph_of_a_plan_that_is_no_plan_file_says_where(tmp_path: Path) -> None:
+    # regression: `graph` read a plan with json.load: a binary plan was a UnicodeDecodeError, a deeply nested
+    # one a RecursionError, an integer of 4,301 digits a ValueError (internal errors, exit 70)
+    corpus = REPO / "tests/fuzz/corpus"
+    expected = {"plan-binary.json": "plan-binary.json:1:2: not UTF-8 text (byte 0x8b)",
+                "plan-deep-nesting.json": "plan-deep-nesting.json:44:74: nested too deeply (more than 64 levels)",
+                "plan-huge-int.json": "plan-huge-int.json:47:12: a number of 4301 digits"}
+    for name, message in expected.items():
+        (tmp_path / name).write_bytes((corpus / name).read_bytes())
+        code, out, err = run("graph", str(tmp_path / name))
+        assert (code, out) == (1, "") and err.startswith(f"{tmp_path / message}"), err

@@ -168,3 +168,62 @@ def test_scatter_over_an_array_produced_upstream_is_expanded_at_run_time(tmp_pat
     step = plan["stages"][1]["data"]["step"]
     assert step["scatter"] == ["f"]
     assert step["in"]["f"] == {"$ref": "a/made"}
+
+
+def _scatter_workflow(tmp_path: Path, method: str, ports: int, extra: str = "") -> Path:
+    (tmp_path / "echo.cwl").write_text(
+        "cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: echo\ninputs:\n"
+        + "".join(f"  p{k}: {{type: string, inputBinding: {{position: {k}}}}}\n" for k in range(ports))
+        + "  big: {type: string, default: x, inputBinding: {position: 9}}\noutputs: []\n"
+    )
+    path = tmp_path / "wf.cwl"
+    path.write_text(
+        "cwlVersion: v1.2\nclass: Workflow\nrequirements: {ScatterFeatureRequirement: {}}\ninputs:\n"
+        + "".join(f"  a{k}: string[]\n" for k in range(ports))
+        + "  big: string\noutputs: []\nsteps:\n  s:\n    run: echo.cwl\n"
+        + f"    scatter: [{', '.join(f'p{k}' for k in range(ports))}]\n"
+        + f"    scatterMethod: {method}\n    in: {{{', '.join(f'p{k}: a{k}' for k in range(ports))}, big: big}}\n"
+        + "    out: []\n" + extra
+    )
+    return path
+
+
+def test_a_cross_product_beyond_the_stage_limit_is_counted_not_made(tmp_path: Path) -> None:
+    # regression: three 1,000-element arrays crossed asked for 10^9 stages, in memory, before any check
+    path = _scatter_workflow(tmp_path, "nested_crossproduct", 3)
+    job = tmp_path / "job.yml"
+    job.write_text("".join(f"a{k}: [{', '.join(f'v{i}' for i in range(1000))}]\n" for k in range(3)) + "big: x\n")
+    err = io.StringIO()
+    assert main(["compile", str(path), str(job)], io.StringIO(), err) == 1
+    assert "the scatter makes 1000000000 instances, more than the 20000 allowed" in err.getvalue()
+
+
+def test_a_large_value_shared_by_every_instance_is_counted_once_per_stage(tmp_path: Path) -> None:
+    # regression: a 3.6 MB input given to each of 20,000 instances compiled into 72 GB of commands
+    path = _scatter_workflow(tmp_path, "dotproduct", 1)
+    job = tmp_path / "job.yml"
+    job.write_text(f"a0: [{', '.join(f'v{i}' for i in range(20))}]\nbig: {'y' * 2_000_000}\n")
+    err = io.StringIO()
+    assert main(["compile", str(path), str(job)], io.StringIO(), err) == 1
+    assert "the plan is larger than 32 MB by this step" in err.getvalue()
+
+
+def test_numbers_ruamel_yaml_reads_as_its_own_types_compile(tmp_path: Path) -> None:
+    # regression: `timelimit: 1_000` is a ruamel.yaml ScalarInt, which jsonschema-rs refused with a ValueError
+    tool = (REPO / "examples/cwl/tools/echo.cwl").read_text()
+    tool = tool.replace("timelimit: 60", "timelimit: 1_000").replace("coresMin: 1", "coresMin: 0x2")
+    (tmp_path / "echo.cwl").write_text(tool)
+    (tmp_path / "job.yml").write_text("message: hi\n")
+    plan = json.loads(cli_compile(str(tmp_path / "echo.cwl"), str(tmp_path / "job.yml")))
+    assert plan["stages"][0]["timeout"] == 1000 and plan["stages"][0]["resources"]["cpu"] == 2
+
+
+def test_a_stage_name_longer_than_a_folder_name_may_be_is_refused_at_its_step(tmp_path: Path) -> None:
+    # regression: a 300-character name failed only when the stage started, "File name too long"
+    greet = (REPO / "examples/cwl/greet.cwl").read_text()
+    (tmp_path / "tools").symlink_to(REPO / "examples/cwl/tools")
+    long_id = "s" * 250
+    (tmp_path / "wf.cwl").write_text(greet.replace("  say:", f"  {long_id}:").replace("say/out", f"{long_id}/out"))
+    err = io.StringIO()
+    assert main(["compile", str(tmp_path / "wf.cwl"), "examples/cwl/greet-job.yml"], io.StringIO(), err) == 1
+    assert f"wf.cwl:14:3: the stage name '{'s' * 40}...' has 253 bytes, more than the 240" in err.getvalue()

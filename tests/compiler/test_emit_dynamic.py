@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cwlpilot.compiler.emit import compile_plan
 from cwlpilot.compiler.loader import load_strict
 from cwlpilot.semantics.cwl.template import instantiate
@@ -85,3 +87,17 @@ steps:
     assert [(s["name"], s["kind"]) for s in plan["stages"]] == [("pairs[0].join", "cwl_tool"),
                                                                   ("pairs[1].join", "cwl_tool")]
     assert plan["stages"][1]["cmd"] == "echo -n a2 > s.txt"
+
+
+def test_templates_count_against_the_plans_stage_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the templates are written in the plan (in their stage's data), so they take from compiler.limits too:
+    # here 2 stages and 4 templates
+    from cwlpilot.compiler import limits
+    from cwlpilot.compiler.errors import CompilerError
+
+    job = {"reads": {"class": "Directory", "location": "reads"}, "prefix": "p"}
+    monkeypatch.setattr(limits, "MAX_STAGES", 6)
+    assert len(_plan("samples.cwl", job)["stages"]) == 2
+    monkeypatch.setattr(limits, "MAX_STAGES", 5)
+    with pytest.raises(CompilerError, match="the plan has more than 5 stages by this step"):
+        _plan("samples.cwl", job)

@@ -61,3 +61,13 @@ def test_the_ontology_gives_subclasses_and_equivalent_classes(tmp_path: Path) ->
 
 def test_no_schemas_no_ontology_read() -> None:
     assert Ontology(()).closure({"http://x/f"}) == {}
+
+
+def test_a_schema_file_beyond_the_limits_is_skipped_not_read_whole(tmp_path: Path) -> None:
+    # regression: `$schemas: [/dev/zero]` was read by schema-salad's fetcher until memory ran out
+    (tmp_path / "zero.owl").symlink_to("/dev/zero")
+    onto = tmp_path / "o.ttl"
+    onto.write_text("@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+                    "<http://x/sub> rdfs:subClassOf <http://x/top> .\n")
+    schemas = ((tmp_path / "zero.owl").as_uri(), onto.as_uri())
+    assert Ontology(schemas).closure({"http://x/top"}) == {"http://x/top": ["http://x/sub"]}

@@ -170,3 +170,50 @@ def test_every_conformance_document_loads_without_crashing() -> None:
         if result.process is None and not result.diagnostics:
             failed.append(path.name)
     assert failed == []
+
+
+def _tool(tmp_path: Path, body: str, name: str = "tool.cwl") -> str:
+    path = tmp_path / name
+    path.write_text("cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: echo\n" + body)
+    return str(path)
+
+
+def test_import_of_dev_zero_is_refused_at_the_import(tmp_path: Path) -> None:
+    # regression: schema-salad's fetcher read `$import: /dev/zero` until the memory was gone
+    result = load(_tool(tmp_path, "requirements:\n  - $import: /dev/zero\ninputs: []\noutputs: []\n"), str(tmp_path))
+    assert result.process is None and result.refused
+    assert [str(d) for d in result.diagnostics] == [
+        "tool.cwl:5:5: $import: /dev/zero:1:1: the file is larger than 4 MB, the most a document may be"
+    ]
+
+
+def test_import_of_an_alias_bomb_is_refused_at_the_import(tmp_path: Path) -> None:
+    lines = ["x0: &x0 [a, a, a, a, a, a, a, a, a, a]"]
+    lines += [f"x{k}: &x{k} [{', '.join([f'*x{k - 1}'] * 10)}]" for k in range(1, 8)]
+    (tmp_path / "bomb.yml").write_text("\n".join(lines) + "\n")
+    result = load(_tool(tmp_path, "requirements:\n  - $import: bomb.yml\ninputs: []\noutputs: []\n"), str(tmp_path))
+    assert result.refused and "alias bomb" in str(result.diagnostics[0])
+    assert str(result.diagnostics[0]).startswith("tool.cwl:5:5: $import: bomb.yml:7:")
+
+
+def test_more_steps_than_the_limit_are_refused_before_cwl_utils_reads_them(tmp_path: Path) -> None:
+    from cwlpilot.compiler import limits
+
+    steps = "".join(f"  s{i}:\n    run: t.cwl\n    in: []\n    out: []\n" for i in range(limits.MAX_STEPS + 1))
+    path = tmp_path / "wf.cwl"
+    path.write_text("cwlVersion: v1.2\nclass: Workflow\ninputs: []\noutputs: []\nsteps:\n" + steps)
+    result = load(str(path), str(tmp_path))
+    assert result.refused and [str(d) for d in result.diagnostics] == [
+        f"wf.cwl:5:1: {limits.MAX_STEPS + 1} steps: a document may have at most {limits.MAX_STEPS} "
+        "(split it into sub-workflows)"
+    ]
+
+
+def test_a_cwl_document_holds_fewer_values_than_an_inputs_file(tmp_path: Path) -> None:
+    # regression: cwl-utils took 23 s over an `Any` default of 290,000 values
+    from cwlpilot.compiler import limits
+
+    values = ",".join(["a"] * (limits.MAX_CWL_VALUES + 1))
+    body = f"inputs:\n  x:\n    type: Any\n    default: [{values}]\noutputs: []\n"
+    result = load(_tool(tmp_path, body), str(tmp_path))
+    assert result.refused and f"more than {limits.MAX_CWL_VALUES} values" in str(result.diagnostics[0])

@@ -107,3 +107,14 @@ def test_a_file_literal_is_left_for_run_time() -> None:
     tool = {"baseCommand": ["cat"], "inputs": {"f": {"type": "File", "inputBinding": {}}}}
     with pytest.raises(NotStatic):
         command_line(tool, {"f": {"class": "File", "contents": "hi"}}, {})
+
+
+@pytest.mark.parametrize("position", ["zzzz", float("nan"), float("inf"), True, [1]])
+def test_a_position_that_is_no_number_is_a_cwl_error(position: object) -> None:
+    # regression (fuzz): `position: zzzz` was "ValueError: invalid literal for int()", a traceback
+    from cwlpilot.semantics.cwl.errors import CwlError
+
+    tool = {"baseCommand": ["echo"], "inputs": {"x": {"type": "string", "inputBinding": {"position": position}}}}
+    with pytest.raises(CwlError, match="a binding's `position` must be a number"):
+        command_line(tool, {"x": "a"}, {})
+    assert command_line({**tool, "inputs": {"x": {"inputBinding": {"position": 2.0}}}}, {"x": "a"}, {}) == "echo a"

@@ -138,3 +138,66 @@ def test_success_and_fail_codes_decide_the_outcome(tmp_path: Path, exits: int, o
     err = err_stream.getvalue()
     assert (code == 0) is ok, err
     assert len(store_attempts(tmp_path / "work")) == attempts, err
+
+
+FAILING = """\
+    cwlVersion: v1.2
+    class: CommandLineTool
+    baseCommand: [sh, -c, "echo partial > part.txt; exit 3"]
+    inputs: []
+    outputs: []
+    """
+
+
+def _temporary_runner(tmp_path: Path, *args: str) -> tuple[int, str, Path]:
+    """cwl-runner without --workdir, with TMPDIR a folder of its own; returns that folder too."""
+    import os
+    import subprocess
+    import sys
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir(exist_ok=True)
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    proc = subprocess.run([sys.executable, "-m", "cwlpilot", "cwl-runner", "--outdir", str(tmp_path / "out"), *args],
+                          env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return proc.returncode, proc.stdout + proc.stderr, tmp
+
+
+def test_cwl_runner_removes_its_temporary_folder_when_the_run_succeeds(tmp_path: Path) -> None:
+    # regression: every cwl-runner call left a /tmp/cwlpilot-* folder behind
+    code, output, tmp = _temporary_runner(tmp_path, str(EXAMPLES / "greet.cwl"), str(EXAMPLES / "greet-job.yml"))
+    assert code == 0, output
+    assert list(tmp.iterdir()) == []
+    assert (tmp_path / "out" / "all.txt").read_text().startswith("hello")  # delivered before the folder went
+
+
+def test_cwl_runner_removes_its_temporary_folder_when_the_run_fails(tmp_path: Path) -> None:
+    code, output, tmp = _temporary_runner(tmp_path, _write(tmp_path, "fail.cwl", FAILING))
+    assert code == 1
+    assert list(tmp.iterdir()) == []
+    assert "the run failed (--leave-tmpdir keeps its plan and logs)" in output
+
+
+def test_leave_tmpdir_keeps_the_folder_made_from_the_prefix(tmp_path: Path) -> None:
+    (tmp_path / "scratch").mkdir()
+    prefix = str(tmp_path / "scratch" / "cwl-")
+    code, output, tmp = _temporary_runner(tmp_path, "--leave-tmpdir", "--tmpdir-prefix", prefix,
+                                          _write(tmp_path, "fail.cwl", FAILING))
+    assert code == 1
+    kept = list((tmp_path / "scratch").iterdir())
+    assert len(kept) == 1 and kept[0].name.startswith("cwl-") and list(tmp.iterdir()) == []
+    assert (kept[0] / "plan.json").is_file() and (kept[0] / "fail" / "out" / "part.txt").read_text() == "partial\n"
+    assert f"plan and logs in {kept[0]}" in output
+
+
+def test_tmp_outdir_prefix_comes_before_tmpdir_prefix_and_missing_folders_are_usage_errors(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    code, output, _ = _temporary_runner(tmp_path, "--leave-tmpdir", "--tmpdir-prefix", f"{tmp_path}/a/",
+                                        "--tmp-outdir-prefix", f"{tmp_path}/b/", str(EXAMPLES / "greet.cwl"),
+                                        str(EXAMPLES / "greet-job.yml"))
+    assert code == 0, output
+    assert list((tmp_path / "a").iterdir()) == [] and len(list((tmp_path / "b").iterdir())) == 1
+    greet = str(EXAMPLES / "greet.cwl")
+    code, output, _ = _temporary_runner(tmp_path, "--tmpdir-prefix", f"{tmp_path}/missing/x-", greet)
+    assert code == 2 and f"--tmpdir-prefix {tmp_path}/missing/x-: no such directory {tmp_path}/missing" in output

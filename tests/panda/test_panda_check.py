@@ -245,3 +245,44 @@ def test_dump_of_a_split_at_run_time_names_the_splitter_the_jobs_and_the_gather(
     code, out, _ = check(EXAMPLES / "split.cwl", "--format", "json")
     count = next(n for n in json.loads(out)["graph"]["nodes"] if n["name"] == "count")
     assert count["stages"] == ["count.split", "count"] and count["files_per_job"] == 2
+
+
+def test_a_huge_njobs_is_an_error_at_its_column(tmp_path):
+    # regression: --nJobs 18446744073709551616 made `check` grow by 100 MB/s until it was killed
+    text = (EXAMPLES / "simple_chain.cwl").read_text().replace("--nJobs 3", "--nJobs 18446744073709551616")
+    (tmp_path / "chain.cwl").write_text(text)
+    code, _, err = check(tmp_path / "chain.cwl")
+    assert code == 1
+    assert errors(err) == [("chain.cwl:18:46", "step 'top': opt_args: --nJobs 18446744073709551616: at most 20000 "
+                                               "jobs per step")]
+
+
+def test_jobs_of_all_steps_together_are_at_most_the_stage_limit(tmp_path):
+    text = (EXAMPLES / "simple_chain.cwl").read_text().replace("--nJobs 3", "--nJobs 20000")
+    text = text.replace("--outputs results.root --forceStaged", "--outputs results.root --nJobs 20000 --forceStaged")
+    text = text.replace("      opt_inDS: top/outDS\n", "")
+    (tmp_path / "chain.cwl").write_text(text)
+    code, _, err = check(tmp_path / "chain.cwl")
+    assert code == 1
+    assert ("chain.cwl:21:3", "step 'bottom': the plan has more than 20000 stages by this step, the most a plan may "
+                              "have") in errors(err)
+
+
+def test_a_step_name_too_long_for_a_folder_and_loop_iterations_beyond_the_limit(tmp_path):
+    text = (EXAMPLES / "simple_chain.cwl").read_text().replace("  top:", "  " + "t" * 250 + ":")
+    (tmp_path / "chain.cwl").write_text(text.replace("top/outDS", "t" * 250 + "/outDS"))
+    code, _, err = check(tmp_path / "chain.cwl")
+    assert code == 1 and "has 255 bytes, more than the 240 a stage's folder may have" in err  # top.job0
+    code, _, err = check(EXAMPLES / "loop.cwl", "--max-loop-iterations", "99999999999999999999999")
+    assert (code, err) == (2, "--max-loop-iterations must be from 1 to 20000, not 99999999999999999999999\n")
+
+
+def test_a_scatter_beyond_the_stage_limit_is_refused_before_its_instances_are_made(tmp_path):
+    # the server makes one instance per element of the first scattered input: 20,001 of them are refused at
+    # the step, not made and then counted
+    names = ", ".join(f"s{k}" for k in range(20_001))
+    (tmp_path / "job.yml").write_text(f"signals: [{names}]\nbackgrounds: [{names}]\n")
+    code, _, err = check(EXAMPLES / "merge_many.cwl", tmp_path / "job.yml")
+    assert code == 1
+    assert ("merge_many.cwl:18:3", "step 'many_sig_bg_comb': the scatter makes 20001 instances, more than the "
+                                   "20000 allowed") in errors(err)

@@ -50,3 +50,27 @@ def test_a_field_the_schema_does_not_have(tmp_path):
     wf = workflow(tmp_path, "w.cwl", prun("a", "echo > x", "--outputs x", extra="    colour: blue\n"))
     code, _, err = run_cli("check", wf)
     assert code == 1 and "PanDA's parser (cwl-utils) refuses the field `colour`" in err
+
+
+def test_files_cwl_utils_reads_are_read_within_the_limits(tmp_path):
+    # regression: `$import` of /dev/zero (or of any endless file) was read whole by schema-salad's fetcher,
+    # which ran until memory ran out; an alias bomb there went to ruamel.yaml, which has no bounds
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    (tmp_path / "bomb.yml").write_text('a: &a ["x","x","x","x","x","x","x","x","x"]\n'
+                                       + "".join(f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n"
+                                                 for p, c in zip("abcdefg", "bcdefgh", strict=True)))
+    for name, why in (("zero.txt", "zero.txt:1:1: the file is larger than 4 MB"), ("bomb.yml", "an alias bomb?")):
+        step = prun("a", "echo > x", "--outputs x").replace(
+            '      opt_exec: {default: "echo > x"}', f"      opt_exec:\n        default: {{$import: {name}}}")
+        code, _, err = run_cli("check", workflow(tmp_path, "w.cwl", step))
+        assert code == 1 and why in err, err
+
+
+def test_a_workflow_named_through_a_symbolic_link_has_its_stand_ins(tmp_path):
+    # regression: cwl-utils names the stand-in by the folder's real path, which was not among the folders
+    # touched (`run: prun` was "no such file" for a workflow under a linked folder)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    workflow(tmp_path / "real", "w.cwl", prun("a", "echo > x", "--outputs x"))
+    code, _, err = run_cli("check", tmp_path / "link" / "w.cwl")
+    assert code == 0, err

@@ -57,3 +57,14 @@ def test_every_unresolved_placeholder_is_reported_at_once():
     assert spelled == ["%IN", "%{DS3}", "%{nope}", "%{i}", "%{a b}"]
     assert sorted(info.value.missing)[1][0] == 4  # the offset, for a column in messages
     assert "out of range" in sorted(info.value.missing)[1][2]
+
+
+def test_numbers_of_more_than_18_digits_make_no_placeholder():
+    # regression: %RNDM: with 4,301 digits was "ValueError: Exceeds the limit (4300 digits)" in check
+    from cwlpilot.semantics.panda.placeholders import Rndm, Stream, Text, tokenize
+
+    long = "9" * 4301
+    assert tokenize(f"a %RNDM:{long}") == (Text(f"a %RNDM:{long}", 0),)
+    assert tokenize(f"%IN{'2' * 19}") == (Text(f"%IN{'2' * 19}", 0),)
+    assert tokenize(f"%RNDM:{'9' * 18} %IN2") == (Rndm(int("9" * 18), 0), Text(" ", 24), Stream("IN2", 25))
+    assert tokenize(f"%{{DS{'1' * 19}}}") == (ph.Param(f"DS{'1' * 19}", 0),)  # no dataset number: a name

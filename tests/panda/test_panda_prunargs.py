@@ -45,3 +45,30 @@ def test_output_names_panda_client_refuses():
     %{name} in --outputs, which reaches the client as written), and a dataset suffix used twice."""
     errors = [m for _, m in parse_args("--outputs a/b.txt,c_%{i}.txt,S:d.txt,S:e.txt").errors]
     assert "contains '/'" in errors[0] and "contains '%'" in errors[1] and "used for more than one file" in errors[2]
+
+
+def test_njobs_is_at_most_the_stage_limit():
+    # regression: --nJobs 18446744073709551616 made `check` grow by 100 MB/s until it was killed
+    from cwlpilot.compiler.limits import MAX_STAGES
+
+    assert parse_args(f"--nJobs {MAX_STAGES}").n_jobs == MAX_STAGES
+    for value in (str(MAX_STAGES + 1), "18446744073709551616"):
+        pa = parse_args(f"--nJobs {value}")
+        assert pa.n_jobs is None and pa.errors == ((8, f"--nJobs {value}: at most {MAX_STAGES} jobs per step"),)
+
+
+def test_counts_beyond_64_bits_and_digits_python_cannot_read():
+    # regression: a 5,000-digit count was "ValueError: Exceeds the limit (4300 digits)"; prun's int() refuses
+    # it and int("²") as invalid int values, as the server does; a count prun reads has at most 18 digits here
+    pa = parse_args(f"--nFilesPerJob {'9' * 5000} --nJobs ²")
+    assert pa.files_per_job is None and pa.n_jobs is None
+    assert [m for _, m in pa.errors] == [
+        f"--nFilesPerJob needs a whole number, not '{'9' * 40}' (panda-client: invalid int value)",
+        "--nJobs needs a whole number, not '²' (panda-client: invalid int value)",
+    ]
+    for option in ("--nFilesPerJob", "--nFiles"):
+        expected = ((len(option) + 1, f"{option} {'9' * 19}: too large (at most 18 digits)"),)
+        assert parse_args(f"{option} {'9' * 19}").errors == expected
+    assert parse_args(f"--nFiles {'9' * 18}").n_files == int("9" * 18)
+    assert parse_args("--nFilesPerJob 000000000000000000000000002").files_per_job == 2
+    assert parse_args("--nJobs 0000").errors == ((8, "--nJobs needs a positive whole number, not '0000'"),)

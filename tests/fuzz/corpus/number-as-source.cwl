@@ -1,0 +1,25 @@
+#!/usr/bin/env cwl-runner
+cwlVersion: v1.2
+bogus_field: 1
+class: Workflow
+doc: Greet everyone, then put all greetings in one file.
+requirements:
+  ScatterFeatureRequirement: {}
+inputs:
+  names: string[]
+outputs:
+  greetings:
+    type: File
+    outputSource: join/all
+steps:
+  say:
+    run: tools/echo.cwl
+    scatter: message
+    in:
+      message: 5
+    out: [out]
+  join:
+    run: tools/cat.cwl
+    in:
+      files: say/out
+    out: [all]

@@ -1,0 +1,4 @@
+#!/usr/bin/env cwl-runner
+cwlVersion: v1.2
+class: Workflow
+dâ‚

@@ -218,8 +218,13 @@ def _write_measured(path: Path, attempts: Sequence[Attempt], plan: str) -> None:
 def _update_resources(plan: Plan, path: Path, err: TextIO) -> Plan:
     """O2DPG's --update-resources: bookings from a json-stat metrics file (learning.updated)."""
     try:
-        estimates = read_estimates(str(path), path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--update-resources {path}: cannot read it ({getattr(exc, 'strerror', None) or exc})"
+                         ) from None
+    try:
+        estimates = read_estimates(str(path), text)
+    except (ValueError, AttributeError, TypeError) as exc:
         raise UsageError(f"--update-resources {path}: not a metrics file of O2DPG's o2dpg_sim_metrics.py "
                          f"json-stat ({exc})") from None
     stages, changed = [], 0

@@ -161,11 +161,14 @@ def test_an_alternative_environment_from_a_file(tmp_path):
 def test_o2dpgs_options_are_accepted_under_their_own_spellings(tmp_path):
     """Regression: -f/--workflowfile, --maxjobs, --dynamic-resources (anchorMC.sh passes it) ... exited 2."""
     plan = write_plan(tmp_path / "p.json", [stage("a", "true")])
+    (tmp_path / "metrics.json").write_text('{"a": {"pss": {"max": 5}}}')
     proc = cwlpilot("run", "-f", plan, "--maxjobs", 2, "--dynamic-resources", "--no-rootinit-speedup",
                     "--webhook", "http://example.invalid", "--checkpoint-on-failure", "/alice/x",
-                    "--update-resources", tmp_path / "none.json", "--workdir", tmp_path / "w", check=0)
+                    "--update-resources", tmp_path / "metrics.json", "--workdir", tmp_path / "w", check=0)
     assert "note: --webhook: not called" in proc.stderr and "note: --checkpoint-on-failure" in proc.stderr
-    assert "note: --dynamic-resources" in proc.stderr and "1 stages: 1 done" in proc.stdout
+    assert "1 stages: 1 done" in proc.stdout
+    missing = cwlpilot("run", plan, "--update-resources", tmp_path / "none.json", "--workdir", tmp_path / "x")
+    assert missing.returncode == 1 and "none.json: cannot read it (No such file or directory)" in missing.stderr
     again = cwlpilot("run", "--workflowfile", plan, "-jmax", 1, "--workdir", tmp_path / "w", check=0)
     assert "1 stages: 1 done" in again.stdout
 

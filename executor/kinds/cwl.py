@@ -291,11 +291,7 @@ class CwlTool(_CwlKind):
 
     def expand(self, stage: Stage, ctx: StageContext) -> Expansion | None:
         """The instance stages and the gather stage of a scatter over values produced upstream."""
-        path = ctx.cwd / META / EXPANSION
-        if not path.exists():
-            return None
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        return Expansion(tuple(doc["stages"]), tuple((str(a), str(b)) for a, b in doc["needs"]))
+        return written_expansion(ctx)
 
 
 def _plan_expansion(
@@ -338,6 +334,15 @@ def _plan_expansion(
     needs = [[dependent, gather] for dependent in data.get("dependents") or []]
     (ctx.cwd / META / EXPANSION).write_text(json.dumps({"stages": stages, "needs": needs}), encoding="utf-8")
     return Prepared("true", {})
+
+
+def written_expansion(ctx: StageContext) -> Expansion | None:
+    """The stages a CWL stage wrote that it adds to the run (`.cwlpilot/EXPANSION` in its folder), if any."""
+    path = ctx.cwd / META / EXPANSION
+    if not path.exists():
+        return None
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return Expansion(tuple(doc["stages"]), tuple((str(a), str(b)) for a, b in doc["needs"]))
 
 
 class CwlGather:

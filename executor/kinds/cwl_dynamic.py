@@ -28,6 +28,7 @@ from cwlpilot.executor.kinds.cwl import (
     _CwlKind,
     _data,
     check_formats,
+    written_expansion,
 )
 from cwlpilot.executor.plan import Stage
 from cwlpilot.semantics.cwl import scatter as sc
@@ -55,11 +56,7 @@ class _Expanding(_CwlKind):
         return None
 
     def expand(self, stage: Stage, ctx: StageContext) -> Expansion | None:
-        path = ctx.cwd / META / EXPANSION
-        if not path.exists():
-            return None
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        return Expansion(tuple(doc["stages"]), tuple((str(a), str(b)) for a, b in doc["needs"]))
+        return written_expansion(ctx)
 
 
 def _evaluator(js: Any, data: Mapping[str, Any]) -> Evaluator:

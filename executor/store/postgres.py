@@ -332,10 +332,11 @@ class PostgresStore(SQLStore):
 
     def _after_cycle(self, db: PgConnection, rows: list[Any], results: Sequence[Finish]
                      ) -> tuple[list[bool], list[ReadyStage] | None]:
-        """What the cycle function answered; dependents with no needs left are decided here (the condition
-        grammar is Python's), after which the ready stages it read are out of date (None)."""
-        accepted, retried, free, ready = pg_batch.read_cycle(rows, results)
-        if retried or free:
+        """What the cycle function answered; the dependents with no needs left that it did not make ready are
+        decided here (the condition grammar is Python's), after which the ready stages it read are out of date
+        (None)."""
+        accepted, woke, free, ready = pg_batch.read_cycle(rows, results)
+        if woke or free:
             self._released()
         for child in free:
             if not graph.decide(db, child, cascade=False):

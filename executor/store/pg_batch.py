@@ -1,22 +1,30 @@
-"""The PostgreSQL store's batched transitions: server functions that record every end of a cycle at once,
-read the ready queue, and claim every chosen stage at once.
+"""The PostgreSQL store's batched transitions: server functions that make a pilot's whole cycle (record every
+end, claim the chosen stages, read the ready queue) one statement, and claim stages in one call.
 
 A round trip to the server and the planning of a statement each cost more than the work of the statements
-themselves (0.06 ms and 0.1-0.2 ms here), so what the SQLite store does in a few statements per stage is done
-by two PL/pgSQL functions per cycle, whatever the number of stages: PL/pgSQL plans its statements once per
-connection, and each function is called in one round trip (with the transaction's BEGIN, or its COMMIT).
-Data-modifying common table expressions chain the updates (attempts, their stages, the stages' dependents)
-inside one statement. Stages adding others and claims of stages with a semaphore take the general path
-(executor/store/sql.py). A dependent whose needs have all ended is made ready by the function when it has no
-condition and its needs all succeeded (sqlite_graph.decide's common case); the others (a condition, whose grammar
-is Python's, or a need that failed or was skipped) are reported, and decided in Python.
+themselves (0.04 ms and 0.1-0.2 ms here), so what the SQLite store does in a few statements per stage is done
+by PL/pgSQL functions whatever the number of stages: PL/pgSQL plans its statements once per connection, and a
+cycle is one prepared statement in one round trip, its own transaction. Data-modifying common table expressions
+chain the updates (attempts, their stages, the stages' dependents) inside one statement.
+
+One round trip per cycle: the pilot picks among the ready stages the previous cycle read (`offered`), and the
+function claims its picks only if a fresh read of the queue, made after this cycle's ends, offers exactly the
+same stages; otherwise it claims nothing and answers the fresh queue, and the pilot picks again (a second
+call). So every pick is made, as in the SQLite store, on the queue as it stands after the cycle's ends: the best
+ranked stages, including those the ends (or other pilots) just made ready.
+
+A dependent whose needs have all ended is made ready by the function when it has no condition and its needs all
+succeeded (sqlite_graph.decide's common case); the others (a condition, whose grammar is Python's, or a need that
+failed or was skipped) are reported and decided in Python, and the function then claims nothing, since that
+decision may change the queue. Stages adding others and claims of stages with a semaphore take the general
+path (executor/store/sql.py).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from cwlpilot.executor.store.base import Claim, ClaimRequest, Finish, ReadyStage
 
@@ -26,14 +34,31 @@ VERSION = "2"  # of the functions: part of their names, so that a newer cwlpilot
 # Python (0.14 ms for a cycle's 16 arrays, more than the server's work on them), json.dumps in C (0.01 ms).
 ENDS = ("a bigint, s bigint, ast text, sst text, e float8, c integer, f text, pk float8, ct float8, l text, "
         "r text, n integer, mf float8, tf float8, rl integer, rs text")
+READY = ("s.state = 'ready' AND s.wanted = 1 AND (s.semaphore IS NULL OR s.semaphore NOT IN "
+         "(SELECT r.semaphore FROM stages r WHERE r.state = 'running' AND r.semaphore IS NOT NULL))")
+ROW = ("o_kind text, o_id bigint, o_stage bigint, o_name text, o_n integer, o_counted integer, o_cpu float8, "
+       "o_mem float8, o_rel float8, o_sem text, o_mf float8, o_tf float8, o_rl integer, o_k integer")
+CLAIMS = """
+  WITH r AS (SELECT * FROM ROWS FROM (json_to_recordset(p_claims) AS (i bigint, c float8, m float8, b integer))
+             WITH ORDINALITY AS u(i, c, m, b, k)),
+  c AS (UPDATE stages s SET state = 'running', tries = s.tries + 1 FROM r
+        WHERE s.id = ANY(v_ids) AND s.id = r.i AND s.state = 'ready' AND s.wanted = 1
+        RETURNING s.id, s.name, s.tries, s.counted, s.mem_factor, s.time_factor, s.retry_limit, r.c, r.m, r.b, r.k),
+  a AS (INSERT INTO attempts (stage, number, pilot, state, start, cpu, mem, backfill)
+        SELECT c.name, c.tries, p_pilot, 'running', p_now, c.c, c.m, c.b FROM c ORDER BY c.k
+        RETURNING attempts.id, attempts.stage)
+  SELECT 'c', a.id, c.id, c.name, c.tries, c.counted, NULL::float8, NULL::float8, NULL::float8, NULL::text,
+         c.mem_factor, c.time_factor, c.retry_limit, c.k::integer
+  FROM c JOIN a ON a.stage = c.name ORDER BY c.k"""
 
 FUNCTIONS = f"""
-CREATE OR REPLACE FUNCTION cwl_cycle_v2(p_key integer, p_pilot bigint, p_ends json, p_limit integer)
-RETURNS TABLE(o_kind text, o_id bigint, o_n integer, o_name text, o_cpu float8, o_mem float8, o_rel float8,
-              o_sem text, o_mf float8)
+CREATE OR REPLACE FUNCTION cwl_cycle_v2(p_key integer, p_channel text, p_pilot bigint, p_now float8,
+    p_ends json, p_offered bigint[], p_claims json, p_limit integer, p_cache integer)
+RETURNS TABLE({ROW})
 LANGUAGE plpgsql AS $body$
 DECLARE
-  v_ids bigint[]; v_sids bigint[]; v_att bigint[]; v_retry bigint[]; v_free bigint[]; v_ready bigint[];
+  v_ids bigint[]; v_sids bigint[]; v_att bigint[] := '{{}}'; v_retry bigint[] := '{{}}'; v_free bigint[] := '{{}}';
+  v_ready bigint[] := '{{}}'; v_queued integer := 0;
 BEGIN
   PERFORM pg_advisory_xact_lock_shared(p_key, 0);
   IF json_array_length(p_ends) > 0 THEN
@@ -54,61 +79,72 @@ BEGIN
               WHERE s.id = c.child AND s.state = 'pending' RETURNING s.id, s.remaining)
     SELECT ARRAY(SELECT id FROM att), ARRAY(SELECT id FROM st WHERE st.state = 'ready'),
            ARRAY(SELECT id FROM freed WHERE remaining = 0 ORDER BY id) INTO v_att, v_retry, v_free;
-    IF cardinality(v_free) > 0 THEN
-      -- what sqlite_graph.decide does for a stage without a condition whose needs are all done (the common
-      -- case, and the only one that needs no condition grammar); the others go back to the caller
+    IF cardinality(v_free) > 0 THEN  -- sqlite_graph.decide for a stage without a condition, its needs all done
       WITH ok AS (UPDATE stages s SET state = 'ready', reason = '' WHERE s.id = ANY(v_free) AND s.condition IS NULL
                   AND NOT EXISTS (SELECT 1 FROM edges e JOIN stages p ON p.id = e.parent
                                   WHERE e.child = s.id AND p.state <> 'done') RETURNING s.id)
       SELECT ARRAY(SELECT id FROM ok) INTO v_ready;
+      v_free := ARRAY(SELECT x FROM unnest(v_free) AS x WHERE x <> ALL(v_ready));
     END IF;
-    RETURN QUERY SELECT 'a', x, 0, NULL::text, NULL::float8, NULL::float8, NULL::float8, NULL::text, NULL::float8
-      FROM unnest(v_att) AS x
-    UNION ALL SELECT 'r', x, 0, NULL, NULL, NULL, NULL, NULL, NULL FROM unnest(v_retry) AS x
-    UNION ALL SELECT 'd', x, 0, NULL, NULL, NULL, NULL, NULL, NULL FROM unnest(v_ready) AS x
-    UNION ALL SELECT 'f', x, 0, NULL, NULL, NULL, NULL, NULL, NULL FROM unnest(v_free) AS x
-      WHERE v_ready IS NULL OR x <> ALL(v_ready);
+    RETURN QUERY SELECT 'a', x, NULL::bigint, NULL::text, 0, 0, NULL::float8, NULL::float8, NULL::float8,
+      NULL::text, NULL::float8, NULL::float8, NULL::integer, NULL::integer FROM unnest(v_att) AS x
+    UNION ALL SELECT 'r', x, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM unnest(v_retry) AS x
+    UNION ALL SELECT 'd', x, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM unnest(v_ready) AS x
+    UNION ALL SELECT 'f', x, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM unnest(v_free) AS x;
   END IF;
-  IF p_limit > 0 THEN
-    RETURN QUERY SELECT 'q', s.id, 0, s.name, s.cpu, s.mem, s.relative_cpu, s.semaphore, s.mem_factor
-      FROM stages s WHERE s.state = 'ready' AND s.wanted = 1 AND (s.semaphore IS NULL OR s.semaphore NOT IN
-        (SELECT r.semaphore FROM stages r WHERE r.state = 'running' AND r.semaphore IS NOT NULL))
-      ORDER BY s.rank LIMIT p_limit FOR UPDATE OF s SKIP LOCKED;
+  -- the picks stand if the queue, read now, offers what the pilot picked from; a dependent left to the
+  -- caller may change the queue: then nothing is claimed
+  IF p_offered IS NOT NULL AND cardinality(v_free) = 0 THEN
+    IF ARRAY(SELECT s.id FROM stages s WHERE {READY} ORDER BY s.rank LIMIT p_limit
+             FOR UPDATE OF s SKIP LOCKED) = p_offered THEN
+      SELECT array_agg(u.i) INTO v_ids FROM json_to_recordset(p_claims) AS u(i bigint);
+      RETURN QUERY {CLAIMS};
+    ELSE
+      RETURN QUERY SELECT 'x', NULL::bigint, NULL::bigint, NULL::text, 0, 0, NULL::float8, NULL::float8,
+        NULL::float8, NULL::text, NULL::float8, NULL::float8, NULL::integer, NULL::integer;
+    END IF;
+  END IF;
+  IF p_cache > 0 THEN
+    RETURN QUERY SELECT 'q', s.id, NULL::bigint, s.name, 0, 0, s.cpu, s.mem, s.relative_cpu, s.semaphore,
+      s.mem_factor, NULL::float8, NULL::integer, NULL::integer FROM stages s WHERE {READY} ORDER BY s.rank
+      LIMIT p_cache;
+    GET DIAGNOSTICS v_queued = ROW_COUNT;
+  END IF;
+  -- wake the idle pilots: stages became ready, or ends left nothing to claim (the run may be over)
+  IF cardinality(v_retry) > 0 OR cardinality(v_ready) > 0 OR (cardinality(v_att) > 0 AND v_queued = 0) THEN
+    PERFORM pg_notify(p_channel, '');
   END IF;
 END $body$;
 
-CREATE OR REPLACE FUNCTION cwl_claim_v2(p_pilot bigint, p_now float8, p_claims json)
-RETURNS TABLE(o_attempt bigint, o_stage bigint, o_name text, o_number integer, o_counted integer,
-              o_mf float8, o_tf float8, o_rl integer, o_k integer)
+CREATE OR REPLACE FUNCTION cwl_claim_v2(p_pilot bigint, p_now float8, p_claims json) RETURNS TABLE({ROW})
 LANGUAGE plpgsql AS $body$
 DECLARE
   v_ids bigint[];
 BEGIN
   SELECT array_agg(u.i) INTO v_ids FROM json_to_recordset(p_claims) AS u(i bigint);
-  RETURN QUERY
-  WITH r AS (SELECT * FROM ROWS FROM (json_to_recordset(p_claims) AS (i bigint, c float8, m float8, b integer))
-             WITH ORDINALITY AS u(i, c, m, b, k)),
-  c AS (UPDATE stages s SET state = 'running', tries = s.tries + 1 FROM r
-        WHERE s.id = ANY(v_ids) AND s.id = r.i AND s.state = 'ready' AND s.wanted = 1
-        RETURNING s.id, s.name, s.tries, s.counted, s.mem_factor, s.time_factor, s.retry_limit, r.c, r.m,
-                  r.b, r.k),
-  a AS (INSERT INTO attempts (stage, number, pilot, state, start, cpu, mem, backfill)
-        SELECT c.name, c.tries, p_pilot, 'running', p_now, c.c, c.m, c.b FROM c ORDER BY c.k
-        RETURNING attempts.id, attempts.stage)
-  SELECT a.id, c.id, c.name, c.tries, c.counted, c.mem_factor, c.time_factor, c.retry_limit, c.k::integer
-  FROM c JOIN a ON a.stage = c.name ORDER BY c.k;
+  RETURN QUERY {CLAIMS};
 END $body$;
 """
 
-CYCLE = "SELECT * FROM cwl_cycle_v2(%s, %s, %s::json, %s)"
+CYCLE = "SELECT * FROM cwl_cycle_v2(%s, %s, %s, %s, %s::json, %s::bigint[], %s::json, %s, %s)"
 CLAIM = "SELECT * FROM cwl_claim_v2(%s, %s, %s::json)"
 
 
-def cycle_params(key: int, pilot: int, results: Sequence[Finish], limit: int) -> list[Any]:
-    """Record the ends of `results` (none with stages to add), then read up to `limit` ready stages locked for
-    this transaction. The answer's rows: ('a', attempt) recorded, ('r', stage) ready again for a retry,
-    ('d', stage) a dependent made ready, ('f', stage) a dependent with no needs left for the caller to decide
-    (it has a condition, or a need did not succeed), ('q', ready stage...)."""
+class Answer(NamedTuple):
+    """What a cycle call answered."""
+
+    accepted: list[bool]  # per result: recorded (False: the attempt was no longer this pilot's)
+    free: list[int]  # dependents with no needs left, for the caller to decide
+    claims: list[Claim] | None  # None: the picks were made on an out-of-date queue, nothing was claimed
+    queue: list[ReadyStage] | None  # the ready stages after the claims (None: not read)
+
+
+def cycle_params(key: int, channel: str, pilot: int, now: float, results: Sequence[Finish],
+                 offered: Sequence[int] | None, requests: Sequence[ClaimRequest], limit: int,
+                 cache: int) -> list[Any]:
+    """Record the ends of `results` (none with stages to add); claim `requests`, picked among `offered` (the
+    best `limit` ready stages as the pilot last saw them) if those are still the best `limit` ones; read the
+    best `cache` ready stages."""
     ends = []
     for r in results:
         retry = not r.ok and r.retry
@@ -118,28 +154,36 @@ def cycle_params(key: int, pilot: int, results: Sequence[Finish], limit: int) ->
                      "n": 0 if r.ok or not r.charged else 1, "mf": r.mem_factor if retry else None,
                      "tf": r.time_factor if retry else None, "rl": r.retry_limit if retry else None,
                      "rs": r.reason})
-    return [key, pilot, json.dumps(ends), limit]
+    ids = None if offered is None else "{" + ",".join(str(int(i)) for i in offered) + "}"
+    return [key, channel, pilot, now, json.dumps(ends), ids, _claims_json(requests), limit, cache]
 
 
-def read_cycle(rows: Sequence[tuple[Any, ...]], results: Sequence[Finish]
-               ) -> tuple[list[bool], bool, list[int], list[ReadyStage]]:
-    """(accepted per result, whether stages were made ready, dependents left to decide, ready)."""
+def read_cycle(rows: Sequence[tuple[Any, ...]], results: Sequence[Finish],
+               requests: Sequence[ClaimRequest], offered: bool) -> Answer:
     recorded = {row[1] for row in rows if row[0] == "a"}
-    woke = any(row[0] in ("r", "d") for row in rows)
     free = sorted(row[1] for row in rows if row[0] == "f")
-    ready = [ReadyStage(row[1], row[3], row[4], row[5], row[6], row[7], row[8]) for row in rows if row[0] == "q"]
-    return [r.attempt_id in recorded for r in results], woke, free, ready
+    stale = any(row[0] == "x" for row in rows) or (offered and bool(free))
+    claims = None if stale else _claims([row for row in rows if row[0] == "c"], requests)
+    queue = [ReadyStage(row[1], row[3], row[6], row[7], row[8], row[9], row[10]) for row in rows if row[0] == "q"]
+    return Answer([r.attempt_id in recorded for r in results], free, claims, queue)
 
 
 def claim_params(pilot: int, requests: Sequence[ClaimRequest], now: float) -> list[Any]:
     """Claim stages without a semaphore (the ready ones among them), in the order asked."""
-    return [pilot, now, json.dumps([{"i": r.stage_id, "c": r.cpu, "m": r.mem, "b": int(r.backfill)}
-                                    for r in requests])]
+    return [pilot, now, _claims_json(requests)]
 
 
 def read_claims(rows: Sequence[tuple[Any, ...]], requests: Sequence[ClaimRequest]) -> list[Claim]:
+    return _claims(rows, requests)
+
+
+def _claims_json(requests: Sequence[ClaimRequest]) -> str:
+    return json.dumps([{"i": r.stage_id, "c": r.cpu, "m": r.mem, "b": int(r.backfill)} for r in requests])
+
+
+def _claims(rows: Sequence[tuple[Any, ...]], requests: Sequence[ClaimRequest]) -> list[Claim]:
     out = []
-    for attempt, stage, name, number, counted, mem_factor, time_factor, retry_limit, k in rows:
+    for _, attempt, stage, name, number, counted, _c, _m, _r, _s, mem_factor, time_factor, retry_limit, k in rows:
         r = requests[k - 1]
         out.append(Claim(int(attempt), int(stage), name, number, counted, r.cpu, r.mem, r.backfill, mem_factor,
                          time_factor, retry_limit))

@@ -74,6 +74,7 @@ class PostgresStore(SQLStore):
         self._beat_ok = time.monotonic()
         self._held: set[int] = set()  # attempts handed to this pilot and not finished
         self._notify = False
+        self._queue: list[ReadyStage] | None = None  # the ready stages the last cycle read
         try:  # the first connection fails at once: a wrong URL is not an outage to wait out
             self.db = self._open()
         except psycopg.Error as exc:
@@ -275,14 +276,15 @@ class PostgresStore(SQLStore):
 
     def cycle(self, pilot: int, results: Sequence[Finish], pick: Picker, limit: int,
               now: float) -> tuple[list[bool], list[Claim]]:
-        """`finish` and `claim` in one transaction and two round trips: BEGIN with the ends and the read of
-        the ready queue (one function), then the claims (another) with the COMMIT. The ready stages offered to
-        `pick` are locked (`FOR UPDATE SKIP LOCKED`) until the commit, so other pilots pass over them instead of
-        waiting. Stages adding others take the general path, under the run's exclusive lock."""
+        """`finish`, then `pick` among the best `limit` ready stages and claim them: usually one statement and
+        one round trip (pg_batch), the pick made on the queue the previous cycle read and claimed only if that
+        is still the queue after this cycle's ends; otherwise a second call picks on the fresh queue. Stages
+        adding others take the general path, one transaction under the run's exclusive lock."""
         general = any(r.expansion is not None for r in results)
 
         def op() -> tuple[list[bool], list[Claim]]:
             if general:
+                self._queue = None
                 with self._tx(exclusive=True) as db:
                     accepted = self._finish(db, pilot, results)
                     requests = pick(self._ready_locked(db, limit)) if limit > 0 else []
@@ -290,8 +292,13 @@ class PostgresStore(SQLStore):
             return self._fast_cycle(pilot, results, pick, limit, now)
 
         def recover() -> tuple[list[bool], list[Claim]] | None:
+            self._queue = None
             accepted, claims = self._recover(pilot, results)
-            return (accepted, claims) if accepted is not None else None
+            if accepted is None:
+                return None
+            if not claims and limit > 0:  # the ends committed in a call of their own: the pick is still to make
+                claims = self._locked_pick(pilot, pick, limit, now)
+            return accepted, claims
 
         accepted, claims = self._retry(op, recover=recover)
         self._held.difference_update(r.attempt_id for r in results)
@@ -302,46 +309,61 @@ class PostgresStore(SQLStore):
         return [ReadyStage(*row) for row in db.execute(self.READY_QUERY + " FOR UPDATE OF stages SKIP LOCKED",
                                                        (limit,))]
 
+    CACHE = 32  # ready stages read for the next cycle's pick (at least twice the stages it may pick)
+    STALE_TRIES = 3  # picks found out of date in a row (other pilots claiming alike) before a locked pick
+
     def _fast_cycle(self, pilot: int, results: Sequence[Finish], pick: Picker, limit: int,
                     now: float) -> tuple[list[bool], list[Claim]]:
-        db, conn = self.db, self.db.conn
-        cur = psycopg.ClientCursor(conn)  # binds on this side: BEGIN and the call travel together
-        self._notify = False
-        try:
-            cur.execute("BEGIN; " + pg_batch.CYCLE, pg_batch.cycle_params(self.run_key, pilot, results, limit))
-            cur.nextset()
-            accepted, ready = self._after_cycle(db, cur.fetchall(), results)
-            if limit > 0 and ready is None:  # dependents were made ready just now: read the queue again
-                ready = self._ready_locked(db, limit)
-            if results and not ready:
-                self._released()  # nothing left to claim here: the run may be over, or other pilots may wait
-            requests = pick(ready) if ready else []
-            plain = [r for r in requests if r.semaphore is None]
-            claims = SQLStore._claim(self, db, pilot, [r for r in requests if r.semaphore is not None], now)
-            end = f"SELECT pg_notify('{self.schema}', ''); COMMIT" if self._notify else "COMMIT"
-            if plain:
-                cur.execute(f"{pg_batch.CLAIM}; {end}", pg_batch.claim_params(pilot, plain, now))
-                claims += pg_batch.read_claims(cur.fetchall(), plain)
-            else:
-                conn.execute(end)
-            return accepted, claims
-        except BaseException:
-            if not db.broken:
-                conn.execute("ROLLBACK")
-            raise
+        cached, self._queue = self._queue, None  # out of date until this cycle's answer says otherwise
+        offered = cached[:limit] if cached is not None and limit > 0 else []
+        requests = self._plain(pick(offered)) if offered else []
+        answer = self._call(pilot, results, offered, requests, limit, now)
+        if answer.free:  # dependents whose decision needs the condition grammar: the queue read is out of date
+            with self._tx() as db:
+                self._decide(db, answer.free)
+        claims = answer.claims if requests or limit <= 0 else None
+        queue, tries = None if answer.free else answer.queue, 0
+        while claims is None:  # no pick was made on the queue as it stands: pick on the fresh one
+            if queue is None or tries == self.STALE_TRIES:
+                return answer.accepted, self._locked_pick(pilot, pick, limit, now)
+            offered = queue[:limit]
+            requests = self._plain(pick(offered))
+            if requests is None:
+                return answer.accepted, self._locked_pick(pilot, pick, limit, now)
+            if not requests:
+                claims = []
+                break
+            tries += 1
+            again = self._call(pilot, (), offered, requests, limit, now)
+            claims, queue = again.claims, again.queue
+        self._queue = queue
+        return answer.accepted, claims
 
-    def _after_cycle(self, db: PgConnection, rows: list[Any], results: Sequence[Finish]
-                     ) -> tuple[list[bool], list[ReadyStage] | None]:
-        """What the cycle function answered; the dependents with no needs left that it did not make ready are
-        decided here (the condition grammar is Python's), after which the ready stages it read are out of date
-        (None)."""
-        accepted, woke, free, ready = pg_batch.read_cycle(rows, results)
-        if woke or free:
-            self._released()
+    def _locked_pick(self, pilot: int, pick: Picker, limit: int, now: float) -> list[Claim]:
+        """The general path: the queue read and locked in the claim's transaction."""
+        with self._tx() as db:
+            requests = pick(self._ready_locked(db, limit))
+            return self._claim(db, pilot, requests, now) if requests else []
+
+    @staticmethod
+    def _plain(requests: list[ClaimRequest]) -> list[ClaimRequest] | None:
+        """The picks, or None when one has a semaphore (claimed on the general path, under its lock)."""
+        return None if any(r.semaphore is not None for r in requests) else requests
+
+    def _call(self, pilot: int, results: Sequence[Finish], offered: list[ReadyStage],
+              requests: list[ClaimRequest] | None, limit: int, now: float) -> pg_batch.Answer:
+        """One cycle statement: record `results`, claim `requests` if `offered` is still the queue's head."""
+        ids = [r.id for r in offered] if requests else None
+        params = pg_batch.cycle_params(self.run_key, self.schema, pilot, now, results, ids, requests or [],
+                                       limit, max(2 * limit, self.CACHE) if limit > 0 else 0)
+        rows = self.db.conn.execute(pg_batch.CYCLE, params, prepare=True).fetchall()
+        return pg_batch.read_cycle(rows, results, requests or [], ids is not None)
+
+    def _decide(self, db: PgConnection, free: Sequence[int]) -> None:
+        self._released()
         for child in free:
             if not graph.decide(db, child, cascade=False):
                 graph.stage_ended(db, child)  # skipped: count it off its own dependents
-        return accepted, None if free else ready
 
     def _recover_finish(self, pilot: int, results: Sequence[Finish]) -> list[bool] | None:
         return self._recover(pilot, results)[0]
@@ -373,8 +395,12 @@ class PostgresStore(SQLStore):
         """Every end in one call (pg_batch); stages adding others take the general path."""
         if not results or any(r.expansion is not None for r in results):
             return super()._finish(db, pilot, results)
-        rows = db.conn.execute(pg_batch.CYCLE, pg_batch.cycle_params(self.run_key, pilot, results, 0)).fetchall()
-        return self._after_cycle(db, rows, results)[0]
+        self._queue = None
+        params = pg_batch.cycle_params(self.run_key, self.schema, pilot, 0.0, results, None, [], 0, 0)
+        answer = pg_batch.read_cycle(db.conn.execute(pg_batch.CYCLE, params).fetchall(), results, [], False)
+        if answer.free:
+            self._decide(db, answer.free)
+        return answer.accepted
 
     def _claim(self, db: Any, pilot: int, requests: Sequence[ClaimRequest], now: float) -> list[Claim]:
         """Claims without a semaphore in one call (pg_batch); those with one, one by one under its lock

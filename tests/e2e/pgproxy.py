@@ -1,6 +1,6 @@
 """A TCP relay between a store and the real PostgreSQL server, to cut the network the way a failing switch
 or a restarted server would: close every connection, refuse new ones for a while, or lose the answer to a
-COMMIT that the server did carry out."""
+commit that the server did carry out: a COMMIT, or a statement run outside a transaction (its own)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class Proxy:
         self.port = self.listener.getsockname()[1]
         self.accepting = True
         self.lose_next_commit_answer = False
+        self.statements = 0  # statements the clients had carried out (Execute and simple Query messages)
         self.pairs: list[tuple[socket.socket, socket.socket]] = []
         self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -41,19 +42,25 @@ class Proxy:
             server = socket.create_connection(self.target)
             with self.lock:
                 self.pairs.append((client, server))
-            threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
+            idle = [True]  # the server's last ReadyForQuery said: no transaction open
+            threading.Thread(target=self._pump, args=(client, server, True, idle), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, False, idle), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool, idle: list[bool]) -> None:
         with contextlib.suppress(OSError):
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                messages = list(_messages(data))
+                if not from_client:
+                    idle[0] = next((body == b"I" for kind, body in reversed(messages) if kind == b"Z"), idle[0])
                 dst.sendall(data)
-                if from_client and self.lose_next_commit_answer and b"COMMIT\x00" in data:
+                if from_client:
+                    self.statements += sum(kind in (b"E", b"Q") for kind, _ in messages)
+                if from_client and self.lose_next_commit_answer and _commits(messages, idle[0]):
                     self.lose_next_commit_answer = False
-                    src.close()  # the server has the COMMIT; its answer never reaches the client
+                    src.close()  # the server has the commit; its answer never reaches the client
                     break
         for s in (src, dst):
             with contextlib.suppress(OSError):
@@ -76,3 +83,20 @@ class Proxy:
     def close(self) -> None:
         self.cut()
         self.listener.close()
+
+
+def _messages(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The protocol messages in `data` (type byte, body); the relay's reads start at a message's start."""
+    out, i = [], 0
+    while i + 5 <= len(data):
+        length = int.from_bytes(data[i + 1:i + 5], "big")
+        if length < 4 or data[i:i + 1] == b"\x00":  # the start-up packet has no type byte
+            break
+        out.append((data[i:i + 1], data[i + 5:i + 1 + length]))
+        i += 1 + length
+    return out
+
+
+def _commits(messages: list[tuple[bytes, bytes]], idle: bool) -> bool:
+    """Whether these client messages end a transaction: a COMMIT, or an Execute outside a transaction."""
+    return any((kind == b"Q" and b"COMMIT" in body) or (kind == b"E" and idle) for kind, body in messages)

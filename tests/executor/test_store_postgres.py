@@ -208,3 +208,57 @@ def test_after_its_pilot_ended_a_connection_reconnects_for_the_reports(pg_url, r
     threading.Timer(0.5, relay.restore).start()
     assert [s.state for s in store.statuses()] == [State.DONE]
     store.close()
+
+
+def _drain(store, pilot, slots=1):
+    """A pilot's loop with `slots` stages at a time, each ending at once: (names in the order claimed)."""
+    held, order = [], []
+    while True:
+        accepted, held = store.cycle(pilot, [finish(c) for c in held],
+                                     lambda ready: [ClaimRequest(r.id, 1, 10, False) for r in ready[:slots]],
+                                     slots + 4, 0.0)
+        assert all(accepted)
+        order += [c.name for c in held]
+        if not held:
+            return order
+
+
+def test_a_cycle_is_one_statement_when_the_queue_it_read_still_stands(pg_url, relay):
+    """Independent stages: after the first read, every cycle records the last end and claims the next stage
+    in one statement (it took two before, in one transaction)."""
+    store = open_store(_through(relay, pg_url), lease=20)
+    store.sync_plan(rows(stages({f"s{i}": [] for i in range(20)})), {"run_id": "r"})
+    pilot = store.register_pilot("h", 1, 0.0, 1, 1)
+    before = relay.statements
+    assert sorted(_drain(store, pilot), key=lambda n: int(n[1:])) == [f"s{i}" for i in range(20)]
+    assert relay.statements - before <= 20 + 3  # the first read, 20 cycles, the last end
+    store.close()
+
+
+def test_a_chain_takes_two_statements_per_stage(pg_url, relay):
+    """The next stage of a chain becomes ready only with the end of the one before: a second call claims it."""
+    store = open_store(_through(relay, pg_url), lease=20)
+    store.sync_plan(rows(stages({"c0": [], **{f"c{i}": [f"c{i - 1}"] for i in range(1, 10)}})), {"run_id": "c"})
+    pilot = store.register_pilot("h", 1, 0.0, 1, 1)
+    before = relay.statements
+    assert _drain(store, pilot) == [f"c{i}" for i in range(10)]
+    assert relay.statements - before <= 2 * 10 + 2
+    store.close()
+
+
+def test_a_pick_on_a_queue_another_pilot_changed_is_made_again(pg_url):
+    """Pilot a read the queue (x2, x3, x4) when it claimed x1; b then claims x2. a's next pick, made on what
+    it read, is refused by the server and made again on the queue as it stands; and the same for b."""
+    a, b = open_store(pg_url), open_store(pg_url)
+    a.sync_plan(rows(stages({f"x{i}": [] for i in range(1, 5)})), {"run_id": "r"})
+    pa, pb = a.register_pilot("h", 1, 0.0, 1, 1), b.register_pilot("h", 2, 0.0, 1, 1)
+    one = lambda ready: [ClaimRequest(r.id, 1, 10, False) for r in ready[:1]]  # noqa: E731
+    _, (x1,) = a.cycle(pa, [], one, 5, 0.0)
+    _, (x2,) = b.cycle(pb, [], one, 5, 0.0)
+    _, (x3,) = a.cycle(pa, [finish(x1)], one, 5, 0.0)  # a's queue offered x2 first
+    _, (x4,) = b.cycle(pb, [finish(x2)], one, 5, 0.0)  # b's offered x3 first
+    assert [c.name for c in (x1, x2, x3, x4)] == ["x1", "x2", "x3", "x4"]
+    assert a.cycle(pa, [finish(x3)], one, 5, 0.0)[1] == [] and b.cycle(pb, [finish(x4)], one, 5, 0.0)[1] == []
+    assert sorted(x.state for x in a.attempts()) == ["done"] * 4  # each claimed once
+    a.close()
+    b.close()

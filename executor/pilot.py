@@ -185,6 +185,7 @@ class Pilot:
             if self.deadlines:
                 self._enforce_deadlines(now)
             claims = self._round(ended)
+            self._fetch([c.stage_id for c in claims])  # a pilot that did not load the plan: its claims' stages
             for claim in claims:
                 failed = self._launch(claim)
                 if failed is not None:
@@ -282,9 +283,16 @@ class Pilot:
     def _stage(self, stage_id: int) -> Stage:
         stage = self.stages.get(stage_id)
         if stage is None:
-            spec = self.store.stage_specs([stage_id])[stage_id]
-            stage = self.stages[stage_id] = stage_from_spec(json.loads(spec), stage_id)
+            self._fetch([stage_id])
+            stage = self.stages[stage_id]
         return stage
+
+    def _fetch(self, ids: list[int]) -> None:
+        """The stages of these ids not known yet, read from the store in one query."""
+        missing = [i for i in ids if i not in self.stages]
+        if missing:
+            for stage_id, spec in self.store.stage_specs(missing).items():
+                self.stages[stage_id] = stage_from_spec(json.loads(spec), stage_id)
 
     def _launch(self, claim: Claim) -> _Ended | None:
         """Start a claimed stage; when it cannot start, what to record for it at once."""

@@ -131,8 +131,8 @@ def store_alone(url: str, n: int, batch: int) -> float:
                     {"run_id": "bench"})
     pilot = store.register_pilot("bench", os.getpid(), 0.0, batch, 1000)
 
-    def pick(ready):
-        return [ClaimRequest(r.id, 1, 10, False) for r in ready[:batch]]
+    def pick(ready, held=()):  # `batch` slots
+        return [ClaimRequest(r.id, 1, 10, False) for r in ready[:batch - len(held)]]
 
     held: list = []
     done = 0

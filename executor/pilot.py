@@ -225,6 +225,7 @@ class Pilot:
             return []
         # A few more candidates than free slots, so that a stage too big for the gap does not block the
         # smaller ones behind it; not the whole queue, which would cost a query per slot of 10,000 rows.
+        self.learned.clear()  # the learned bookings of this cycle's picks (the store may pick more than once)
         accepted, claims = self.store.cycle(self.id, finishes, self._pick, free + 4 if free > 0 else 0,
                                             time.time())
         for e, finish, ok in zip(ended, finishes, accepted, strict=True):
@@ -239,10 +240,9 @@ class Pilot:
             self.store.request_stop(self.stop_reason)
         return claims
 
-    def _pick(self, ready: list[ReadyStage]) -> list[ClaimRequest]:
+    def _pick(self, ready: list[ReadyStage], held: Sequence[Claim] = ()) -> list[ClaimRequest]:
         limits = self.cfg.limits
         requests = []
-        self.learned.clear()
         for r in ready:
             cpu, mem = r.cpu, r.mem
             learned = self.learner.booking(r.name, r.relative_cpu) if self.learner.active else None
@@ -251,7 +251,12 @@ class Pilot:
                 cpu, mem = learned.cpu, learned.mem
             cpu, mem = booking(cpu, mem, limits, r.mem_factor)
             requests.append(Request(r.id, cpu, mem, r.semaphore))
-        return [_claim_request(c) for c in select(requests, self._usage(), limits)]
+        usage = self._usage()
+        if held:
+            usage = usage._replace(cpu=usage.cpu + sum(c.cpu for c in held), mem=usage.mem + sum(c.mem for c in held),
+                                   jobs=usage.jobs + len(held),
+                                   backfill_jobs=usage.backfill_jobs + sum(c.backfill for c in held))
+        return [_claim_request(c) for c in select(requests, usage, limits)]
 
     def _wait(self, timeout: float) -> frozenset[int]:
         """Sleep until a stage may have ended. A stop signal seen on the way interrupts the pilot at once,

@@ -15,9 +15,9 @@ from __future__ import annotations
 import abc
 import enum
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 
 class State(str, enum.Enum):
@@ -175,7 +175,11 @@ class SyncReport:
     removed: int
 
 
-Picker = Callable[[list["ReadyStage"]], list[ClaimRequest]]
+class Picker(Protocol):
+    """A pilot's pure selection among ready stages (in rank order) of those to claim now. `held`: stages
+    claimed earlier in the same cycle, not yet known to the pilot, whose bookings count as taken."""
+
+    def __call__(self, ready: list[ReadyStage], held: Sequence[Claim] = ()) -> list[ClaimRequest]: ...
 
 
 class Store(abc.ABC):

@@ -8,10 +8,11 @@ cycle is one prepared statement in one round trip, its own transaction. Data-mod
 chain the updates (attempts, their stages, the stages' dependents) inside one statement.
 
 One round trip per cycle: the pilot picks among the ready stages the previous cycle read (`offered`), and the
-function claims its picks only if a fresh read of the queue, made after this cycle's ends, offers exactly the
-same stages; otherwise it claims nothing and answers the fresh queue, and the pilot picks again (a second
-call). So every pick is made, as in the SQLite store, on the queue as it stands after the cycle's ends: the best
-ranked stages, including those the ends (or other pilots) just made ready.
+function claims its picks only if no stage it was not offered is now ready with a better rank than one it
+picked (made ready by this cycle's ends, or by other pilots); otherwise it claims nothing and answers the fresh
+queue, and the pilot picks again (a second call), as it does for the room its claims left (picks another pilot
+claimed first). So every pick is made, as in the SQLite store, as if on the queue as it stands after the
+cycle's ends: the best ranked stages, including those just made ready.
 
 A dependent whose needs have all ended is made ready by the function when it has no condition and its needs all
 succeeded (sqlite_graph.decide's common case); the others (a condition, whose grammar is Python's, or a need that
@@ -58,7 +59,7 @@ RETURNS TABLE({ROW})
 LANGUAGE plpgsql AS $body$
 DECLARE
   v_ids bigint[]; v_sids bigint[]; v_att bigint[] := '{{}}'; v_retry bigint[] := '{{}}'; v_free bigint[] := '{{}}';
-  v_ready bigint[] := '{{}}'; v_queued integer := 0;
+  v_ready bigint[] := '{{}}'; v_queued integer := 0; v_worst float8;
 BEGIN
   PERFORM pg_advisory_xact_lock_shared(p_key, 0);
   IF json_array_length(p_ends) > 0 THEN
@@ -92,12 +93,14 @@ BEGIN
     UNION ALL SELECT 'd', x, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM unnest(v_ready) AS x
     UNION ALL SELECT 'f', x, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM unnest(v_free) AS x;
   END IF;
-  -- the picks stand if the queue, read now, offers what the pilot picked from; a dependent left to the
-  -- caller may change the queue: then nothing is claimed
+  -- the picks stand unless a stage the pilot was not offered is now ready and ranks before one it picked (a
+  -- pick is greedy in rank order: stages gone since, claimed by other pilots, change none of its choices but
+  -- their own, which the claim finds taken); a dependent left to the caller may change the queue: then
+  -- nothing is claimed
   IF p_offered IS NOT NULL AND cardinality(v_free) = 0 THEN
-    IF ARRAY(SELECT s.id FROM stages s WHERE {READY} ORDER BY s.rank LIMIT p_limit
-             FOR UPDATE OF s SKIP LOCKED) = p_offered THEN
-      SELECT array_agg(u.i) INTO v_ids FROM json_to_recordset(p_claims) AS u(i bigint);
+    SELECT array_agg(u.i) INTO v_ids FROM json_to_recordset(p_claims) AS u(i bigint);
+    SELECT max(s.rank) INTO v_worst FROM stages s WHERE s.id = ANY(v_ids);
+    IF NOT EXISTS (SELECT 1 FROM stages s WHERE {READY} AND s.rank < v_worst AND s.id <> ALL(p_offered)) THEN
       RETURN QUERY {CLAIMS};
     ELSE
       RETURN QUERY SELECT 'x', NULL::bigint, NULL::bigint, NULL::text, 0, 0, NULL::float8, NULL::float8,

@@ -321,28 +321,28 @@ class PostgresStore(SQLStore):
         if answer.free:  # dependents whose decision needs the condition grammar: the queue read is out of date
             with self._tx() as db:
                 self._decide(db, answer.free)
-        claims = answer.claims if requests or limit <= 0 else None
+        claims = list(answer.claims or [])
         queue, tries = None if answer.free else answer.queue, 0
-        while claims is None:  # no pick was made on the queue as it stands: pick on the fresh one
-            if queue is None or tries == self.STALE_TRIES:
-                return answer.accepted, self._locked_pick(pilot, pick, limit, now)
+        while limit > 0:  # room left (a stale pick, picks taken by others, stages new in the queue): pick again
+            if queue is None or requests is None or tries == self.STALE_TRIES:
+                return answer.accepted, claims + self._locked_pick(pilot, pick, limit, now, claims)
             offered = queue[:limit]
-            requests = self._plain(pick(offered))
-            if requests is None:
-                return answer.accepted, self._locked_pick(pilot, pick, limit, now)
-            if not requests:
-                claims = []
+            requests = self._plain(pick(offered, claims))
+            if requests == []:
                 break
-            tries += 1
-            again = self._call(pilot, (), offered, requests, limit, now)
-            claims, queue = again.claims, again.queue
+            if requests is not None:
+                tries += 1
+                again = self._call(pilot, (), offered, requests, limit, now)
+                claims += again.claims or []
+                queue = again.queue
         self._queue = queue
         return answer.accepted, claims
 
-    def _locked_pick(self, pilot: int, pick: Picker, limit: int, now: float) -> list[Claim]:
+    def _locked_pick(self, pilot: int, pick: Picker, limit: int, now: float,
+                     held: Sequence[Claim] = ()) -> list[Claim]:
         """The general path: the queue read and locked in the claim's transaction."""
         with self._tx() as db:
-            requests = pick(self._ready_locked(db, limit))
+            requests = pick(self._ready_locked(db, limit), held)
             return self._claim(db, pilot, requests, now) if requests else []
 
     @staticmethod

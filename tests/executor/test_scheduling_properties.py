@@ -58,9 +58,12 @@ def simulate(plan, limits, outcomes, durations, keep_going=True):
                           sum(c.backfill for _, _, c in running),
                           frozenset(by_id[c.stage_id].semaphore for _, _, c in running if by_id[c.stage_id].semaphore))
 
-            def pick(ready, usage=usage):
+            def pick(ready, held=(), usage=usage):
                 reqs = [Request(r.id, *booking(r.cpu, r.mem, limits, r.mem_factor), r.semaphore)
                         for r in ready]
+                usage = usage._replace(cpu=usage.cpu + sum(c.cpu for c in held),
+                                       mem=usage.mem + sum(c.mem for c in held), jobs=usage.jobs + len(held),
+                                       backfill_jobs=usage.backfill_jobs + sum(c.backfill for c in held))
                 return [ClaimRequest(c.request.id, c.request.cpu, c.request.mem, c.backfill, c.request.semaphore)
                         for c in select(reqs, usage, limits)]
 

@@ -274,8 +274,8 @@ def test_a_failure_that_skips_a_tested_stage_is_handled_through_it(make_store):
 
 def _first(store, pilot, results=()):
     """One cycle claiming the best ready stage; its name, or None."""
-    def pick(ready):
-        return [ClaimRequest(r.id, 1, 10, False, r.semaphore) for r in ready[:1]]
+    def pick(ready, held=()):  # one slot
+        return [ClaimRequest(r.id, 1, 10, False, r.semaphore) for r in ready[:1 - len(held)]]
 
     _, claims = store.cycle(pilot, list(results), pick, 5, 0.0)
     return claims[0] if claims else None
@@ -296,7 +296,7 @@ def test_cycles_follow_what_another_pilot_changed(connect, tmp_path):
     assert first.name.startswith("x")
     taken = _first(b, pb)  # b claims the next x that a has in its queue
     assert taken.name.startswith("x") and taken.name != first.name
-    b.cycle(pb, [finish(gate)], lambda ready: [], 0, 0.0)  # "long" becomes ready, best rank
+    b.cycle(pb, [finish(gate)], lambda ready, held=(): [], 0, 0.0)  # "long" becomes ready, best rank
     assert _first(a, pa, [finish(first)]).name == "long"
     last = _first(a, pa)
     assert last.name not in {first.name, taken.name, "long"} and last.name.startswith("x")

@@ -68,8 +68,8 @@ def test_pilots_claiming_at_once_from_many_connections_run_every_stage_once(pg_u
         me = store.register_pilot(f"host{k}", k, 0.0, 4, 100)
         held = []
         while True:
-            def pick(ready):
-                return [ClaimRequest(r.id, 1, 10, False, r.semaphore) for r in ready[:3]]
+            def pick(ready, taken=()):  # three slots
+                return [ClaimRequest(r.id, 1, 10, False, r.semaphore) for r in ready[:3 - len(taken)]]
 
             with lock:  # ended before the end is committed: a claim that does not see it here is a real fault
                 done.extend(c.name for c in held)
@@ -159,7 +159,7 @@ def test_a_commit_whose_answer_was_lost_is_found_and_its_claims_kept(pg_url, rel
     pilot = store.register_pilot("h", 1, 0.0, 1, 1)
     (a,) = store.claim(pilot, [ClaimRequest(0, 1, 10, False)], 0.0)
     relay.lose_next_commit_answer = True
-    accepted, claims = store.cycle(pilot, [finish(a)], lambda ready: [ClaimRequest(r.id, 1, 10, False)
+    accepted, claims = store.cycle(pilot, [finish(a)], lambda ready, held=(): [ClaimRequest(r.id, 1, 10, False)
                                                                         for r in ready], 5, 0.0)
     assert relay.lose_next_commit_answer is False, "the relay did not cut the COMMIT's answer"
     assert accepted == [True] and sorted(c.name for c in claims) == ["b", "c"]
@@ -212,11 +212,12 @@ def test_after_its_pilot_ended_a_connection_reconnects_for_the_reports(pg_url, r
 
 def _drain(store, pilot, slots=1):
     """A pilot's loop with `slots` stages at a time, each ending at once: (names in the order claimed)."""
+    def pick(ready, taken=()):
+        return [ClaimRequest(r.id, 1, 10, False) for r in ready[:slots - len(taken)]]
+
     held, order = [], []
     while True:
-        accepted, held = store.cycle(pilot, [finish(c) for c in held],
-                                     lambda ready: [ClaimRequest(r.id, 1, 10, False) for r in ready[:slots]],
-                                     slots + 4, 0.0)
+        accepted, held = store.cycle(pilot, [finish(c) for c in held], pick, slots + 4, 0.0)
         assert all(accepted)
         order += [c.name for c in held]
         if not held:
@@ -252,7 +253,7 @@ def test_a_pick_on_a_queue_another_pilot_changed_is_made_again(pg_url):
     a, b = open_store(pg_url), open_store(pg_url)
     a.sync_plan(rows(stages({f"x{i}": [] for i in range(1, 5)})), {"run_id": "r"})
     pa, pb = a.register_pilot("h", 1, 0.0, 1, 1), b.register_pilot("h", 2, 0.0, 1, 1)
-    one = lambda ready: [ClaimRequest(r.id, 1, 10, False) for r in ready[:1]]  # noqa: E731
+    one = lambda ready, held=(): [ClaimRequest(r.id, 1, 10, False) for r in ready[:1 - len(held)]]  # noqa: E731
     _, (x1,) = a.cycle(pa, [], one, 5, 0.0)
     _, (x2,) = b.cycle(pb, [], one, 5, 0.0)
     _, (x3,) = a.cycle(pa, [finish(x1)], one, 5, 0.0)  # a's queue offered x2 first
@@ -260,5 +261,24 @@ def test_a_pick_on_a_queue_another_pilot_changed_is_made_again(pg_url):
     assert [c.name for c in (x1, x2, x3, x4)] == ["x1", "x2", "x3", "x4"]
     assert a.cycle(pa, [finish(x3)], one, 5, 0.0)[1] == [] and b.cycle(pb, [finish(x4)], one, 5, 0.0)[1] == []
     assert sorted(x.state for x in a.attempts()) == ["done"] * 4  # each claimed once
+    a.close()
+    b.close()
+
+
+def test_a_pick_another_pilot_claimed_first_leaves_no_room_unused(pg_url):
+    """a (two slots) read x3..x6 when it claimed x1 and x2; b claims x3. a's next picks, x3 and x4, stand (no
+    better stage is new), but x3 is taken: a picks again for the room left, counting x4 as taken."""
+    a, b = open_store(pg_url), open_store(pg_url)
+    a.sync_plan(rows(stages({f"x{i}": [] for i in range(1, 7)})), {"run_id": "r"})
+    pa, pb = a.register_pilot("h", 1, 0.0, 2, 20), b.register_pilot("h", 2, 0.0, 1, 10)
+
+    def slots(n):
+        return lambda ready, held=(): [ClaimRequest(r.id, 1, 10, False) for r in ready[:n - len(held)]]
+
+    _, first = a.cycle(pa, [], slots(2), 6, 0.0)
+    _, (x3,) = b.cycle(pb, [], slots(1), 5, 0.0)
+    assert sorted(c.name for c in first) == ["x1", "x2"] and x3.name == "x3"
+    _, second = a.cycle(pa, [finish(c) for c in first], slots(2), 6, 0.0)
+    assert sorted(c.name for c in second) == ["x4", "x5"]
     a.close()
     b.close()

@@ -100,7 +100,9 @@ BEGIN
   IF p_offered IS NOT NULL AND cardinality(v_free) = 0 THEN
     SELECT array_agg(u.i) INTO v_ids FROM json_to_recordset(p_claims) AS u(i bigint);
     SELECT max(s.rank) INTO v_worst FROM stages s WHERE s.id = ANY(v_ids);
-    IF NOT EXISTS (SELECT 1 FROM stages s WHERE {READY} AND s.rank < v_worst AND s.id <> ALL(p_offered)) THEN
+    -- the best p_limit ready stages hold every such stage (the picks are at most p_limit, offered among them)
+    IF NOT EXISTS (SELECT 1 FROM (SELECT s.id, s.rank FROM stages s WHERE {READY} ORDER BY s.rank LIMIT p_limit) f
+                   WHERE f.rank < v_worst AND f.id <> ALL(p_offered)) THEN
       RETURN QUERY {CLAIMS};
     ELSE
       RETURN QUERY SELECT 'x', NULL::bigint, NULL::bigint, NULL::text, 0, 0, NULL::float8, NULL::float8,

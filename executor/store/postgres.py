@@ -2,8 +2,9 @@
 
 Concurrency. Pilots' transactions run side by side (READ COMMITTED); what SQLite's single writer gave for
 free is made explicit:
-- claims read the ready queue with `FOR UPDATE SKIP LOCKED`, so two pilots never pick the same stage and
-  never wait for each other's picks;
+- a claim takes a stage only while it is still ready, in a row update: two pilots never take the same stage
+  (the second finds it taken and picks again; pg_batch says how a pick is checked against the queue as it
+  stands); the general path reads the queue with `FOR UPDATE SKIP LOCKED`, passing over others' picks;
 - a stage's semaphore is an advisory lock held until the claim commits, so two stages sharing it are never
   claimed at once, whichever pilots claim them;
 - transactions that change the graph's shape (loading a plan, resets, stages added at run time) take the

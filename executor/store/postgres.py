@@ -310,7 +310,7 @@ class PostgresStore(SQLStore):
         return [ReadyStage(*row) for row in db.execute(self.READY_QUERY + " FOR UPDATE OF stages SKIP LOCKED",
                                                        (limit,))]
 
-    CACHE = 32  # ready stages read for the next cycle's pick (at least twice the stages it may pick)
+    CACHE = 8  # ready stages read for the next cycle's pick, at least (twice the stages this one may pick)
     STALE_TRIES = 3  # picks found out of date in a row (other pilots claiming alike) before a locked pick
 
     def _fast_cycle(self, pilot: int, results: Sequence[Finish], pick: Picker, limit: int,

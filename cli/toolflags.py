@@ -1,0 +1,186 @@
+"""The job of a `cwl-runner` run when it is not an inputs file: read from standard input (`-`), or made from
+the tool's inputs given as command-line flags after the document (`cwl-runner tool.cwl --message hi`).
+
+Followed, cwltool 3.3: `main.load_job_order` (one argument `-` is YAML on standard input, whose relative
+paths are relative to the working directory) and `argparser.generate_parser` / `add_argument` (the flags):
+an input named with one letter is `-x`, others `--name`; `string` and enums take a string, `int`/`long`
+an integer, `float`/`double` a number, `boolean` is a flag (required when it has no default, so it can
+only be true), `File`/`Directory` a path, arrays of those or of scalars repeat the flag (a value given
+replaces the default list), a record one flag per field (`--rec.a`), `T?` is `T` and not required; other
+types (other unions, `Any`, arrays of records) get no flag. An input with no default and a non-optional
+type is required. A job file may come first (`tool.cwl job.yml --message hi`): as in cwltool's
+`init_job_order`, every input that has a flag then takes the flag's value, or its default, or null,
+whatever the file gave it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from cwlpilot.argparsing import RaisingParser, UsageError
+from cwlpilot.compiler import ir
+from cwlpilot.compiler.errors import Diagnostic, Pos
+from cwlpilot.compiler.jobcheck import check_job_node
+from cwlpilot.compiler.limits import MAX_BYTES
+from cwlpilot.compiler.yamlsrc import Node
+from cwlpilot.semantics.cwl import files
+
+STDIN_NAME = "<stdin>"  # how the job read from standard input is named in messages
+FLAGS_NAME = "<command line>"  # ... and the job made from flags
+
+
+def read_stdin(stdin: TextIO | None = None) -> str:
+    """The job text on standard input, bounded as every document is (compiler.limits.MAX_BYTES); raises
+    ValueError beyond it or when it is not UTF-8 text."""
+    stream = stdin or sys.stdin
+    buffer = getattr(stream, "buffer", None)
+    data = buffer.read(MAX_BYTES + 1) if buffer is not None else stream.read(MAX_BYTES + 1).encode()
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"the job on standard input is larger than {MAX_BYTES // 2**20} MB")
+    if b"\0" in data:
+        raise ValueError("the job on standard input holds a NUL byte: it is not a YAML or JSON document")
+    return data.decode("utf-8")
+
+
+class _Path(argparse.Action):
+    """A File or Directory flag: the object with an absolute `location` (cwltool: `FSAction`)."""
+
+    def __init__(self, *args: Any, cls: str = "File", many: bool = False, **kwargs: Any) -> None:
+        self.cls, self.many, self.given = cls, many, False
+        super().__init__(*args, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        obj = {"class": self.cls, "location": Path(os.path.abspath(str(values))).as_uri()}
+        _store(self, namespace, obj)
+
+
+class _Append(argparse.Action):
+    """A repeated flag of an array input: the first value given replaces the default (cwltool: `AppendAction`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.many, self.given = True, False
+        super().__init__(*args, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        _store(self, namespace, values)
+
+
+def _store(action: Any, namespace: argparse.Namespace, value: Any) -> None:
+    if not action.many:
+        setattr(namespace, action.dest, value)
+        return
+    items = list(getattr(namespace, action.dest) or []) if action.given else []
+    action.given = True
+    setattr(namespace, action.dest, [*items, value])
+
+
+_SCALAR = {"string": str, "int": int, "long": int, "float": float, "double": float}
+
+
+def tool_parser(process: ir.Process, prog: str) -> tuple[argparse.ArgumentParser, list[str]]:
+    """The parser of `process`'s inputs as flags, and the names of the record inputs (their fields are flags)."""
+    description = process.label or None
+    parser = RaisingParser(prog=prog, description=description)
+    parser.add_argument("job_order", nargs="?", help="Job input json file")
+    records: list[str] = []
+    for param in process.inputs:
+        default = ir.thaw(param.default) if param.has_default else None
+        _add(parser, param.id, param.type, records, default, True)
+    return parser, records
+
+
+def _add(parser: argparse.ArgumentParser, name: str, t: ir.CwlType, records: list[str], default: Any,
+         input_required: bool) -> None:
+    required = default is None and input_required
+    if isinstance(t, ir.UnionType):
+        rest = [o for o in t.options if o != "null"]
+        if len(t.options) == 1:
+            t = t.options[0]
+        elif len(t.options) == 2 and len(rest) == 1:
+            required, t = False, rest[0]
+        else:
+            return
+    flag = ("-" if len(name) == 1 else "--") + name
+    kwargs: dict[str, Any] = {"dest": name, "required": required, "default": default}
+    if isinstance(t, ir.RecordType):
+        records.append(name)
+        for f in t.fields:
+            field_default = default.get(f.name) if isinstance(default, Mapping) else None
+            _add(parser, f"{name}.{f.name}", f.type, records, field_default, required)
+        return
+    if t in ("File", "Directory"):
+        parser.add_argument(flag, action=_Path, cls=t, **kwargs)
+    elif isinstance(t, ir.ArrayType) and t.items in ("File", "Directory"):
+        parser.add_argument(flag, action=_Path, cls=t.items, many=True, **kwargs)
+    elif isinstance(t, ir.ArrayType) and isinstance(t.items, str):
+        parser.add_argument(flag, action=_Append, type=_SCALAR.get(t.items, str), **kwargs)
+    elif isinstance(t, ir.EnumType) or t in _SCALAR:
+        parser.add_argument(flag, type=_SCALAR.get(t, str) if isinstance(t, str) else str, **kwargs)
+    elif t == "boolean":
+        parser.add_argument(flag, action="store_true", **kwargs)
+
+
+def job_from_flags(process: ir.Process, flags: Sequence[str], prog: str,
+                   read_file: Any = None) -> dict[str, Any]:
+    """The job object the flags give (raises cli.argparsing.UsageError, as cwltool exits 2). A job file among
+    them is read with `read_file(path) -> dict` (its paths made absolute) and the flags' values put over it."""
+    parser, records = tool_parser(process, prog)
+    given = vars(parser.parse_args(list(flags)))
+    job_file = given.pop("job_order")
+    for record in sorted(records, key=len, reverse=True):  # inner records first
+        prefix = record + "."
+        fields = {k[len(prefix):]: given.pop(k) for k in list(given) if k.startswith(prefix) and "." not in
+                  k[len(prefix):]}
+        given[record] = fields
+    job: dict[str, Any] = dict(read_file(job_file)) if job_file is not None and read_file is not None else {}
+    job.update(given)
+    return job
+
+
+def stdin_job(process: ir.Process, stdin: TextIO | None = None) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """The job on standard input and its problems (named `<stdin>`, relative paths relative to the working
+    directory, as cwltool's `load_job_order` reads `-`)."""
+    from ruamel.yaml.error import MarkedYAMLError
+
+    from cwlpilot.compiler import fastyaml
+    from cwlpilot.compiler.yamlsrc import yaml_diagnostic
+
+    try:
+        text = read_stdin(stdin)
+        tree = fastyaml.load(text, "rt")
+    except MarkedYAMLError as exc:
+        return {}, [yaml_diagnostic(exc, STDIN_NAME)]
+    except ValueError as exc:
+        return {}, [Diagnostic(Pos(STDIN_NAME, 1, 1), str(exc))]
+    problems = check_job_node(process, Node(tree, STDIN_NAME), os.getcwd())
+    job = fastyaml.load(text, "safe") if not problems else {}
+    return (job if isinstance(job, dict) else {}), problems
+
+
+def flags_job(process: ir.Process, flags: Sequence[str], prog: str) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """The job the flags give and its problems (raises UsageError for flags that do not parse)."""
+    job = job_from_flags(process, flags, prog, _job_file)
+    return job, check_job_node(process, Node(job, FLAGS_NAME), os.getcwd())
+
+
+def _job_file(path: str) -> dict[str, Any]:
+    """A job file named among the flags, its paths made absolute (relative to its folder); a UsageError when it
+    cannot be read."""
+    from cwlpilot.compiler import fastyaml
+    from cwlpilot.compiler.sourcefile import SourceError, read_text
+
+    try:
+        job = fastyaml.load(read_text(path), "safe")
+    except (SourceError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read this inputs file: {exc}") from None
+    if not isinstance(job, dict):
+        raise UsageError(f"{path}: an inputs file maps input names to values")
+    resolved = files.resolved(job, os.path.dirname(os.path.abspath(path)))
+    return resolved if isinstance(resolved, dict) else {}

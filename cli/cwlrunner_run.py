@@ -40,6 +40,9 @@ def run(plan: dict[str, Any], job: dict[str, Any], base: str, args: argparse.Nam
     if args.cachedir:
         folder = Path(args.cachedir).resolve() / _cache_key(plan, job, base)
         with _locked(folder):
+            if not args.quiet:  # cwltool's INFO lines: "Using cached output in" / "Output ... will be cached in"
+                said = "using the cached run in" if (folder / "cwlpilot.db").exists() else "the run is cached in"
+                err.write(f"{prog}: {said} {folder}\n")
             return _run_in(plan, folder, args, prog, out, err)
     if args.workdir:
         folder = Path(args.workdir).resolve()

@@ -144,7 +144,7 @@ def job_from_flags(process: ir.Process, flags: Sequence[str], prog: str,
     return job
 
 
-def stdin_job(process: ir.Process, stdin: TextIO | None = None) -> tuple[dict[str, Any], list[Diagnostic]]:
+def stdin_job(process: ir.Process, stdin: TextIO | None = None) -> tuple[dict[str, Any], list[str]]:
     """The job on standard input and its problems (named `<stdin>`, relative paths relative to the working
     directory, as cwltool's `load_job_order` reads `-`)."""
     from ruamel.yaml.error import MarkedYAMLError
@@ -156,18 +156,19 @@ def stdin_job(process: ir.Process, stdin: TextIO | None = None) -> tuple[dict[st
         text = read_stdin(stdin)
         tree = fastyaml.load(text, "rt")
     except MarkedYAMLError as exc:
-        return {}, [yaml_diagnostic(exc, STDIN_NAME)]
+        return {}, [str(yaml_diagnostic(exc, STDIN_NAME))]
     except ValueError as exc:
-        return {}, [Diagnostic(Pos(STDIN_NAME, 1, 1), str(exc))]
-    problems = check_job_node(process, Node(tree, STDIN_NAME), os.getcwd())
+        return {}, [str(Diagnostic(Pos(STDIN_NAME, 1, 1), str(exc)))]
+    problems = [str(d) for d in check_job_node(process, Node(tree, STDIN_NAME), os.getcwd())]
     job = fastyaml.load(text, "safe") if not problems else {}
     return (job if isinstance(job, dict) else {}), problems
 
 
-def flags_job(process: ir.Process, flags: Sequence[str], prog: str) -> tuple[dict[str, Any], list[Diagnostic]]:
-    """The job the flags give and its problems (raises UsageError for flags that do not parse)."""
+def flags_job(process: ir.Process, flags: Sequence[str], prog: str) -> tuple[dict[str, Any], list[str]]:
+    """The job the flags give and its problems, each `PROG: message` (raises UsageError for flags that do not
+    parse): a job made of flags has no lines and columns to point at."""
     job = job_from_flags(process, flags, prog, _job_file)
-    return job, check_job_node(process, Node(job, FLAGS_NAME), os.getcwd())
+    return job, [f"{prog}: {d.message}" for d in check_job_node(process, Node(job, FLAGS_NAME), os.getcwd())]
 
 
 def _job_file(path: str) -> dict[str, Any]:

@@ -52,6 +52,7 @@ def check(path: str, job_path: str | None = None, cwd: str | None = None,
             checked = process = extract(process, targets)
         except TargetError as exc:
             found.append(Diagnostic(process.pos, str(exc)))
+            checked = None  # the inputs are for a part of the workflow that is not known
     if job_path is not None and checked is not None:
         found.extend(check_job(checked, job_path, loaded.cache))
     return CheckResult(process, tuple(sorted(set(found))))

@@ -1,7 +1,8 @@
 """Output paths that cannot be written, and numbers the run cannot hold, are usage errors (exit 2), said
 before anything runs: `-o` of `compile` (cli/check_cmd.py, cli/panda_cmd.py), `--workdir`/`--outdir` of
 `run WF.cwl` and `cwl-runner` and the numbers of `cwl-runner` (cli/cwlrun.py, cli/cwlrunner.py),
-`--workdir`/`--produce-script` and the numbers of `run PLAN.json` and `pilot` (cli/run_cmd.py, with the types of cli/argparsing.py)."""
+`--workdir`/`--produce-script` and the numbers of `run PLAN.json` and `pilot` (cli/run_cmd.py, with the types
+of cli/argparsing.py)."""
 
 from __future__ import annotations
 

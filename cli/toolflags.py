@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from cwlpilot.argparsing import RaisingParser, UsageError
 from cwlpilot.compiler import ir
@@ -76,7 +76,7 @@ def _store(action: Any, namespace: argparse.Namespace, value: Any) -> None:
     if not action.many:
         setattr(namespace, action.dest, value)
         return
-    items = list(getattr(namespace, action.dest) or []) if action.given else []
+    items = list(getattr(namespace, action.dest, None) or []) if action.given else []
     action.given = True
     setattr(namespace, action.dest, [*items, value])
 
@@ -84,20 +84,33 @@ def _store(action: Any, namespace: argparse.Namespace, value: Any) -> None:
 _SCALAR = {"string": str, "int": int, "long": int, "float": float, "double": float}
 
 
-def tool_parser(process: ir.Process, prog: str) -> tuple[argparse.ArgumentParser, list[str]]:
-    """The parser of `process`'s inputs as flags, and the names of the record inputs (their fields are flags)."""
-    description = process.label or None
-    parser = RaisingParser(prog=prog, description=description)
+class Flagged(NamedTuple):
+    """An input that has flags: its own, or one per field of a record (`fields`)."""
+
+    name: str
+    has_default: bool
+    default: Any
+    fields: tuple[str, ...] | None = None
+
+
+def tool_parser(process: ir.Process, prog: str) -> tuple[argparse.ArgumentParser, list[Flagged]]:
+    """The parser of `process`'s inputs as flags (a flag not given is not in what it parses), and the inputs
+    that have flags."""
+    parser = RaisingParser(prog=prog, description=process.label or None)
     parser.add_argument("job_order", nargs="?", help="Job input json file")
-    records: list[str] = []
+    flagged: list[Flagged] = []
     for param in process.inputs:
         default = ir.thaw(param.default) if param.has_default else None
-        _add(parser, param.id, param.type, records, default, True)
-    return parser, records
+        added = _add(parser, param.id, param.type, default, True)
+        if added is not False:
+            fields = added if isinstance(added, tuple) else None
+            flagged.append(Flagged(param.id, param.has_default, default, fields))
+    return parser, flagged
 
 
-def _add(parser: argparse.ArgumentParser, name: str, t: ir.CwlType, records: list[str], default: Any,
-         input_required: bool) -> None:
+def _add(parser: argparse.ArgumentParser, name: str, t: ir.CwlType, default: Any,
+         input_required: bool) -> tuple[str, ...] | bool:
+    """Add the flag(s) of input `name`: False when its type has none, a record's field names, else True."""
     required = default is None and input_required
     if isinstance(t, ir.UnionType):
         rest = [o for o in t.options if o != "null"]
@@ -106,15 +119,14 @@ def _add(parser: argparse.ArgumentParser, name: str, t: ir.CwlType, records: lis
         elif len(t.options) == 2 and len(rest) == 1:
             required, t = False, rest[0]
         else:
-            return
+            return False
     flag = ("-" if len(name) == 1 else "--") + name
-    kwargs: dict[str, Any] = {"dest": name, "required": required, "default": default}
-    if isinstance(t, ir.RecordType):
-        records.append(name)
-        for f in t.fields:
-            field_default = default.get(f.name) if isinstance(default, Mapping) else None
-            _add(parser, f"{name}.{f.name}", f.type, records, field_default, required)
-        return
+    kwargs: dict[str, Any] = {"dest": name, "required": required, "default": argparse.SUPPRESS}
+    if isinstance(t, ir.RecordType) and "." not in name:  # (cwltool's flags for a record in a record clash)
+        fields = [f for f in t.fields if _add(parser, f"{name}.{f.name}", f.type,
+                                             default.get(f.name) if isinstance(default, Mapping) else None,
+                                             required) is True]
+        return tuple(f.name for f in fields) or False
     if t in ("File", "Directory"):
         parser.add_argument(flag, action=_Path, cls=t, **kwargs)
     elif isinstance(t, ir.ArrayType) and t.items in ("File", "Directory"):
@@ -125,22 +137,32 @@ def _add(parser: argparse.ArgumentParser, name: str, t: ir.CwlType, records: lis
         parser.add_argument(flag, type=_SCALAR.get(t, str) if isinstance(t, str) else str, **kwargs)
     elif t == "boolean":
         parser.add_argument(flag, action="store_true", **kwargs)
+    else:
+        return False
+    return True
 
 
 def job_from_flags(process: ir.Process, flags: Sequence[str], prog: str,
                    read_file: Any = None) -> dict[str, Any]:
     """The job object the flags give (raises cli.argparsing.UsageError, as cwltool exits 2). A job file among
-    them is read with `read_file(path) -> dict` (its paths made absolute) and the flags' values put over it."""
-    parser, records = tool_parser(process, prog)
+    them is read with `read_file(path) -> dict` (its paths made absolute) and the flags put over it: an input
+    that has flags takes their value, else its default (left to the compiler, which knows where the
+    default's files are), else null, as cwltool's `init_job_order` puts every flag's value over the file."""
+    parser, flagged = tool_parser(process, prog)
     given = vars(parser.parse_args(list(flags)))
-    job_file = given.pop("job_order")
-    for record in sorted(records, key=len, reverse=True):  # inner records first
-        prefix = record + "."
-        fields = {k[len(prefix):]: given.pop(k) for k in list(given) if k.startswith(prefix) and "." not in
-                  k[len(prefix):]}
-        given[record] = fields
+    job_file = given.pop("job_order", None)
     job: dict[str, Any] = dict(read_file(job_file)) if job_file is not None and read_file is not None else {}
-    job.update(given)
+    for f in flagged:
+        if f.fields is None:
+            values, missing = given.get(f.name), f.name not in given
+        else:
+            present = {k: given[f"{f.name}.{k}"] for k in f.fields if f"{f.name}.{k}" in given}
+            base = f.default if isinstance(f.default, Mapping) else {}
+            values, missing = {k: present.get(k, base.get(k)) for k in f.fields}, not present
+        if missing and f.has_default:
+            job.pop(f.name, None)
+        else:
+            job[f.name] = values  # null when no flag was given
     return job
 
 

@@ -143,3 +143,18 @@ def test_tool_help_lists_the_inputs_as_flags(tool: Path) -> None:
     for flag in ("--message MESSAGE", "--flag", "--rec.a REC.A", "-f F", "--nums NUMS", "--dashed-name"):
         assert flag in proc.stdout
     assert "--union" not in proc.stdout and "--anyv" not in proc.stdout
+
+
+def test_a_default_file_stays_relative_to_the_document_when_the_job_is_flags(tmp_path: Path) -> None:
+    # an input given no flag keeps its default, whose File is relative to the document (as schema-salad
+    # resolves it), not to the working directory the flags' paths are relative to
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "data.txt").write_text("from the default\n")
+    (tmp_path / "tools" / "cat.cwl").write_text(
+        "cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: cat\n"
+        "inputs:\n  f: {type: File, default: {class: File, location: data.txt}, inputBinding: {}}\n"
+        "  n: {type: int, default: 1}\nstdout: out.txt\noutputs: {out: stdout}\n")
+    for job in ([], ["-n", "2"]):
+        proc = runner(tmp_path, "--quiet", "--outdir", "o", "tools/cat.cwl", *job)
+        assert proc.returncode == 0, proc.stderr
+        assert Path(json.loads(proc.stdout)["out"]["path"]).read_text() == "from the default\n"

@@ -23,7 +23,7 @@ from cwlpilot.compiler.cwltypes import accepts_null
 from cwlpilot.compiler.emit import Options, compile_plan
 from cwlpilot.compiler.errors import CompilerError, UnsupportedError
 from cwlpilot.compiler.graph import build_graph
-from cwlpilot.compiler.ir import type_str
+from cwlpilot.compiler.ir import Process, type_str
 from cwlpilot.compiler.limits import MAX_STAGES
 from cwlpilot.compiler.render import (
     diagnostic_data,
@@ -166,12 +166,12 @@ def build_plan(
     except UsageError as exc:
         err.write(f"{prog}: {exc}\n")
         return None, EXIT_USAGE
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         return _cwl_plan(workflow, inputs, err, prog, options)
 
 
 @contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
+def no_cyclic_gc() -> Iterator[None]:
     """No full collections of Python's cyclic garbage collector while a plan is built: the documents, the IR
     and the plan are trees that stay alive until the end, and each full collection walks all of them again,
     which made a compile grow faster than the workflow (10,000 steps took 3.6x as long as 3,200, and 1.4x
@@ -210,16 +210,26 @@ def _cwl_plan(
             err.write(f"{diag}\n")
         return None, EXIT_INVALID
     job, job_dir = _read_job(inputs)
+    return compile_checked(result.process, job, job_dir, err, prog, options, workflow)
+
+
+def compile_checked(
+    process: Process, job: Mapping[str, Any], job_dir: str, err: TextIO, prog: str, options: Options | None = None,
+    shown: str | None = None,
+) -> tuple[dict[str, Any] | None, int]:
+    """The plan of the checked `process` on the job object `job` (relative paths relative to `job_dir`), or
+    None and the exit code after writing why to `err`; `shown` names the document in messages. Run it (and
+    the check before it) inside `no_cyclic_gc()`."""
     missing_inputs = [
         f"required input '{p.id}' ({type_str(p.type)}) has no value: give an inputs file"
-        for p in result.process.inputs
+        for p in process.inputs
         if p.id not in job and not p.has_default and not accepts_null(p.type)
     ]
     if missing_inputs:
-        err.writelines(f"{workflow}: {m}\n" for m in missing_inputs)
+        err.writelines(f"{shown or process.pos.file}: {m}\n" for m in missing_inputs)
         return None, EXIT_INVALID
     try:
-        plan = compile_plan(result.process, job, job_dir, options)
+        plan = compile_plan(process, dict(job), job_dir, options or _options(None))
     except UnsupportedError as exc:
         err.write(f"{prog}: unsupported: {exc}\n")
         return None, EXIT_UNSUPPORTED

@@ -1,14 +1,16 @@
-"""`cwlpilot run WF.cwl [INPUTS]` and `cwlpilot cwl-runner [--outdir DIR] TOOL.cwl [JOB]`: compile, run, report.
+"""`cwlpilot run WF.cwl [INPUTS]`: compile a CWL (or PanDA-style) document, run the plan, write its outputs.
 
-The one module that uses both the compiler and the executor: it compiles the document into
-`<workdir>/plan.json`, runs that plan with `executor.runner.run`, then resolves the plan's `outputs`
-from the stages' output files into the workflow's CWL output object. `run` writes that object to
-`<workdir>/outputs.json`; `cwl-runner` copies the output files into --outdir and prints the object on
-stdout (progress and reports go to stderr), as cwltest and other CWL tooling expect.
+cli/runfile.py has told the file is a CWL document and parsed the options (`run_cmd.run_parser`: every
+option of running a plan, and the PanDA ones). The plan goes to `WORKDIR/plan.json`, the run's store,
+logs and the stages' files under WORKDIR, and the workflow's output object to `WORKDIR/outputs.json`;
+nothing is written outside WORKDIR (but what an option names: --produce-script, --store, the O2DPG logs).
 
-`cwl-runner` without --workdir runs in a temporary folder (under --tmp-outdir-prefix, else
---tmpdir-prefix, else $TMPDIR, as cwltool's `create_tmp_dir` makes its folders) and removes it when it
-ends, whether the run succeeded or not, unless --leave-tmpdir.
+Without --workdir, WORKDIR is a new folder `NAME-run-N` in the working directory (NAME the document's,
+N the first number free), named on stderr, so a run never writes over the user's files; giving that
+folder as --workdir runs there again, which resumes the run. An existing WORKDIR is used only when what
+it holds can be replaced: no `plan.json` or `outputs.json` but those a cwlpilot run of a CWL document
+wrote (cli/cwlexec.py). --dry-run, --list-tasks and --produce-script write nothing in WORKDIR and make
+no folder.
 """
 
 from __future__ import annotations
@@ -16,184 +18,100 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from cwlpilot.argparsing import RaisingParser, UsageError, number
+from cwlpilot.argparsing import UsageError
+from cwlpilot.cwlexec import (
+    OUTPUTS_FILE,
+    PLAN_FILE,
+    clobber_problem,
+    collect,
+    failure_tails,
+    marked,
+    run_compiled,
+    show_compiled,
+)
+from cwlpilot.docpath import file_part
 from cwlpilot.semantics.cwl import files
-from cwlpilot.semantics.cwl.outdir import deliver
-from cwlpilot.semantics.cwl.values import PickValueError, reader, resolve
 
+PROG = "cwlpilot run"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MOST_FOLDERS = 10_000  # NAME-run-1 ... NAME-run-10000: beyond, --workdir must be given
 
 
-def _parser(command: str) -> argparse.ArgumentParser:
-    p = RaisingParser(prog=f"cwlpilot {command}", description="Compile a CWL document and run it.")
-    p.add_argument("workflow", help="the CWL document (FILE or FILE#ID for a $graph entry)")
-    p.add_argument("inputs", nargs="?", help="the inputs (job) file, YAML or JSON")
-    if command == "cwl-runner":
-        _runner_options(p)
-        return p
-    from cwlpilot.run_cmd import add_run_options
-
-    p.add_argument("--workdir", default=".", help="where the plan, the stages and outputs.json go")
-    panda = p.add_argument_group("PanDA-style workflows")
-    panda.add_argument("--outDS", dest="out_ds", help="base of the dataset names (default user.local.WORKFLOW)")
-    panda.add_argument("--dataset", action="append", default=[], metavar="NAME=DIR",
-                       help="the local folder of a dataset named in the inputs (repeatable)")
-    panda.add_argument("--datasets", metavar="FILE", help="YAML mapping of dataset names to folders")
-    panda.add_argument("--max-loop-iterations", type=int, metavar="N", help="every loop stops after N iterations")
-    add_run_options(p)
-    return p
-
-
-def _runner_options(p: argparse.ArgumentParser) -> None:
-    """The options of `cwl-runner`: what cwltest passes, and cwltool's options that mean something here,
-    spelled and defaulted as cwltool does (one group per topic of cwltool's --help; add new ones there)."""
-    p.add_argument("--outdir", default=".", help="where the output files go (default: .)")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    p.add_argument("--workdir", help="where stages run, kept (default: a temporary folder, removed at the end)")
-    limits = p.add_argument_group("resources")
-    limits.add_argument("-j", "--max-jobs", type=number(int), default=100, help="at most this many stages at once")
-    limits.add_argument("--cpu-limit", type=number(float), help="CPU cores to book (default: this machine's)")
-    limits.add_argument("--mem-limit", type=number(float), help="memory to book, MB (default: 90%% of the RAM)")
-    files = p.add_argument_group("intermediate, temporary, or final output files management")
-    files.add_argument("--tmpdir-prefix", metavar="PREFIX", help="path prefix of the temporary folder "
-                       "(default: $TMPDIR/); a folder PREFIX<random> is made")
-    files.add_argument("--tmp-outdir-prefix", metavar="PREFIX", help="path prefix of the folder stages write "
-                       "their outputs in (default: --tmpdir-prefix); here the same folder")
-    keep = files.add_mutually_exclusive_group()
-    keep.add_argument("--rm-tmpdir", dest="leave_tmpdir", action="store_false", default=False,
-                      help="remove the temporary folder at the end, whatever the outcome (default)")
-    keep.add_argument("--leave-tmpdir", dest="leave_tmpdir", action="store_true", default=False,
-                      help="keep the temporary folder (its plan, logs and the stages' files)")
-
-
-def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
-    out, err = out or sys.stdout, err or sys.stderr
-    command = argv[0]
-    try:
-        args = _parser(command).parse_args(argv[1:])
-        _check_paths(args, command == "cwl-runner")
-    except UsageError as exc:
-        err.write(f"{exc}\n")
-        return EXIT_USAGE
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
+def run_cwl(args: argparse.Namespace, document: str, out: TextIO, err: TextIO) -> int:
+    """Compile `document` on `args.inputs` and run it with the `run` options `args`; the exit code."""
     from cwlpilot.check_cmd import build_plan
+    from cwlpilot.run_cmd import no_effect_notes, path_problem
 
-    prog = f"cwlpilot {command}"
-    panda = {} if command == "cwl-runner" else {
-        "out_ds": args.out_ds, "datasets": args.dataset, "dataset_map": args.datasets,
-        "max_loop_iterations": args.max_loop_iterations}
-    plan, code = build_plan(args.workflow, args.inputs, err, prog, panda=panda)
+    showing = bool(args.dry_run or args.list_tasks or args.produce_script)
+    problem = path_problem("--workdir", args.workdir) or \
+        path_problem("--produce-script", args.produce_script, is_file=True) or \
+        (clobber_problem(args.workdir) if args.workdir is not None and not showing else None)
+    if problem:
+        raise UsageError(f"{PROG}: {problem}")
+    panda = {"out_ds": args.out_ds, "datasets": args.dataset, "dataset_map": args.datasets,
+             "max_loop_iterations": args.max_loop_iterations}
+    plan, code = build_plan(document, args.inputs, err, PROG, panda=panda)
     if plan is None:
         return code
-    if command == "cwl-runner" and not args.workdir:
-        return _in_temporary_folder(plan, args, prog, out, err)
-    return _run_plan(plan, Path(args.workdir).resolve(), args, prog, out, err)
+    plan = marked(plan, document)
+    workdir = args.workdir if args.workdir is not None else _fresh_folder(document, make=not showing)
+    if args.workdir is None and not showing:
+        err.write(f"{PROG}: running in {workdir}, a new folder (`--workdir {workdir}` runs there again, "
+                  f"resuming)\n")
+    cfg = _config(args, workdir.resolve())
+    err.writelines(f"{note}\n" for note in no_effect_notes(args))
+    if showing:
+        return show_compiled(plan, cfg, out, err)
+    code = run_compiled(plan, cfg, err, err)  # the final table on stderr: stdout is for what a mode shows
+    return _outputs(plan, cfg, code, err)
 
 
-def _check_paths(args: argparse.Namespace, runner: bool) -> None:
-    """Refuse, as a usage error, folders and files that cannot be written, before anything is compiled."""
-    from cwlpilot.run_cmd import path_problem
-
-    workdir = Path(args.workdir) if args.workdir else None
-    problems = [path_problem("--workdir", workdir)]
-    if runner:
-        problems.append(path_problem("--outdir", Path(args.outdir)))
-        for option in ("--tmpdir-prefix", "--tmp-outdir-prefix"):
-            prefix = getattr(args, option[2:].replace("-", "_"))
-            folder = _split_prefix(prefix)[0] if prefix else None
-            if folder is not None and not os.path.isdir(folder):
-                problems.append(f"{option} {prefix}: no such directory {folder}")
-    else:
-        problems.append(path_problem("--produce-script", args.produce_script, is_file=True))
-    problem = next((p for p in problems if p), None)
-    if problem:
-        raise UsageError(f"cwlpilot {'cwl-runner' if runner else 'run'}: {problem}")
+def _fresh_folder(document: str, make: bool) -> Path:
+    """`NAME-run-N` in the working directory, the first N not taken (made, with `make`)."""
+    stem = Path(file_part(document)).stem or "run"
+    for n in range(1, MOST_FOLDERS + 1):
+        folder = Path(f"{stem}-run-{n}")
+        if not make and not os.path.lexists(folder):
+            return folder
+        if make:
+            try:
+                folder.mkdir()
+                return folder
+            except FileExistsError:
+                continue
+    raise UsageError(f"{PROG}: {stem}-run-1 to {stem}-run-{MOST_FOLDERS} are all taken: give --workdir")
 
 
-def _in_temporary_folder(plan: dict[str, Any], args: argparse.Namespace, prog: str, out: TextIO,
-                         err: TextIO) -> int:
-    """Run `plan` in a new temporary folder, removed at the end (kept with --leave-tmpdir)."""
-    folder, name = _split_prefix(args.tmp_outdir_prefix or args.tmpdir_prefix or
-                                 os.path.join(tempfile.gettempdir(), "cwlpilot-"))
-    workdir = Path(tempfile.mkdtemp(prefix=name, dir=folder)).resolve()
+def _config(args: argparse.Namespace, workdir: Path) -> Any:
+    """The run's settings: every option of running a plan; bookings larger than the limits are clamped, as
+    cwltool runs a tool asking for more cores than the machine has."""
+    from cwlpilot.run_cmd import run_config
+
+    return run_config(args, workdir / PLAN_FILE, workdir, optimistic=True)
+
+
+def _outputs(plan: dict[str, Any], cfg: Any, code: int, err: TextIO) -> int:
+    """Write the output object to WORKDIR/outputs.json (nulls for what a failed run did not make); say what
+    failed, with the end of its log."""
+    from cwlpilot.semantics.cwl.values import PickValueError
+
+    workdir = cfg.workdir
     try:
-        return _run_plan(plan, workdir, args, prog, out, err, temporary=True)
-    finally:
-        if args.leave_tmpdir:
-            err.write(f"{prog}: the run's folder is kept: {workdir}\n")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _split_prefix(prefix: str) -> tuple[str, str]:
-    """(folder, name prefix) of a cwltool path prefix: `/scratch/cwl-` or `/scratch/` (cwltool's
-    `create_tmp_dir` splits it so, after making it absolute with its trailing `/` kept)."""
-    return os.path.split(os.path.abspath(prefix) + ("/" if prefix.endswith("/") else ""))
-
-
-def _run_plan(plan: dict[str, Any], workdir: Path, args: argparse.Namespace, prog: str, out: TextIO,
-              err: TextIO, temporary: bool = False) -> int:
-    """Run the compiled `plan` in `workdir`, then collect its outputs (and deliver them, for cwl-runner)."""
-    from cwlpilot.check_cmd import plan_json
-
-    runner = "leave_tmpdir" in args  # only cwl-runner has the option
-    workdir.mkdir(parents=True, exist_ok=True)
-    plan_path = workdir / "plan.json"
-    plan_path.write_text(plan_json(plan), encoding="utf-8")
-    code = _execute(plan_path, workdir, args, err, runner)
-    if not runner and (args.dry_run or args.list_tasks or args.produce_script):
-        return code  # nothing ran, so there are no outputs to collect
+        result = files.walk(collect(plan, workdir, lenient=code != 0), _with_checksum)
+    except (PickValueError, OSError, ValueError) as exc:
+        err.write(f"{PROG}: the workflow's outputs cannot be collected: {exc}\n")
+        return EXIT_FAILED
+    (workdir / OUTPUTS_FILE).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if code != 0:
-        kept = not temporary or args.leave_tmpdir
-        where = f"plan and logs in {workdir}" if kept else "--leave-tmpdir keeps its plan and logs"
-        err.write(f"{prog}: the run failed ({where})\n")
-        return EXIT_FAILED
-    try:
-        outputs = plan.get("outputs") or {}
-        result = {k: resolve(v.get("value"), reader(workdir)) for k, v in sorted(outputs.items())}
-    except (PickValueError, OSError) as exc:
-        err.write(f"{prog}: the workflow's outputs cannot be collected: {exc}\n")
-        return EXIT_FAILED
-    if runner:
-        result = deliver(result, Path(args.outdir).resolve())
-        out.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    else:
-        result = files.walk(result, _with_checksum)
-        (workdir / "outputs.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-        err.write(f"{prog}: outputs in {workdir / 'outputs.json'}\n")
+        err.writelines(f"{line}\n" for line in failure_tails(workdir, cfg.store_url))
+        err.write(f"{PROG}: the run failed (plan and logs in {workdir}; outputs it did not make are null in "
+                  f"{OUTPUTS_FILE})\n")
+        return code
+    err.write(f"{PROG}: outputs in {workdir / OUTPUTS_FILE}\n")
     return EXIT_OK
-
-
-def _execute(plan_path: Path, workdir: Path, args: argparse.Namespace, err: TextIO, runner: bool) -> int:
-    """Run the compiled plan. Bookings larger than the limits are clamped, as cwltool runs a tool asking
-    for more cores than the machine has; `run` takes every option of `cwlpilot run PLAN.json`."""
-    from cwlpilot.executor.config import RunConfig
-    from cwlpilot.executor.errors import ExecutorError, PlanError
-    from cwlpilot.executor.runner import run
-    from cwlpilot.run_cmd import _pilot_config, run_config
-
-    try:
-        if runner:
-            limits = argparse.Namespace(**vars(args), n_backfill=1, backfill_factor=1.5, optimistic_resources=True,
-                                        mem_overuse_factor=None, mem_metric="pss", heartbeat_timeout=60.0,
-                                        heartbeat_interval=5.0, sample_interval=0.5)
-            cfg = RunConfig(plan=plan_path, workdir=workdir, store_url=f"sqlite:///{workdir / 'cwlpilot.db'}",
-                            pilot=_pilot_config(limits), progress="quiet")
-        else:
-            cfg = run_config(args, plan_path, workdir, optimistic=True)
-        return run(cfg, out=err, err=err)
-    except PlanError as exc:
-        err.writelines(f"{p}\n" for p in exc.problems)
-    except ExecutorError as exc:
-        err.write(f"cwlpilot: {exc}\n")
-    return EXIT_FAILED
 
 
 def _with_checksum(obj: dict[str, Any]) -> dict[str, Any]:

@@ -26,25 +26,16 @@ commands:
   check WF.cwl [INPUTS]             validate a CWL workflow and print its graph
   compile WF.cwl [INPUTS] -o PLAN   compile a CWL workflow into a stages plan
   graph WF.cwl|PLAN.json            write the plan as Graphviz DOT
-  cwl-runner TOOL.cwl [JOB]         the standard cwl-runner interface
+  cwl-runner TOOL.cwl [JOB|-|FLAGS] the standard cwl-runner interface, with cwltool's options
 
 `cwlpilot COMMAND --help` describes a command's options.
 """
 
-EXECUTOR_COMMANDS = {"run", "pilot", "status"}
+EXECUTOR_COMMANDS = {"pilot", "status"}
 COMPILER_COMMANDS = {"check", "compile", "graph"}
-CWL_RUN_COMMANDS = {"cwl-runner", "run"}  # compile then execute: the one place both packages meet
 EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: distinct from 1 (invalid input) so that CI can tell a bug apart
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of our output went away (`cwlpilot check X | head`)
-
-
-def _is_cwl_run(argv: list[str]) -> bool:
-    """True when `run` was given a CWL document rather than a stages plan."""
-    for arg in argv:
-        if not arg.startswith("-"):
-            return not arg.endswith(".json")
-    return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug: every mistake of the user's is reported before this
         print(internal_error(exc, args), file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def cwl_runner() -> int:
+    """The `cwl-runner` console script: `cwlpilot cwl-runner` under the name CWL files' `#!` lines call."""
+    return main(["cwl-runner", *sys.argv[1:]])
 
 
 def internal_error(exc: BaseException, args: list[str]) -> str:
@@ -100,7 +96,11 @@ def _dispatch(args: list[str]) -> int:
         print(f"cwlpilot {__version__}")
         return 0
     command = args[0]
-    if command in EXECUTOR_COMMANDS and not (command == "run" and _is_cwl_run(args[1:])):
+    if command == "run":  # a plan or a CWL document, as the file's content says (cli/runfile.py)
+        from cwlpilot.runfile import main as run_main
+
+        return run_main(args)
+    if command in EXECUTOR_COMMANDS:
         from cwlpilot.run_cmd import main as executor_main
 
         return executor_main(args)
@@ -108,13 +108,13 @@ def _dispatch(args: list[str]) -> int:
         from cwlpilot.submit_cmd import main as submit_main
 
         return submit_main(args)
-    if command in CWL_RUN_COMMANDS:
+    if command == "cwl-runner":
         try:
-            from cwlpilot.cwlrun import main as cwl_run_main
+            from cwlpilot.cwlrunner import main as runner_main
         except ImportError as exc:
             print(f"cwlpilot: the '{command}' command needs the CWL compiler: {exc}", file=sys.stderr)
             return 2
-        return cwl_run_main(args)
+        return runner_main(args)
     if command in COMPILER_COMMANDS:
         try:
             from cwlpilot.check_cmd import main as compiler_main

@@ -10,7 +10,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from cwlpilot.argparsing import BELOW, number
+from cwlpilot.argparsing import BELOW, RaisingParser, number
 from cwlpilot.executor.booking import Limits
 from cwlpilot.executor.config import PilotConfig, RunConfig
 from cwlpilot.executor.errors import ExecutorError, PlanError
@@ -72,15 +72,31 @@ def _pilot_config(a: argparse.Namespace, keep_going: bool = False) -> PilotConfi
 
 
 def run_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cwlpilot run", description="Run a stages plan (O2DPG workflow JSON or a "
-                                "plan compiled by cwlpilot). Running it again resumes where it stopped.")
-    p.add_argument("plan", nargs="?", type=Path, help="the plan JSON")
-    p.add_argument("-f", "--workflowfile", "--workflow-file", dest="plan_file", type=Path,
+    """The options of `cwlpilot run FILE`, for a plan and a CWL document alike: cli/runfile.py tells which FILE
+    is from its content, so that options may come before or after it, in any order."""
+    p = RaisingParser(prog="cwlpilot run", description="Run a stages plan (O2DPG workflow JSON or a plan compiled "
+                      "by cwlpilot), or compile a CWL document and run it. Running it again in the same workdir "
+                      "resumes where it stopped.")
+    p.add_argument("file", nargs="?", help="the plan JSON, or a CWL document (FILE or FILE#ID for a $graph entry)")
+    p.add_argument("inputs", nargs="?", help="the inputs (job) file of a CWL document, YAML or JSON")
+    p.add_argument("-f", "--workflowfile", "--workflow-file", dest="plan_file",
                    help="the plan JSON (O2DPG's spelling)")
-    p.add_argument("--workdir", type=Path, default=Path("."), help="where stages run (their cwd is relative "
-                   "to it) and where logs, timeline.json and the store go (default: .)")
+    p.add_argument("--workdir", type=Path, default=None, help="where stages run (their cwd is relative to it) and "
+                   "where logs, timeline.json and the store go (default for a plan: .; for a CWL document: a new "
+                   "folder NAME-run-N here, named on stderr)")
     add_run_options(p)
+    cwl = p.add_argument_group("CWL and PanDA-style documents")
+    cwl.add_argument("--max-loop-iterations", type=int, metavar="N", help="every loop stops after N iterations")
+    cwl.add_argument("--outDS", dest="out_ds", help="PanDA: base of the dataset names (default user.local.WORKFLOW)")
+    cwl.add_argument("--dataset", action="append", default=[], metavar="NAME=DIR",
+                     help="PanDA: the local folder of a dataset named in the inputs (repeatable)")
+    cwl.add_argument("--datasets", metavar="FILE", help="PanDA: YAML mapping of dataset names to folders")
     return p
+
+
+# The options of `run` that only a CWL document takes (option -> its dest).
+CWL_ONLY = {"--max-loop-iterations": "max_loop_iterations", "--outDS": "out_ds", "--dataset": "dataset",
+            "--datasets": "datasets"}
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -184,19 +200,12 @@ def status_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    """`cwlpilot pilot` and `cwlpilot status` (`cwlpilot run` starts in cli/runfile.py, which calls `run_plan`)."""
     command, args = argv[0], argv[1:]
     try:
         if command == "pilot":
             return _pilot(pilot_parser().parse_args(args))
-        if command == "status":
-            return _status(status_parser().parse_args(args))
-        return _run(run_parser(), run_parser().parse_args(args))
-    except PlanError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        n = len(exc.problems)
-        print(f"cwlpilot: {n} problem{'s' if n > 1 else ''} found; nothing was run", file=sys.stderr)
-        return 1
+        return _status(status_parser().parse_args(args))
     except ExecutorError as exc:
         print(f"cwlpilot: {exc}", file=sys.stderr)
         return 1
@@ -222,18 +231,27 @@ def path_problem(option: str, path: Path | None, is_file: bool = False) -> str |
     return None if ancestor.is_dir() else f"{option} {path}: {ancestor} is not a directory"
 
 
-def _run(parser: argparse.ArgumentParser, a: argparse.Namespace) -> int:
-    plan = a.plan or a.plan_file
-    if plan is None:
-        parser.error("give the plan: cwlpilot run PLAN.json (or -f PLAN.json)")
-    for problem in (path_problem("--workdir", a.workdir), path_problem("--produce-script", a.produce_script, True)):
+def run_plan(parser: argparse.ArgumentParser, a: argparse.Namespace, plan: Path) -> int:
+    """Run the stages plan `plan` with the parsed `run` options `a` (the workdir defaults to .)."""
+    workdir = a.workdir if a.workdir is not None else Path(".")
+    for problem in (path_problem("--workdir", workdir), path_problem("--produce-script", a.produce_script, True)):
         if problem:
             parser.error(problem)
     from cwlpilot.executor.runner import run
 
     for note in no_effect_notes(a):
         print(note, file=sys.stderr)
-    return run(run_config(a, plan, a.workdir))
+    try:
+        return run(run_config(a, plan, workdir))
+    except PlanError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        n = len(exc.problems)
+        print(f"cwlpilot: {n} problem{'s' if n > 1 else ''} found; nothing was run", file=sys.stderr)
+        return 1
+    except ExecutorError as exc:
+        print(f"cwlpilot: {exc}", file=sys.stderr)
+        return 1
 
 
 def _pilot(a: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ structural checks (compiler.validate) and, when given, the inputs file (compiler
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cwlpilot.compiler import ir
@@ -16,6 +17,7 @@ from cwlpilot.compiler.errors import Diagnostic
 from cwlpilot.compiler.jobcheck import check_job
 from cwlpilot.compiler.loader import load
 from cwlpilot.compiler.rawshape import lenient_process
+from cwlpilot.compiler.subgraph import TargetError, extract
 from cwlpilot.compiler.validate import validate
 
 
@@ -31,8 +33,11 @@ class CheckResult:
         return self.process is not None and not self.diagnostics
 
 
-def check(path: str, job_path: str | None = None, cwd: str | None = None) -> CheckResult:
-    """Check the workflow at `path` (and the inputs file at `job_path`), collecting all problems."""
+def check(path: str, job_path: str | None = None, cwd: str | None = None,
+          targets: Sequence[str] = ()) -> CheckResult:
+    """Check the workflow at `path` (and the inputs file at `job_path`), collecting all problems. With
+    `targets` (cwltool's --target), the process is the part of the workflow they need
+    (compiler.subgraph), and the inputs file is checked against that part."""
     loaded = load(path, cwd)
     found = list(loaded.diagnostics)
     process = loaded.process
@@ -42,6 +47,12 @@ def check(path: str, job_path: str | None = None, cwd: str | None = None) -> Che
         if checked is not None:
             found = _drop_superseded(found, checked)
     found.extend(validate(checked))
+    if targets and process is not None and not found:
+        try:
+            checked = process = extract(process, targets)
+        except TargetError as exc:
+            found.append(Diagnostic(process.pos, str(exc)))
+            checked = None  # the inputs are for a part of the workflow that is not known
     if job_path is not None and checked is not None:
         found.extend(check_job(checked, job_path, loaded.cache))
     return CheckResult(process, tuple(sorted(set(found))))

@@ -289,8 +289,10 @@ def _step_stages(
         else:
             ctx.stages.append(_skipped(instance, step, guards))
             ctx.budget.spend(1, SKIPPED_SIZE, step)
-        # needs follow every connected input, also those the tool ignores (CWL still orders the steps)
-        new = _tool_stages(run, instance, job, chain, guards, ctx, inst.values, shared) if inst.runs else []
+        # needs follow every connected input, also those the tool ignores, and those a `valueFrom` replaced
+        # (CWL still orders the steps: cwltool never runs a step whose source failed, `--on-error continue` too)
+        connected = [inst.values, {k: v for k, v in values.items() if k not in step.scatter}]
+        new = _tool_stages(run, instance, job, chain, guards, ctx, connected, shared) if inst.runs else []
         if new:  # one stage per instance; what it shares with the others is sized once per step
             if shared_size is None:
                 unscattered = {k: v for k, v in job.items() if k not in spec.get("scatter", ())}
@@ -354,7 +356,7 @@ def _tool_stages(
     chain: tuple[Any, ...],
     guards: Guards,
     ctx: Context,
-    connected: Mapping[str, Any] | None = None,
+    connected: Any = None,
     shared: _Shared | None = None,
 ) -> list[dict[str, Any]]:
     """The stage running `run` on the tool job `job` (values may still hold `$ref`s).

@@ -9,7 +9,7 @@ from typing import Any
 from cwlpilot.compiler import cwltypes as T
 from cwlpilot.compiler import ir
 from cwlpilot.compiler.errors import Diagnostic, Pos
-from cwlpilot.compiler.yamlsrc import YamlCache
+from cwlpilot.compiler.yamlsrc import Node, YamlCache
 from cwlpilot.semantics.cwl import files
 
 
@@ -18,10 +18,15 @@ def check_job(process: ir.Process, job_path: str, yaml: YamlCache) -> list[Diagn
     node = yaml.node(job_path)
     if node is None:
         return [yaml.errors[os.path.abspath(job_path)]]
+    return check_job_node(process, node, os.path.dirname(os.path.abspath(job_path)))
+
+
+def check_job_node(process: ir.Process, node: Node, base: str) -> list[Diagnostic]:
+    """Every problem with the job object in `node` (an inputs file's, or one read from standard input or
+    made from command-line flags), whose relative paths are relative to `base`."""
     job = node.value if node.value is not None else {}
     if not isinstance(job, Mapping):
         return [Diagnostic(node.pos(), "the inputs file must map input names to values")]
-    base = os.path.dirname(os.path.abspath(job_path))
     found = []
     for param in process.inputs:
         if param.id not in job:

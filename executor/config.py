@@ -49,3 +49,5 @@ class RunConfig:
     visualize: bool = False  # write workflow.gv (O2DPG's --visualize-workflow)
     cgroup: str | None = None  # a cgroup's tasks file to join first (O2DPG's --cgroup)
     update_resources: Path | None = None  # O2DPG's json-stat metrics file: bookings from it
+    plan_text: str | None = None  # the plan's JSON when it is not in the file `plan` (a dry run writes nothing)
+    carry_on_hint: str = "--keep-going"  # the option that carries on past failures, named when a run stops

@@ -30,7 +30,7 @@ from cwlpilot.executor.o2dpglogs import ActionLog, EarlyRemoval, MetricLog, Obse
 from cwlpilot.executor.pilot import Pilot
 from cwlpilot.executor.plan import GLOBAL_INIT, Plan, store_row
 from cwlpilot.executor.plancheck import report
-from cwlpilot.executor.planload import load_plan
+from cwlpilot.executor.planload import load_plan, read_plan
 from cwlpilot.executor.progress import make_reporter
 from cwlpilot.executor.report import render, summarize
 from cwlpilot.executor.retry import rule_problems
@@ -59,7 +59,7 @@ class Prepared(NamedTuple):
 def prepare(cfg: RunConfig, out: TextIO, err: TextIO) -> Prepared | None:
     """Read and check the plan (PlanError or UsageError with every problem); None when it selects nothing."""
     kinds = registry()
-    plan = load_plan(cfg.plan, known_kinds=kinds)
+    plan = load_plan(cfg.plan, known_kinds=kinds) if cfg.plan_text is None else read_plan(cfg.plan_text, str(cfg.plan))
     file_rules = _load_rule_file(cfg.retry_rules_file) if cfg.retry_rules_file else []
     selection = select(plan.stages, cfg.target_tasks, cfg.target_labels)
     limits = replace(cfg.pilot.limits, clamp_memory=plan.o2dpg)
@@ -181,7 +181,7 @@ def _run_pilot(store: Store, prepared: Prepared, t0: float, out: TextIO, err: Te
     if stop == "interrupted":
         err.write("interrupted: running stages were stopped and will run again next time\n")
     elif stop:
-        err.write(f"stopped: {stop} (use --keep-going to carry on past failures)\n")
+        err.write(f"stopped: {stop} (use {cfg.carry_on_hint} to carry on past failures)\n")
     return 0 if succeeded(statuses) else 1
 
 

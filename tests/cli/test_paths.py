@@ -1,7 +1,8 @@
 """Output paths that cannot be written, and numbers the run cannot hold, are usage errors (exit 2), said
 before anything runs: `-o` of `compile` (cli/check_cmd.py, cli/panda_cmd.py), `--workdir`/`--outdir` of
-`run WF.cwl` and `cwl-runner` and the numbers of `cwl-runner` (cli/cwlrun.py), `--workdir`/`--produce-script`
-and the numbers of `run PLAN.json` and `pilot` (cli/run_cmd.py, with the types of cli/argparsing.py)."""
+`run WF.cwl` and `cwl-runner` and the numbers of `cwl-runner` (cli/cwlrun.py, cli/cwlrunner.py),
+`--workdir`/`--produce-script` and the numbers of `run PLAN.json` and `pilot` (cli/run_cmd.py, with the types
+of cli/argparsing.py)."""
 
 from __future__ import annotations
 
@@ -97,8 +98,10 @@ def test_the_largest_job_count_runs_as_no_limit(tmp_path: Path) -> None:
 
     plan = write_plan(tmp_path / "plan.json", [{"name": "a", "cmd": "true", "needs": [],
                                                  "resources": {"cpu": 1, "mem": 10}}])
-    for command in (("run", plan, "--workdir", tmp_path / "w"), ("cwl-runner", "--outdir", tmp_path / "o", *GREET)):
-        proc = cwlpilot(*command, "-j", 2**63 - 1)
+    jobs = ("-j", 2**63 - 1)  # cwl-runner's options come before the document, as cwltool's
+    for command in (("run", plan, "--workdir", tmp_path / "w", *jobs), ("cwl-runner", "--outdir", tmp_path / "o", *jobs,
+                                                                        *GREET)):
+        proc = cwlpilot(*command)
         assert proc.returncode == 0, proc.stderr
 
 

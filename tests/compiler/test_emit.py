@@ -227,3 +227,21 @@ def test_a_stage_name_longer_than_a_folder_name_may_be_is_refused_at_its_step(tm
     err = io.StringIO()
     assert main(["compile", str(tmp_path / "wf.cwl"), "examples/cwl/greet-job.yml"], io.StringIO(), err) == 1
     assert f"wf.cwl:14:3: the stage name '{'s' * 40}...' has 253 bytes, more than the 240" in err.getvalue()
+
+
+def test_a_step_whose_value_from_ignores_its_source_still_needs_that_step(tmp_path: Path) -> None:
+    # regression: `in: {msg: {source: f/o, valueFrom: "x"}}` compiled to a stage with no `needs`, so it ran
+    # before (and, with --on-error continue, after the failure of) the step it is connected to; cwltool's
+    # `object_from_state` never makes the step ready while its source is missing
+    (tmp_path / "tool.cwl").write_text(
+        "cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: echo\n"
+        "inputs: {msg: {type: string, inputBinding: {}}}\noutputs: {o: stdout}\n")
+    wf = tmp_path / "wf.cwl"
+    wf.write_text(
+        "cwlVersion: v1.2\nclass: Workflow\nrequirements: {StepInputExpressionRequirement: {}}\ninputs: []\n"
+        "outputs: {o: {type: File, outputSource: h/o}}\nsteps:\n"
+        "  f: {run: tool.cwl, in: {msg: {default: a}}, out: [o]}\n"
+        "  h: {run: tool.cwl, in: {msg: {source: f/o, valueFrom: x}}, out: [o]}\n")
+    plan = compile_plan(load_strict(str(wf)), {}, str(tmp_path))
+    needs = {s["name"]: s["needs"] for s in plan["stages"]}
+    assert needs == {"f": [], "h": ["f"]}

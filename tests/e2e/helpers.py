@@ -92,3 +92,20 @@ def processes_of_run(workdir, stage_name=None):
         except psutil.Error:
             continue
     return found
+
+
+def reference_cwltool():
+    """The cwltool to compare with (the reference implementation for CWL; not a dependency): `cwltool` on
+    PATH, else the venv under ~/.cache/cwltool-venv that bench/bench_compiler.py uses; None without one."""
+    import shutil
+
+    venv = Path.home() / ".cache" / "cwltool-venv" / "bin" / "cwltool"
+    found = shutil.which("cwltool") or (str(venv) if venv.exists() else None)
+    return found
+
+
+def installed(command):
+    """The console script `command` (`cwlpilot`, `cwl-runner`) of this interpreter's environment."""
+    script = Path(sys.executable).parent / command
+    assert script.exists(), f"{script} is not installed: pip install -e . in this environment"
+    return str(script)

@@ -4,15 +4,12 @@ kids-first, NCI-GDC and streamflow-fl); the expected outputs are what cwltool 3.
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
-
-from cwlpilot.cwlrun import main
 
 from .helpers import cwlpilot, start_cwlpilot, states, timeline
 from .test_resume_and_pilots import kill_everything
@@ -22,9 +19,8 @@ pytestmark = pytest.mark.e2e
 
 
 def _runner(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["cwl-runner", "--outdir", str(tmp_path / "out"), "--workdir", str(tmp_path / "work"), *args], out, err)
-    return code, json.loads(out.getvalue() or "null"), err.getvalue()
+    proc = cwlpilot("cwl-runner", "--outdir", tmp_path / "out", "--workdir", tmp_path / "work", *args)
+    return proc.returncode, json.loads(proc.stdout or "null"), proc.stderr
 
 
 def _job(tmp_path: Path, text: str) -> str:

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import json
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from cwlpilot.cwlrun import main
-
 from .helpers import attempts as store_attempts
+from .helpers import cwlpilot
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cwl"
 pytestmark = pytest.mark.e2e
 
 
 def _runner(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["cwl-runner", "--outdir", str(tmp_path / "out"), "--workdir", str(tmp_path / "work"), *args], out, err)
-    return code, json.loads(out.getvalue() or "null"), err.getvalue()
+    proc = cwlpilot("cwl-runner", "--outdir", tmp_path / "out", "--workdir", tmp_path / "work", *args)
+    return proc.returncode, json.loads(proc.stdout or "null"), proc.stderr
 
 
 def test_static_scatter_then_gather_delivers_the_file_into_outdir(tmp_path: Path) -> None:
@@ -79,7 +76,7 @@ def test_scatter_over_an_upstream_array_is_expanded_at_run_time(tmp_path: Path) 
     assert result == {"lines": ["x0", "x1", "x2"]}
 
 
-def test_a_failing_tool_fails_the_run_without_output(tmp_path: Path) -> None:
+def test_a_failing_tool_fails_the_run_and_prints_what_it_has(tmp_path: Path) -> None:
     tool = _write(
         tmp_path,
         "fail.cwl",
@@ -92,18 +89,13 @@ def test_a_failing_tool_fails_the_run_without_output(tmp_path: Path) -> None:
         """,
     )
     code, result, err = _runner(tmp_path, tool)
-    assert code == 1 and result is None
+    assert code == 1 and result == {}  # cwltool prints the output object of a failed run too
     assert "the run failed" in err
 
 
 def test_run_writes_the_output_object_into_the_workdir(tmp_path: Path) -> None:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(
-        ["run", "--workdir", str(tmp_path / "w"), "-q", str(EXAMPLES / "greet.cwl"), str(EXAMPLES / "greet-job.yml")],
-        out,
-        err,
-    )
-    assert code == 0, err.getvalue()
+    proc = cwlpilot("run", "--workdir", tmp_path / "w", "-q", EXAMPLES / "greet.cwl", EXAMPLES / "greet-job.yml")
+    assert proc.returncode == 0, proc.stderr
     written = json.loads((tmp_path / "w" / "outputs.json").read_text())
     assert written["greetings"]["class"] == "File"
     assert (tmp_path / "w" / "plan.json").exists()
@@ -133,10 +125,9 @@ def test_success_and_fail_codes_decide_the_outcome(tmp_path: Path, exits: int, o
         temporaryFailCodes: [42]
         """,
     )
-    out, err_stream = io.StringIO(), io.StringIO()
-    code = main(["run", tool, "--workdir", str(tmp_path / "work"), "--retry-on-failure", "1"], out, err_stream)
-    err = err_stream.getvalue()
-    assert (code == 0) is ok, err
+    proc = cwlpilot("run", tool, "--workdir", tmp_path / "work", "--retry-on-failure", 1)
+    err = proc.stderr
+    assert (proc.returncode == 0) is ok, err
     assert len(store_attempts(tmp_path / "work")) == attempts, err
 
 

@@ -73,8 +73,8 @@ def _walk(folder: str) -> list[str]:
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [os.path.join(root, f) for f in sorted(files) if f.endswith((".cwl", ".json"))]
-    return found
+        found += [os.path.join(root, f) for f in files if f.endswith((".cwl", ".json"))]
+    return sorted(found, key=lambda path: path.split(os.sep))
 
 
 def _named(path: str) -> tuple[str | None, bool]:

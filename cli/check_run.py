@@ -29,11 +29,15 @@ def check_parser() -> argparse.ArgumentParser:
     p = RaisingParser(
         prog="cwlpilot check",
         description="Check CWL workflows and tools, PanDA-style workflows and stages plans, files and folders.",
+        epilog="exit codes: 0 no error (with --strict: no warning), 1 errors (or warnings with --strict), "
+               "2 usage error, 70 internal error (a bug in cwlpilot)",
     )
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="a document (FILE or FILE#ID), the inputs file after it, a stages plan, or a folder "
                         "(searched for *.cwl and *.json)")
-    p.add_argument("--format", choices=["text", "json", "github", "sarif"], default="text")
+    p.add_argument("--format", choices=["text", "json", "github", "sarif"], default="text",
+                   help="text (GNU style, default), json (schemas/check-report.schema.json), github (annotations), "
+                        "sarif (SARIF 2.1.0)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of the terminal")
     p.add_argument("--sarif", metavar="FILE", help="write the report as SARIF to FILE as well")
     p.add_argument("--strict", action="store_true", help="warnings fail the check too")

@@ -109,7 +109,7 @@ def build_plan(
     `checked_cwl` names a file already found not to be a PanDA document: finding that out parses the
     document and every file its steps run, a good part of compiling a large workflow, so it is done once.
     """
-    if _panda_candidate([workflow]) != checked_cwl and is_panda([workflow]):
+    if _panda_candidate([workflow]) != checked_cwl and _is_panda([workflow]):
         from cwlpilot.panda_cmd import build_plan as panda_build_plan
 
         return panda_build_plan(workflow, inputs, err, prog, **(panda or {}))
@@ -196,7 +196,7 @@ def compile_checked(
     return plan, EXIT_OK
 
 
-def is_panda(args: list[str]) -> bool:
+def _is_panda(args: list[str]) -> bool:
     """True when the first existing file in `args` is a PanDA-style workflow (`run: prun`, ...): those go
     to `compiler.panda`, since cwl-utils cannot load them."""
     from cwlpilot.compiler.panda.detect import is_panda_document
@@ -279,7 +279,7 @@ HANDLERS: dict[str, Callable[[list[str], TextIO, TextIO], int]] = {
 def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run the compiler subcommand `argv[0]` with the options `argv[1:]`; return the exit code."""
     out, err = out or sys.stdout, err or sys.stderr
-    if argv and argv[0] == "compile" and is_panda(argv[1:]):
+    if argv and argv[0] == "compile" and _is_panda(argv[1:]):
         from cwlpilot.panda_cmd import main as panda_main
 
         return panda_main(argv, out, err)

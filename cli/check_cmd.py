@@ -3,6 +3,7 @@
 `main(argv)` is called by `cwlpilot.main` with argv[0] the subcommand and returns the exit code:
 0 valid / done, 1 the workflow or its inputs have mistakes, 2 usage error (33 for a feature the
 cwl-runner interface does not support). A user's mistake is printed as diagnostics, never a traceback.
+`check` of many files is `cwlpilot.check_run`.
 """
 
 from __future__ import annotations
@@ -17,38 +18,21 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 from cwlpilot.argparsing import RaisingParser, UsageError, loop_limit
+from cwlpilot.check_run import run_check
 from cwlpilot.compiler import fastyaml
-from cwlpilot.compiler.check import CheckResult, check
+from cwlpilot.compiler.check import check
 from cwlpilot.compiler.cwltypes import accepts_null
 from cwlpilot.compiler.emit import Options, compile_plan
 from cwlpilot.compiler.errors import CompilerError, UnsupportedError
 from cwlpilot.compiler.graph import build_graph
 from cwlpilot.compiler.ir import Process, type_str
 from cwlpilot.compiler.limits import MAX_STAGES
-from cwlpilot.compiler.render import (
-    diagnostic_data,
-    github_annotation,
-    graph_data,
-    graph_dot,
-    graph_text,
-    plan_dot,
-    to_json,
-)
+from cwlpilot.compiler.render import graph_dot, plan_dot
 from cwlpilot.compiler.sourcefile import read_text
 from cwlpilot.compiler.yamlsrc import display_path
 from cwlpilot.semantics.cwl.errors import CwlError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_UNSUPPORTED = 0, 1, 2, 33
-
-
-def _check_parser() -> argparse.ArgumentParser:
-    parser = RaisingParser(prog="cwlpilot check", description="Validate a CWL workflow and print its graph.")
-    parser.add_argument("workflow", help="the CWL document (FILE or FILE#ID for a $graph entry)")
-    parser.add_argument("inputs", nargs="?", help="an inputs file (YAML or JSON) to check as well")
-    parser.add_argument("--format", choices=["text", "json", "github"], default="text")
-    parser.add_argument("--strict", action="store_true", help="warnings fail the check too")
-    parser.add_argument("--panda-client", metavar="VERSION", help="for PanDA-style documents only (ignored here)")
-    return parser
 
 
 def _compile_parser() -> argparse.ArgumentParser:
@@ -66,43 +50,11 @@ def _graph_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_check(argv: list[str], out: TextIO, err: TextIO) -> int:
-    args = _check_parser().parse_args(argv)
-    missing = _missing_file(args.workflow, args.inputs)
-    if missing:
-        err.write(f"cwlpilot check: no such file: {missing}\n")
-        return EXIT_USAGE
-    result = check(args.workflow, args.inputs)  # every finding of a standard CWL check fails it (--strict too)
-    name = display_path(args.workflow.split("#")[0] if not os.path.exists(args.workflow) else args.workflow)
-    if args.format == "json":
-        out.write(to_json(_check_data(result, name)))
-    elif args.format == "github":
-        for diag in result.diagnostics:
-            out.write(github_annotation(diag) + "\n")
-        if result.ok and result.process is not None:
-            out.write(graph_text(build_graph(result.process, name)))
-    elif result.ok and result.process is not None:
-        out.write(graph_text(build_graph(result.process, name)))
-    else:
-        for diag in result.diagnostics:
-            err.write(f"{diag}\n")
-        count = len(result.diagnostics)
-        err.write(f"{name}: {count} error{'s' if count != 1 else ''}\n")
-    return EXIT_OK if result.ok else EXIT_INVALID
-
-
 def _missing_file(workflow: str, *others: str | None) -> str | None:
     """The first named file that does not exist (`FILE#ID` names FILE), else None."""
     if not os.path.exists(workflow) and not os.path.exists(workflow.rsplit("#", 1)[0]):
         return workflow
     return next((p for p in others if p is not None and not os.path.exists(p)), None)
-
-
-def _check_data(result: CheckResult, name: str) -> dict[str, object]:
-    data: dict[str, object] = {"valid": result.ok, "errors": [diagnostic_data(d) for d in result.diagnostics]}
-    if result.ok and result.process is not None:
-        data["graph"] = graph_data(build_graph(result.process, name))
-    return data
 
 
 def run_graph(argv: list[str], out: TextIO, err: TextIO) -> int:
@@ -327,7 +279,7 @@ HANDLERS: dict[str, Callable[[list[str], TextIO, TextIO], int]] = {
 def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run the compiler subcommand `argv[0]` with the options `argv[1:]`; return the exit code."""
     out, err = out or sys.stdout, err or sys.stderr
-    if argv and argv[0] in ("check", "compile") and _is_panda(argv[1:]):
+    if argv and argv[0] == "compile" and _is_panda(argv[1:]):
         from cwlpilot.panda_cmd import main as panda_main
 
         return panda_main(argv, out, err)

@@ -23,7 +23,7 @@ commands:
   pilot --store URL                 join a run as an extra pilot
   submit PLAN|WF.cwl --slurm ...    load a run into its store and start its pilots as one Slurm job array
   status --store URL                stages by state, pilots and failures of a run
-  check WF.cwl [INPUTS]             validate a CWL workflow and print its graph
+  check PATH... [--format F]        check documents, plans and folders (text, json, github, sarif)
   compile WF.cwl [INPUTS] -o PLAN   compile a CWL workflow into a stages plan
   graph WF.cwl|PLAN.json            write the plan as Graphviz DOT
   cwl-runner TOOL.cwl [JOB|-|FLAGS] the standard cwl-runner interface, with cwltool's options

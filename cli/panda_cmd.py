@@ -1,17 +1,16 @@
-"""Entry points for PanDA documents: detection, `check`, `compile`, and the plan `cwlpilot run` executes.
+"""Entry points for PanDA documents: `analyse` (for `check`), `compile`, and the plan `cwlpilot run` executes.
 
 Options beyond the CWL commands' own: `--outDS NAME` (the base of the datasets' names, default
 `user.local.<workflow>`), `--dataset NAME=DIR` (repeatable) and `--datasets FILE` (a YAML mapping of
 dataset names to folders, relative to the file) for datasets given as workflow inputs, and
 `--max-loop-iterations N` (default 10). `cwlpilot run WF.cwl` takes them from the environment
 (CWLPILOT_OUTDS, CWLPILOT_DATASETS, CWLPILOT_MAX_LOOP_ITERATIONS) and reads `datasets.yaml` beside the
-inputs file (or the workflow) when it is there. `check` also takes `--strict` (warnings fail it) and
-`--panda-client VERSION` (the client release PanDA's server runs: what that release refuses is an error,
-what only other releases refuse is not reported).
+inputs file (or the workflow) when it is there. `--panda-client VERSION` names the client release PanDA's
+server runs: what that release refuses is an error, what only other releases refuse is not reported.
 
-`check` gives PanDA's verdict: an error where PanDA's server (with its client's dry run) refuses the
-workflow, a warning where it accepts something very likely wrong, a note where it accepts what cannot
-run here (an error of `compile` and `run`).
+`analyse` gives PanDA's verdict, for `cwlpilot check` (cwlpilot.check_one): an error where PanDA's server
+(with its client's dry run) refuses the workflow, a warning where it accepts something very likely wrong
+or what cannot run here (`panda-not-local`: an error of `compile` and `run`).
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from cwlpilot.compiler.limits import MAX_STAGES
 from cwlpilot.compiler.panda import prunopts
 from cwlpilot.compiler.panda.check import check_workflows
 from cwlpilot.compiler.panda.cwlload import server_load
-from cwlpilot.compiler.panda.dump import dump_data, dump_text, notes_text
+from cwlpilot.compiler.panda.dump import notes_text
 from cwlpilot.compiler.panda.emit import emit_plan
 from cwlpilot.compiler.panda.ir import Workflow
 from cwlpilot.compiler.panda.parse import Reader, load_workflow
@@ -61,11 +60,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
     p.add_argument("--datasets", metavar="FILE", help="YAML mapping of dataset names to local folders")
     p.add_argument("--max-loop-iterations", type=int, default=None, help="stop every loop after N iterations")
     p.add_argument("--panda-client", metavar="VERSION", help="the panda-client release PanDA's server runs")
-    if command == "check":
-        p.add_argument("--format", choices=["text", "json", "github"], default="text")
-        p.add_argument("--strict", action="store_true", help="warnings fail the check too")
-    else:
-        p.add_argument("-o", "--output", help="write the plan here instead of standard output")
+    p.add_argument("-o", "--output", help="write the plan here instead of standard output")
     return p
 
 
@@ -115,9 +110,9 @@ def _mapping_file(path: str) -> dict[str, str]:
     try:
         data = fastyaml.load(read_text(path), "safe") or {}
     except SourceError as exc:
-        raise UsageError(f"the datasets file: {exc.diagnostic}") from None
+        raise UsageError(f"the datasets file: {exc.diagnostic.located}") from None
     except MarkedYAMLError as exc:
-        raise UsageError(f"the datasets file: {yaml_diagnostic(exc, path)}") from None
+        raise UsageError(f"the datasets file: {yaml_diagnostic(exc, path).located}") from None
     if not isinstance(data, Mapping):
         raise UsageError(f"the datasets file {path} must map dataset names to folders")
     base = os.path.dirname(os.path.abspath(path))
@@ -150,7 +145,8 @@ def analyse(workflow: str, inputs: str | None, opts: Options) -> Result:
         if problems:  # the compiler's mistake, not the user's: say so plainly
             where = Pos(wf.file, 1, 1)
             unique += tuple(
-                Diagnostic(where, f"internal error, the plan does not match the schema: {p}") for p in problems
+                Diagnostic(where, f"internal error, the plan does not match the schema: {p}",
+                    rule="internal-plan-schema") for p in problems
             )
     return Result(wf, None if any(d.is_error for d in unique) else plan, emitted, unique)
 
@@ -193,16 +189,16 @@ def _job(inputs: str | None, wf: Workflow | None) -> tuple[dict[str, Any], Diagn
             return {}, Diagnostic(
                 Pos(inputs, 1, 1),
                 "the inputs file is empty, and the workflow has inputs: PanDA's server fails on it "
-                "(argument of type 'NoneType' is not iterable); write {} or the inputs' values",
-            )
+                "(argument of type 'NoneType' is not iterable); write {} or the inputs' values", rule="panda-inputs")
         return {}, None
     if not isinstance(job, dict):
-        return {}, Diagnostic(Pos(inputs, 1, 1), "the inputs file must be a mapping of input names to values")
+        message = "the inputs file must be a mapping of input names to values"
+        return {}, Diagnostic(Pos(inputs, 1, 1), message, rule="panda-inputs")
     return job, None
 
 
 def main(argv: list[str], out: TextIO, err: TextIO) -> int:
-    """`check` or `compile` (argv[0]) of a PanDA document."""
+    """`compile` (argv[0]) of a PanDA document (`check` of any document is cwlpilot.check_run's)."""
     command = argv[0]
     try:
         args = _parser(command).parse_args(argv[1:])
@@ -213,7 +209,7 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
             args.dataset,
             args.datasets,
             args.max_loop_iterations,
-            command == "check",
+            False,
             args.panda_client,
         )
     except UsageError as exc:
@@ -226,8 +222,6 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
             err.write(f"cwlpilot {command}: no such file: {path}\n")
             return EXIT_USAGE
     result = analyse(args.workflow, args.inputs, opts)
-    if command == "check":
-        return _report_check(result, args.format, args.strict, out, err)
     if result.plan is None:
         _write_diagnostics(result, err)
         return EXIT_INVALID
@@ -246,51 +240,7 @@ def main(argv: list[str], out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _failed(result: Result, strict: bool) -> bool:
-    return any(d.is_error or (strict and d.severity == "warning") for d in result.diagnostics)
-
-
-def _report_check(result: Result, fmt: str, strict: bool, out: TextIO, err: TextIO) -> int:
-    failed = _failed(result, strict)
-    if fmt == "json":
-        found = [_diag_data(d) for d in result.diagnostics]
-        data = {
-            "valid": not failed,
-            "errors": [d for d in found if d["severity"] == "error"],
-            "warnings": [d for d in found if d["severity"] == "warning"],
-            "diagnostics": found,
-            "graph": dump_data(result.emitted),
-        }
-        out.write(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    elif fmt == "github":
-        from cwlpilot.compiler.render import github_annotation
-
-        levels = {"error": "error", "warning": "warning", "note": "notice"}
-        out.writelines(github_annotation(d, levels[d.severity]) + "\n" for d in result.diagnostics)
-        if not failed:
-            out.write(dump_text(result.emitted))
-    else:
-        if not any(d.is_error for d in result.diagnostics):
-            out.write(dump_text(result.emitted))
-            for note in notes_text(result.emitted):
-                out.write(note + "\n")
-        _write_diagnostics(result, err, strict=strict)
-    return EXIT_INVALID if failed else EXIT_OK
-
-
-def _diag_data(d: Diagnostic) -> dict[str, Any]:
-    return {
-        "file": d.pos.file,
-        "line": d.pos.line,
-        "col": d.pos.col,
-        "step": d.step,
-        "message": d.message,
-        "severity": d.severity,
-        "rule": d.rule,
-    }
-
-
-def _write_diagnostics(result: Result, err: TextIO, strict: bool = False, summary: bool = True) -> None:
+def _write_diagnostics(result: Result, err: TextIO, summary: bool = True) -> None:
     for diag in result.diagnostics:
         err.write(f"{diag}\n")
     counts = {s: sum(1 for d in result.diagnostics if d.severity == s) for s in ("error", "warning")}
@@ -298,8 +248,7 @@ def _write_diagnostics(result: Result, err: TextIO, strict: bool = False, summar
         return
     name = result.workflow.file if result.workflow else "workflow"
     parts = [f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n or s == "error"]
-    tail = " (--strict: warnings fail the check)" if strict and counts["warning"] and not counts["error"] else ""
-    err.write(f"{name}: {', '.join(parts)}{tail}\n")
+    err.write(f"{name}: {', '.join(parts)}\n")
 
 
 def build_plan(

@@ -3,7 +3,8 @@
 Order of work: YAML and schema errors from the loader; when cwl-utils rejected the top document, a
 lenient reading of its YAML tree (compiler.rawshape) so that independent mistakes — unknown
 sources, cycles, scatter over a non-array, `when` before v1.2 — are still found; then the
-structural checks (compiler.validate) and, when given, the inputs file (compiler.jobcheck).
+structural checks (compiler.validate), when given, the inputs file (compiler.jobcheck), and, when asked,
+the lint rules (compiler.lint: warnings, and JavaScript without InlineJavascriptRequirement).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from cwlpilot.compiler import ir
 from cwlpilot.compiler.errors import Diagnostic
 from cwlpilot.compiler.jobcheck import check_job
+from cwlpilot.compiler.lint import lint as lint_findings
 from cwlpilot.compiler.loader import load
 from cwlpilot.compiler.rawshape import lenient_process
 from cwlpilot.compiler.subgraph import TargetError, extract
@@ -23,21 +25,22 @@ from cwlpilot.compiler.validate import validate
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The loaded process (None if it could not be loaded) and every problem found, sorted."""
+    """The loaded process (None if it could not be loaded) and every finding, sorted; ok without errors."""
 
     process: ir.Process | None
     diagnostics: tuple[Diagnostic, ...]
 
     @property
     def ok(self) -> bool:
-        return self.process is not None and not self.diagnostics
+        return self.process is not None and not any(d.is_error for d in self.diagnostics)
 
 
 def check(path: str, job_path: str | None = None, cwd: str | None = None,
-          targets: Sequence[str] = ()) -> CheckResult:
+          targets: Sequence[str] = (), lint: bool = False) -> CheckResult:
     """Check the workflow at `path` (and the inputs file at `job_path`), collecting all problems. With
     `targets` (cwltool's --target), the process is the part of the workflow they need
-    (compiler.subgraph), and the inputs file is checked against that part."""
+    (compiler.subgraph), and the inputs file is checked against that part; with `lint`, the lint rules'
+    findings are added."""
     loaded = load(path, cwd)
     found = list(loaded.diagnostics)
     process = loaded.process
@@ -51,10 +54,12 @@ def check(path: str, job_path: str | None = None, cwd: str | None = None,
         try:
             checked = process = extract(process, targets)
         except TargetError as exc:
-            found.append(Diagnostic(process.pos, str(exc)))
+            found.append(Diagnostic(process.pos, str(exc), rule="cwl-target"))
             checked = None  # the inputs are for a part of the workflow that is not known
     if job_path is not None and checked is not None:
         found.extend(check_job(checked, job_path, loaded.cache))
+    if lint:
+        found.extend(lint_findings(checked))
     return CheckResult(process, tuple(sorted(set(found))))
 
 

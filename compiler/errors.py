@@ -29,9 +29,10 @@ class Diagnostic:
     """One finding in a workflow, with where it is and which step it belongs to (if any).
 
     `severity` is `error` (the workflow is refused), `warning` (accepted, but very likely a mistake) or
-    `note`; `rule` is a stable id naming the check (`panda-secondary-ds-placeholder`), for tools that
-    select or ignore findings. Errors print as `file:line:col: step 'id': message`, the others as
-    `file:line:col: warning: step 'id': message [rule]`.
+    `note`; `rule` is a stable id naming the check (`cwl-source`, `panda-secondary-ds-placeholder`; the
+    registry is `compiler.rules`), for tools that select or ignore findings and for SARIF. Errors print
+    as `file:line:col: step 'id': message` (what `compile` and `run` say), the others as `file:line:col:
+    warning: step 'id': message [rule]`; `gnu` is the form `check` reports every finding in.
     """
 
     pos: Pos
@@ -41,11 +42,22 @@ class Diagnostic:
     rule: str | None = None
 
     def __str__(self) -> str:
-        where = f"step '{self.step}': " if self.step else ""
         if self.severity == "error":
-            return f"{self.pos}: {where}{self.message}"
+            return self.located
+        return self.gnu
+
+    @property
+    def gnu(self) -> str:
+        """GNU style, as compilers print: `file:line:col: severity: step 'id': message [rule]`."""
+        where = f"step '{self.step}': " if self.step else ""
         rule = f" [{self.rule}]" if self.rule else ""
         return f"{self.pos}: {self.severity}: {where}{self.message}{rule}"
+
+    @property
+    def located(self) -> str:
+        """`file:line:col: step 'id': message`, for quoting the finding inside another message."""
+        where = f"step '{self.step}': " if self.step else ""
+        return f"{self.pos}: {where}{self.message}"
 
     @property
     def is_error(self) -> bool:

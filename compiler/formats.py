@@ -142,7 +142,7 @@ def _bounded_fetcher() -> Any:
             try:
                 return read_text(uri_to_path(url))
             except SourceError as exc:
-                raise ValidationException(str(exc.diagnostic)) from None
+                raise ValidationException(exc.diagnostic.located) from None
 
     return Bounded
 

@@ -125,6 +125,9 @@ class InputParam:
     secondary_files: tuple[Any, ...] = ()
     format: Any = None
     load_listing: str | None = None  # no_listing, shallow_listing, deep_listing
+    # the first absolute host path a default File or Directory names as written (cwl-utils makes every
+    # location absolute), and where: for the lint rule `cwl-absolute-path`
+    absolute_default: tuple[str, Pos] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ class StepInput:
     has_default: bool = False
     value_from: str | None = None
     load_contents: bool = False
+    absolute_default: tuple[str, Pos] | None = None  # as InputParam's
 
 
 @dataclass(frozen=True)

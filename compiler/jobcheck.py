@@ -26,20 +26,20 @@ def check_job_node(process: ir.Process, node: Node, base: str) -> list[Diagnosti
     made from command-line flags), whose relative paths are relative to `base`."""
     job = node.value if node.value is not None else {}
     if not isinstance(job, Mapping):
-        return [Diagnostic(node.pos(), "the inputs file must map input names to values")]
+        return [Diagnostic(node.pos(), "the inputs file must map input names to values", rule="cwl-inputs")]
     found = []
     for param in process.inputs:
         if param.id not in job:
             if not param.has_default and not T.accepts_null(param.type):
                 shown = f"'{param.id}' ({ir.type_str(param.type)})"
                 message = f"required input {shown} is missing (declared at {param.pos})"
-                found.append(Diagnostic(Pos(node.file, 1, 1), message))
+                found.append(Diagnostic(Pos(node.file, 1, 1), message, rule="cwl-inputs"))
             continue
         if job[param.id] is None and param.has_default:
             continue  # an explicit null takes the default, as an absent value does
         problem = value_problem(job[param.id], param.type, base)
         if problem:
-            found.append(Diagnostic(node.pos(param.id), f"input '{param.id}': {problem}"))
+            found.append(Diagnostic(node.pos(param.id), f"input '{param.id}': {problem}", rule="cwl-inputs"))
     return found
 
 

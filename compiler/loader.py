@@ -54,7 +54,7 @@ def load_strict(path: str, cwd: str | None = None) -> ir.Process:
     """Like `load`, but raise `WorkflowError` listing every problem when there is any."""
     result = load(path, cwd)
     if result.diagnostics or result.process is None:
-        raise WorkflowError(result.diagnostics or (Diagnostic(Pos(path), "cannot load document"),))
+        raise WorkflowError(result.diagnostics or (Diagnostic(Pos(path), "cannot load document", rule="cwl-schema"),))
     return result.process
 
 
@@ -83,7 +83,7 @@ class _Session:
         if uri in self.processes:
             return self.processes[uri]
         if uri in self.loading:
-            self.diagnostics.append(Diagnostic(at or Pos(uri), f"'{_short_uri(uri)}' runs itself"))
+            self.diagnostics.append(Diagnostic(at or Pos(uri), f"'{_short_uri(uri)}' runs itself", rule="cwl-run"))
             return None
         self.loading.add(uri)
         try:
@@ -100,7 +100,7 @@ class _Session:
         if doc is None:
             error = self.yaml.errors[os.path.abspath(path)]
             self.diagnostics.append(
-                error if at is None else Diagnostic(at, f"cannot load '{error.pos.file}'")
+                error if at is None else Diagnostic(at, f"cannot load '{error.pos.file}'", rule="cwl-run")
             )
             if at is not None:
                 self.diagnostics.append(error)
@@ -143,19 +143,19 @@ class _Session:
         except GraphTargetMissingException as exc:
             choices = str(exc).split("one of ", 1)[-1]
             message = f"the `$graph` has no `main` entry; name one with FILE#ID, one of {choices}"
-            self.diagnostics.append(Diagnostic(Pos(shown, 1, 1), message))
+            self.diagnostics.append(Diagnostic(Pos(shown, 1, 1), message, rule="cwl-schema"))
             return None
         except (SchemaSaladException, MarkedYAMLError) as exc:
-            self.diagnostics.append(Diagnostic(Pos(shown, 1, 1), " ".join(str(exc).split())))
+            self.diagnostics.append(Diagnostic(Pos(shown, 1, 1), " ".join(str(exc).split()), rule="cwl-schema"))
             return None
         except Exception as exc:  # noqa: BLE001 - cwl-utils may fail in other ways on odd documents
             message = f"cwl-utils cannot load this document: {type(exc).__name__}: {exc}"
-            self.diagnostics.append(Diagnostic(Pos(shown, 1, 1), " ".join(message.split())))
+            self.diagnostics.append(Diagnostic(Pos(shown, 1, 1), " ".join(message.split()), rule="cwl-schema"))
             return None
         if self.options is None:
             self.options = options  # later files share fetcher and caches
         if isinstance(obj, list):
-            self.diagnostics.append(Diagnostic(Pos(shown, 1, 1), "a `$graph` document needs `#id`"))
+            self.diagnostics.append(Diagnostic(Pos(shown, 1, 1), "a `$graph` document needs `#id`", rule="cwl-schema"))
             return None
         return obj
 
@@ -187,9 +187,11 @@ class _Session:
                 if key == "$import":
                     limits.scan(included)
             except SourceError as exc:
-                found.append(Diagnostic(Node(node, doc.file).pos(key), f"{key}: {exc.diagnostic}"))
+                found.append(Diagnostic(Node(node, doc.file).pos(key), f"{key}: {exc.diagnostic.located}",
+                    rule="cwl-read"))
             except limits.LimitError as exc:
-                found.append(Diagnostic(Node(node, doc.file).pos(key), f"{key}: {yaml_diagnostic(exc, shown)}"))
+                found.append(Diagnostic(Node(node, doc.file).pos(key), f"{key}: {yaml_diagnostic(exc, shown).located}",
+                                        rule="cwl-limit"))
         return found
 
     def _run(self, run_uri: str, at: Pos) -> ir.Process | None:
@@ -232,9 +234,9 @@ class _Fetcher(DefaultFetcher):
             text = read_text(path, shown)
             limits.scan(text)
         except SourceError as exc:
-            raise ValidationException(str(exc.diagnostic)) from None
+            raise ValidationException(exc.diagnostic.located) from None
         except limits.LimitError as exc:
-            raise ValidationException(str(yaml_diagnostic(exc, shown))) from None
+            raise ValidationException(yaml_diagnostic(exc, shown).located) from None
         self.cache[url] = text
         return text
 
@@ -312,7 +314,7 @@ def too_many_steps(doc: Node) -> Diagnostic | None:
     if count <= limits.MAX_STEPS:
         return None
     message = f"{count} steps: a document may have at most {limits.MAX_STEPS} (split it into sub-workflows)"
-    return Diagnostic(doc.pos("$graph" if isinstance(entries, list) else "steps"), message)
+    return Diagnostic(doc.pos("$graph" if isinstance(entries, list) else "steps"), message, rule="cwl-limit")
 
 
 def _version(doc: Node) -> str:
@@ -352,7 +354,7 @@ def _walk_salad(
     children = getattr(exc, "children", None) or []
     if not children:
         if message and not message.endswith("because:") and not message.endswith("because"):
-            found.append(Diagnostic(pos, _salad_message(message, context), step))
+            found.append(Diagnostic(pos, _salad_message(message, context), step, rule="cwl-schema"))
         return
     for child in children:
         _walk_salad(child, pos, step, context, found, cwd)

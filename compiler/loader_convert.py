@@ -60,7 +60,7 @@ class Converter:
         node = self.yaml.follow(node)
         cls = type(obj).__name__
         if cls not in _PROCESS_CLASSES:
-            self.diagnostics.append(Diagnostic(node.pos(), f"unsupported process class '{cls}'"))
+            self.diagnostics.append(Diagnostic(node.pos(), f"unsupported process class '{cls}'", rule="cwl-schema"))
             return None
         version = str(getattr(obj, "cwlVersion", None) or self.version)
         self._collect_schema_defs(obj)
@@ -148,7 +148,8 @@ class Converter:
         for hint in obj.hints or ():
             if loops.is_loop(hint):
                 at = entry(node, "hints", loops.CLASS, id_key="class").pos()
-                self.diagnostics.append(Diagnostic(at, f"{loops.CLASS} is valid only under requirements", step_id))
+                self.diagnostics.append(Diagnostic(at, f"{loops.CLASS} is valid only under requirements", step_id,
+                    rule="cwl-loop"))
         for req in obj.requirements or ():
             if loops.is_loop(req):
                 req_node = entry(node, "requirements", loops.CLASS, id_key="class")
@@ -162,7 +163,7 @@ class Converter:
         for req in obj.requirements or ():
             if loops.is_loop(req):
                 at = entry(node, "requirements", loops.CLASS, id_key="class").pos()
-                self.diagnostics.append(Diagnostic(at, f"Unsupported requirement {loops.IRI}."))
+                self.diagnostics.append(Diagnostic(at, f"Unsupported requirement {loops.IRI}.", rule="cwl-loop"))
 
     def _run(self, run: Any, step_node: Node) -> ir.Process | None:
         run_node = step_node.get("run")
@@ -188,6 +189,7 @@ class Converter:
             has_default=default is not None,
             value_from=obj.valueFrom,
             load_contents=bool(getattr(obj, "loadContents", False)),
+            absolute_default=written_absolute_path(node),
         )
 
     def step_output(self, obj: Any, step_node: Node) -> ir.StepOutput:
@@ -219,6 +221,7 @@ class Converter:
             secondary_files=ir.freeze(_plain(obj.secondaryFiles) or []),
             format=ir.freeze(_plain(obj.format)),
             load_listing=getattr(obj, "loadListing", None),
+            absolute_default=written_absolute_path(entry(proc_node, "inputs", name)),
         )
 
     def output_param(self, obj: Any, proc_node: Node) -> ir.OutputParam:
@@ -287,7 +290,7 @@ class Converter:
                 for f in t.fields or ()
             )
             return ir.RecordType(_type_name(t.name), fields)
-        self.diagnostics.append(Diagnostic(pos, f"unsupported type {t!r}"))
+        self.diagnostics.append(Diagnostic(pos, f"unsupported type {t!r}", rule="cwl-type"))
         return "Any"
 
     def _field_bindings(self, f: Any) -> ir.FieldBindings | None:
@@ -311,7 +314,7 @@ class Converter:
             return name
         if name in self.named:
             return self.named[name]
-        self.diagnostics.append(Diagnostic(pos, f"unknown type '{last(name)}'"))
+        self.diagnostics.append(Diagnostic(pos, f"unknown type '{last(name)}'", rule="cwl-type"))
         return "Any"
 
     def requirements(self, reqs: Any, node: Node, field_name: str) -> tuple[ir.Requirement, ...]:
@@ -360,3 +363,24 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+def written_absolute_path(param: Node) -> tuple[str, ir.Pos] | None:
+    """The first absolute `location` or `path` of a File or Directory in the default of the parameter
+    `param` as written in its document, and the position of `default`; None when there is none."""
+    default = param.get("default")
+    if default is None:
+        return None
+    todo = [default.value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, Mapping):
+            if item.get("class") in ("File", "Directory"):
+                for key in ("location", "path"):
+                    where = item.get(key)
+                    if isinstance(where, str) and where.startswith(("/", "file:///")):
+                        return where, param.pos("default")
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return None

@@ -35,16 +35,17 @@ def read_loop(req: Any, node: Node, version: str, found: list[Diagnostic], step:
     pos = node.pos()
     if version != "v1.2":
         shown = version or "unversioned"
-        found.append(Diagnostic(pos, f"{CLASS} needs cwlVersion v1.2 (this document is {shown})", step))
+        found.append(Diagnostic(pos, f"{CLASS} needs cwlVersion v1.2 (this document is {shown})", step,
+            rule="cwl-version"))
         return None
     when = _field(req, "loopWhen")
     if not isinstance(when, str):
-        found.append(Diagnostic(pos, "missing required field 'loopWhen'", step))
+        found.append(Diagnostic(pos, "missing required field 'loopWhen'", step, rule="cwl-loop"))
         return None
     method = _field(req, "outputMethod") or "last"
     method = str(method).rsplit("/", 1)[-1]
     if method not in _METHODS:
-        found.append(Diagnostic(pos, f"outputMethod must be `last` or `all`, not '{method}'", step))
+        found.append(Diagnostic(pos, f"outputMethod must be `last` or `all`, not '{method}'", step, rule="cwl-loop"))
         return None
     entries = _entries(_field(req, "loop"))
     loop_node = node.get("loop")
@@ -113,9 +114,10 @@ def raw_problems(doc: Node, version: str) -> list[Diagnostic]:
         if req is not None:
             if version != "v1.2":
                 found.append(Diagnostic(req.pos(), f"{CLASS} needs cwlVersion v1.2 (this document is {version})",
-                                        _last(step_id)))
+                                        _last(step_id), rule="cwl-version"))
             elif not (isinstance(req.value, Mapping) and "loopWhen" in req.value):
-                found.append(Diagnostic(req.pos(), "missing required field 'loopWhen'", _last(step_id)))
+                found.append(Diagnostic(req.pos(), "missing required field 'loopWhen'", _last(step_id),
+                                        rule="cwl-loop"))
         run = step.get("run")
         if run is not None and isinstance(run.value, Mapping):
             found.extend(raw_problems(run, version))

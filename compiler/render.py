@@ -1,14 +1,12 @@
-"""Rendering check results and graphs: plain text, JSON, GitHub Actions annotations, Graphviz DOT.
+"""Rendering converted graphs: plain text, JSON data, Graphviz DOT (check reports: compiler.report).
 
 Pure functions from data to strings; the CLI prints them. JSON uses sorted keys so output is stable.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from cwlpilot.compiler.errors import Diagnostic
 from cwlpilot.compiler.graph import Graph, GraphNode
 
 
@@ -66,37 +64,6 @@ def _node_data(node: GraphNode) -> dict[str, Any]:
         "when": list(node.conditions),
         "loops": list(node.loops),
     }
-
-
-def diagnostic_data(diag: Diagnostic) -> dict[str, Any]:
-    return {
-        "file": diag.pos.file,
-        "line": diag.pos.line,
-        "col": diag.pos.col,
-        "step": diag.step,
-        "message": diag.message,
-    }
-
-
-def to_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, indent=1) + "\n"
-
-
-def github_annotation(diag: Diagnostic, level: str = "error") -> str:
-    """A GitHub Actions workflow command (`::error file=…,line=…,col=…::message`)."""
-    props = f"file={_escape_property(diag.pos.file)},line={diag.pos.line},col={diag.pos.col}"
-    if diag.step:
-        props += f",title={_escape_property('step ' + diag.step)}"
-    text = f"step '{diag.step}': {diag.message}" if diag.step else diag.message
-    return f"::{level} {props}::{_escape_data(text)}"
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def graph_dot(graph: Graph) -> str:

@@ -30,21 +30,23 @@ def read_text(path: str, shown: str | None = None, limit: int = MAX_BYTES) -> st
         with open(path, "rb") as handle:
             data = handle.read(limit + 1)
     except OSError as exc:
-        raise SourceError(Diagnostic(Pos(shown, 1, 1), f"cannot read file: {exc.strerror or exc}")) from None
+        raise SourceError(Diagnostic(Pos(shown, 1, 1), f"cannot read file: {exc.strerror or exc}",
+            rule="cwl-read")) from None
     if len(data) > limit:
         message = f"the file is larger than {limit // 2**20} MB, the most a document may be"
-        raise SourceError(Diagnostic(Pos(shown, 1, 1), message))
+        raise SourceError(Diagnostic(Pos(shown, 1, 1), message, rule="cwl-read"))
     nul = data.find(b"\0")
     if nul >= 0:
         line, col = _line_col(data, nul)
-        raise SourceError(Diagnostic(Pos(shown, line, col), "a NUL byte: this is a binary file, not a document"))
+        message = "a NUL byte: this is a binary file, not a document"
+        raise SourceError(Diagnostic(Pos(shown, line, col), message, rule="cwl-read"))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line, col = _line_col(data, exc.start)
         byte = data[exc.start]
         message = f"not UTF-8 text: byte 0x{byte:02x} {exc.reason} (documents are read as UTF-8)"
-        raise SourceError(Diagnostic(Pos(shown, line, col), message)) from None
+        raise SourceError(Diagnostic(Pos(shown, line, col), message, rule="cwl-read")) from None
 
 
 def _line_col(data: bytes, offset: int) -> tuple[int, int]:

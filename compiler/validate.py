@@ -46,7 +46,8 @@ def _workflow(
     first: dict[str, ir.Step] = {}
     for step in wf.steps:
         if first.setdefault(step.id, step) is not step:  # what cwl-utils reported, see loader._PlainMap
-            found.append(Diagnostic(step.pos, f"Duplicate field '{step.id}': another step has this id", step.id))
+            found.append(Diagnostic(step.pos, f"Duplicate field '{step.id}': another step has this id", step.id,
+                rule="cwl-duplicate-id"))
         _step(wf, step, found)
         _features(step, (step, wf, *outer), found)
     for out in wf.outputs:
@@ -67,10 +68,10 @@ def _features(step: ir.Step, holders: tuple[ir.Workflow | ir.Step, ...], found: 
     feature requirement."""
     if isinstance(step.run, ir.Workflow) and not declares(holders, "SubworkflowFeatureRequirement"):
         found.append(Diagnostic(step.pos, "Workflow contains embedded workflow but SubworkflowFeatureRequirement "
-                                "not in requirements", step.id))
+                                "not in requirements", step.id, rule="cwl-requirement"))
     if step.scatter and not declares(holders, "ScatterFeatureRequirement"):
         found.append(Diagnostic(step.pos, "Workflow contains scatter but ScatterFeatureRequirement not in "
-                                "requirements", step.id))
+                                "requirements", step.id, rule="cwl-requirement"))
 
 
 def reference_problem(wf: ir.Workflow, source: str) -> str | None:
@@ -110,23 +111,23 @@ def source_type(wf: ir.Workflow, source: str, conditional: bool = True) -> ir.Cw
 
 
 def _step(wf: ir.Workflow, step: ir.Step, found: list[Diagnostic]) -> None:
-    def report(pos: ir.Pos, message: str) -> None:
-        found.append(Diagnostic(pos, message, step.id))
+    def report(pos: ir.Pos, message: str, rule: str) -> None:
+        found.append(Diagnostic(pos, message, step.id, rule=rule))
 
     if step.when and version_tuple(wf.cwl_version) < (1, 2):
-        report(step.pos, f"`when` needs cwlVersion v1.2 (this document is {wf.cwl_version})")
+        report(step.pos, f"`when` needs cwlVersion v1.2 (this document is {wf.cwl_version})", "cwl-version")
     for inp in step.inputs:
         for source in inp.sources:
             problem = reference_problem(wf, source)
             if problem:
-                report(inp.pos, f"input '{inp.id}': {problem}")
+                report(inp.pos, f"input '{inp.id}': {problem}", "cwl-source")
     if len(step.scatter) > 1 and not step.scatter_method:
-        report(step.pos, "scatter over several inputs needs a `scatterMethod`")
+        report(step.pos, "scatter over several inputs needs a `scatterMethod`", "cwl-scatter")
     if step.loop is not None:
         _loop(step, step.loop, report)
     for name in step.scatter:
         if step.input(name) is None:
-            report(step.pos, f"scatter names '{name}', which is not an input of the step")
+            report(step.pos, f"scatter names '{name}', which is not an input of the step", "cwl-scatter")
     if step.run is None:
         return
     _step_against_run(wf, step, step.run, report)
@@ -135,21 +136,21 @@ def _step(wf: ir.Workflow, step: ir.Step, found: list[Diagnostic]) -> None:
 def _loop(step: ir.Step, loop: ir.Loop, report) -> None:  # type: ignore[no-untyped-def]
     """cwltool's `checker.loop_checker` and `update.rewrite_loop_requirements`, and the loop's sources."""
     if step.scatter:
-        report(step.pos, "The `loop` clause is not compatible with the `scatter` directive.")
+        report(step.pos, "The `loop` clause is not compatible with the `scatter` directive.", "cwl-loop")
     if step.when is not None:
-        report(loop.pos, "The `cwltool:Loop` clause is not compatible with the `when` directive.")
+        report(loop.pos, "The `cwltool:Loop` clause is not compatible with the `when` directive.", "cwl-loop")
     outputs = {o.id for o in step.outputs}
     for entry in loop.inputs:
         for source in entry.sources:
             if source not in outputs:
-                report(entry.pos, f"loop '{entry.id}': loopSource '{source}' is not an output of the step")
+                report(entry.pos, f"loop '{entry.id}': loopSource '{source}' is not an output of the step", "cwl-loop")
 
 
 def _step_against_run(wf: ir.Workflow, step: ir.Step, run: ir.Process, report) -> None:  # type: ignore[no-untyped-def]
     name = run_name(run)
     for out in step.outputs:
         if run.output(out.id) is None:
-            report(out.pos, f"output '{out.id}' is not an output of {name}")
+            report(out.pos, f"output '{out.id}' is not an output of {name}", "cwl-connection")
     for param in run.inputs:
         connected = step.input(param.id)
         if connected is not None and (connected.sources or connected.has_default or connected.value_from):
@@ -158,6 +159,7 @@ def _step_against_run(wf: ir.Workflow, step: ir.Step, run: ir.Process, report) -
             report(
                 step.pos,
                 f"required input '{param.id}' ({ir.type_str(param.type)}) of {name} is not connected",
+                "cwl-connection",
             )
     for inp in step.inputs:
         if not inp.sources or inp.value_from or any(reference_problem(wf, s) for s in inp.sources):
@@ -169,6 +171,7 @@ def _step_against_run(wf: ir.Workflow, step: ir.Step, run: ir.Process, report) -
                 report(
                     inp.pos,
                     f"scatter over '{inp.id}', which is not an array: {shown} is {ir.type_str(delivered)}",
+                    "cwl-scatter",
                 )
                 continue
         sink = run.input(inp.id)
@@ -176,7 +179,8 @@ def _step_against_run(wf: ir.Workflow, step: ir.Step, run: ir.Process, report) -
             continue  # not an input of the tool: cwltool's sink is `Any`
         sink_type = ir.ArrayType(sink.type) if inp.id in step.scatter else sink.type
         for problem in link_problems(wf, inp.sources, inp.link_merge, inp.pick_value, sink_type):
-            report(inp.pos, f"input '{inp.id}': type mismatch: {problem}, {name} expects {ir.type_str(sink.type)}")
+            report(inp.pos, f"input '{inp.id}': type mismatch: {problem}, {name} expects {ir.type_str(sink.type)}",
+                   "cwl-type")
 
 
 def link_problems(
@@ -208,14 +212,14 @@ def _workflow_output(wf: ir.Workflow, out: ir.OutputParam, found: list[Diagnosti
     problems = [reference_problem(wf, s) for s in out.sources]
     for problem in problems:
         if problem:
-            found.append(Diagnostic(out.pos, f"output '{out.id}': {problem}"))
+            found.append(Diagnostic(out.pos, f"output '{out.id}': {problem}", rule="cwl-source"))
     if not out.sources:
-        found.append(Diagnostic(out.pos, f"output '{out.id}' has no `outputSource`"))
+        found.append(Diagnostic(out.pos, f"output '{out.id}' has no `outputSource`", rule="cwl-source"))
     if any(problems) or not out.sources:
         return
     for problem in link_problems(wf, out.sources, out.link_merge, out.pick_value, out.type):
         found.append(Diagnostic(out.pos, f"output '{out.id}': type mismatch: {problem}, the output is "
-                                f"{ir.type_str(out.type)}"))
+                                f"{ir.type_str(out.type)}", rule="cwl-type"))
 
 
 def step_needs(wf: ir.Workflow, step: ir.Step) -> list[str]:
@@ -243,7 +247,7 @@ def _cycles(wf: ir.Workflow) -> list[Diagnostic]:
         ring = " -> ".join([*sorted(component, key=order.__getitem__), first])
         step = wf.step(first)
         assert step is not None
-        found.append(Diagnostic(step.pos, f"steps form a cycle: {ring}", first))
+        found.append(Diagnostic(step.pos, f"steps form a cycle: {ring}", first, rule="cwl-cycle"))
     return found
 
 

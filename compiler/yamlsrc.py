@@ -114,8 +114,8 @@ def yaml_diagnostic(exc: MarkedYAMLError, shown: str) -> Diagnostic:
     if exc.context and exc.problem and exc.context_mark is not None:
         problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
     if isinstance(exc, LimitError):
-        return Diagnostic(Pos(shown, line, col), f"YAML document beyond a limit: {problem}")
-    return Diagnostic(Pos(shown, line, col), f"YAML syntax error: {problem}")
+        return Diagnostic(Pos(shown, line, col), f"YAML document beyond a limit: {problem}", rule="cwl-limit")
+    return Diagnostic(Pos(shown, line, col), f"YAML syntax error: {problem}", rule="cwl-yaml")
 
 
 def entry(node: Node | None, field_name: str, short_id: str, id_key: str = "id") -> Node:

@@ -181,28 +181,47 @@ def report(plan: Plan, wanted: Iterable[str] | None, known_kinds: Iterable[str],
            limits: Limits | None = None) -> Report:
     """Errors and warnings of `plan` for a run of the `wanted` stages (None: all), each a full line
     `file:line:col: stage 'name': message`, in the order they are written in the file."""
+    seen: set[str] = set()
+    errors: list[str] = []
+    warnings: list[str] = []
+    for found in located(plan, wanted, known_kinds, limits):
+        label = f"stage '{found.name}': " if found.name is not None else (
+            f"stage #{found.stage + 1}: " if found.stage is not None else "")
+        text = f"{plan.source}:{found.line}:{found.col}: {label}{found.message}"
+        if text not in seen:
+            seen.add(text)
+            (warnings if found.warning else errors).append(text)
+    return Report(errors, warnings)
+
+
+class Located(NamedTuple):
+    """A problem of a plan at its line and column (`key`: the first key of its path, or '')."""
+
+    line: int
+    col: int
+    message: str
+    name: str | None
+    stage: int | None
+    key: str
+    warning: bool
+
+
+def located(plan: Plan, wanted: Iterable[str] | None, known_kinds: Iterable[str],
+            limits: Limits | None = None) -> list[Located]:
+    """Every problem of `plan` for a run of the `wanted` stages (None: all), in the order of the file."""
     chosen = None if wanted is None else set(wanted)
     problems = list(plan.problems) + graph_problems(plan, chosen, known_kinds)
     if limits is not None:
         problems += fit_problems(plan, chosen, limits)
     locator = Locator(plan.text) if problems else None
-    lines: list[tuple[int, int, str, bool]] = []
+    out = []
     for p in problems:
         assert locator is not None
         line, col = locator.stage(p.stage, p.path) if p.stage is not None else (
             locator.key(p.path[0]) if p.path else (1, 1))
-        label = f"stage '{p.name}': " if p.name is not None else (
-            f"stage #{p.stage + 1}: " if p.stage is not None else "")
-        lines.append((line, col, f"{plan.source}:{line}:{col}: {label}{p.message}", p.warning))
-    lines.sort(key=lambda x: (x[0], x[1]))
-    seen: set[str] = set()
-    errors: list[str] = []
-    warnings: list[str] = []
-    for _, _, text, warn in lines:
-        if text not in seen:
-            seen.add(text)
-            (warnings if warn else errors).append(text)
-    return Report(errors, warnings)
+        out.append(Located(line, col, p.message, p.name, p.stage, p.path[0] if p.path else "", p.warning))
+    out.sort(key=lambda x: (x.line, x.col))
+    return out
 
 
 def graph_problems(plan: Plan, wanted: set[str] | None, known_kinds: Iterable[str]) -> list[Problem]:

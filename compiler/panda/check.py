@@ -3,8 +3,8 @@
 Each finding says what PanDA's server does (panda-server's `pcwl_utils.parse_workflow_file`,
 `workflow_utils.resolve_nodes`, `Node.resolve_params`, `Node.verify`, as `workflow_processor.core_exec`
 runs them): an **error** where the server refuses the workflow, a **warning** where it accepts
-something very likely wrong, a **note** (an error of `compile`/`run`) where it accepts what cannot run
-here. Every workflow document is checked once (sub-workflows included); emission adds the checks that
+something very likely wrong, and also where it accepts what cannot run here (`panda-not-local`, an error
+of `compile` and `run`). Every workflow document is checked once (sub-workflows included); emission adds the checks that
 need values (placeholders, datasets, conditions, the client's option parser).
 """
 
@@ -94,8 +94,7 @@ def _check_workflow(wf: Workflow, sandbox: str, top: bool, check_only: bool, dia
                 Diagnostic(
                     out.pos,
                     f"output '{out.id}' needs one outputSource STEP/OUTPUT (PanDA's server fails "
-                    "without it: expected string or bytes-like object)",
-                )
+                    "without it: expected string or bytes-like object)", rule="panda-output-source")
             )
             continue
         problem = ref_problem(out.source, wf)
@@ -115,7 +114,7 @@ def _check_workflow(wf: Workflow, sandbox: str, top: bool, check_only: bool, dia
 
 def _check_step(wf: Workflow, step: Step, sandbox: str, top: bool, check_only: bool, diags: list[Diagnostic]) -> None:
     if step.kind in CANNOT_RUN:
-        severity = "note" if check_only else "error"
+        severity = "warning" if check_only else "error"
         diags.append(Diagnostic(step.run_pos, CANNOT_RUN[step.kind], step.id, severity, "panda-not-local"))
     if step.kind in KINDS:
         _check_leaf_inputs(step, top, diags)
@@ -152,7 +151,7 @@ def _check_leaf_inputs(step: Step, top: bool, diags: list[Diagnostic]) -> None:
             continue
         message = f"unknown input parameter '{inp.name}' for {step.kind}{_hint(inp.name, allowed)}"
         if top:  # Node.verify
-            diags.append(Diagnostic(inp.pos, message, step.id))
+            diags.append(Diagnostic(inp.pos, message, step.id, rule="panda-unknown-input"))
         else:
             diags.append(
                 _warn(
@@ -168,8 +167,7 @@ def _check_leaf_inputs(step: Step, top: bool, diags: list[Diagnostic]) -> None:
                 Diagnostic(
                     step.pos,
                     f"a {step.kind} step needs {name}: PanDA's server fails without it (KeyError '{name}')",
-                    step.id,
-                )
+                    step.id, rule="panda-required-input")
             )
     if step.kind == "phpo" and step.input("opt_trainingDsType") is not None and step.input("opt_inDsType") is None:
         where = step.input("opt_trainingDsType")
@@ -177,8 +175,7 @@ def _check_leaf_inputs(step: Step, top: bool, diags: list[Diagnostic]) -> None:
             Diagnostic(
                 where.pos if where else step.pos,
                 "PanDA's server fails on opt_trainingDsType (it reads opt_inDsType instead: KeyError 'opt_inDsType')",
-                step.id,
-            )
+                step.id, rule="panda-required-input")
         )
     project = step.input("opt_projectID")
     if step.kind == "gitlab" and project is not None and project.has_default and not _is_int(project.default):
@@ -186,8 +183,7 @@ def _check_leaf_inputs(step: Step, top: bool, diags: list[Diagnostic]) -> None:
             Diagnostic(
                 project.value_pos,
                 f"opt_projectID must be a whole number, not '{project.default}' (PanDA's server fails on it)",
-                step.id,
-            )
+                step.id, rule="panda-input-value")
         )
 
 
@@ -233,8 +229,7 @@ def _check_scatter(step: Step, diags: list[Diagnostic]) -> None:
                 f"scatter: {step.scatter[0]} must be a list for PanDA's server: write "
                 f"scatter: [{step.scatter[0]}] (it fails on a single name: 'NoneType' "
                 "object has no attribute 'group')",
-                step.id,
-            )
+                step.id, rule="panda-scatter")
         )
         return
     for name in step.scatter:
@@ -244,8 +239,7 @@ def _check_scatter(step: Step, diags: list[Diagnostic]) -> None:
                 Diagnostic(
                     step.pos,
                     f"scatter over '{name}', which is no input of the step (PanDA's server fails: KeyError)",
-                    step.id,
-                )
+                    step.id, rule="panda-scatter")
             )
         elif not inp.sources:
             diags.append(
@@ -253,8 +247,7 @@ def _check_scatter(step: Step, diags: list[Diagnostic]) -> None:
                     inp.pos,
                     f"scatter over '{name}', which has no source: PanDA's server "
                     "scatters only values that come from a source (KeyError 'value')",
-                    step.id,
-                )
+                    step.id, rule="panda-scatter")
             )
     if step.scatter_method and step.scatter_method != "dotproduct":
         diags.append(
@@ -355,8 +348,7 @@ def _check_cycles(wf: Workflow, diags: list[Diagnostic]) -> None:
                         step.pos,
                         "cycle: " + " -> ".join(cycle) + " (PanDA's server never ends "
                         "sorting it: maximum recursion depth exceeded)",
-                        nxt,
-                    )
+                        nxt, rule="panda-cycle")
                 )
             elif nxt not in state:
                 visit(nxt, [*path, nxt])

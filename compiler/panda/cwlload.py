@@ -129,7 +129,7 @@ def _diagnostics(exc: Any, path: str, shown: Any) -> list[Diagnostic]:
         field = named.group(1) if named else field
         if not node.children:
             if node.message:
-                file = os.path.join(os.path.dirname(path), node.file) if node.file else path
+                file = os.path.abspath(node.file) if node.file else path  # schema-salad's relname: from the cwd
                 line, col = node.start if node.start else (1, 1)
                 out.append(_diag(Pos(shown(file), line, col), _plain(node.message, field), step))
             return

@@ -56,7 +56,7 @@ def emit_plan(wf: Workflow, job: Mapping[str, Any] | None, opts: Options) -> tup
     try:
         results = emit_workflow(wf, Scope("", values, {}), out, opts)
     except _TooLarge as exc:
-        out.error(exc.step.pos, str(exc), exc.step.id)
+        out.error(exc.step.pos, str(exc), exc.step.id, rule="panda-limit")
         results = {}
     plan: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "stages": out.stages, "outputs": {}}
     if wf.outputs:
@@ -178,14 +178,15 @@ def _instances(step: Step, ins: dict[str, Bound], scope: Scope, out: Emitted) ->
     for name in step.scatter:
         elements = _elements(ins[name].value, scope) if name in ins else None
         if elements is None:
-            out.error(step.pos, f"scatter over '{name}', which is not an array", step.id)
+            out.error(step.pos, f"scatter over '{name}', which is not an array", step.id, rule="panda-scatter")
             return []
         columns.append((name, elements))
     if not columns:
         return []
     count = len(columns[0][1])
     if count > limits.MAX_STAGES:  # refused before its instances are made
-        out.error(step.pos, f"the scatter makes {count} instances, more than the {limits.MAX_STAGES} allowed", step.id)
+        out.error(step.pos, f"the scatter makes {count} instances, more than the {limits.MAX_STAGES} allowed", step.id,
+            rule="panda-limit")
         return []
     lengths = {len(e) for _, e in columns}
     if len(lengths) > 1:

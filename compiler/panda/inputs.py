@@ -16,7 +16,7 @@ def text_input(ins: Mapping[str, Bound], key: str, step: Step, out: Emitted) -> 
     if isinstance(bound.value, Lit) and isinstance(bound.value.value, str):
         return bound.value.value
     where = step.input(key)
-    out.error(where.pos if where else step.pos, f"{key} must be a string", step.id)
+    out.error(where.pos if where else step.pos, f"{key} must be a string", step.id, rule="panda-input-value")
     return None
 
 
@@ -52,8 +52,7 @@ def named(name: str, where: StepIn | None, step: Step, out: Emitted, opts: Optio
             where.pos if where else step.pos,
             f"dataset '{name}' has no local folder: give --dataset '{name}'=DIR, or map it in a "
             "datasets file (--datasets FILE, or datasets.yaml beside the inputs file)",
-            step.id,
-        )
+            step.id, rule="panda-dataset")
     return DatasetRef("", name, ())
 
 

@@ -81,7 +81,7 @@ def emit_leaf(
             stage["condition"] = condition
         complete = tuple(names)
     for problem in {p for p in map(limits.name_problem, (s["name"] for s in stages)) if p}:
-        out.error(step.pos, problem, step.id)
+        out.error(step.pos, problem, step.id, rule="panda-stage-name")
     out.stages.extend(stages)
     # the jobs share `base`, which is written out once per stage: a 4 MB opt_exec run by 20,000 jobs is 80 GB
     out.size += len(stages) * json_size(base)

@@ -68,7 +68,8 @@ def resolve(step: Step, ins: Mapping[str, Bound], task: str, scope: Scope, out: 
     exec_pos = exec_in.value_pos if exec_in else step.pos
     args_pos = args_in.value_pos if args_in else step.pos
     if exec_in is not None and not exec_text:
-        out.error(exec_pos, "opt_exec is empty: panda-client refuses the step (you need to give --exec)", step.id)
+        out.error(exec_pos, "opt_exec is empty: panda-client refuses the step (you need to give --exec)", step.id,
+            rule="panda-exec")
     pa = parse_args(args_text)
     _client_findings(step, pa, args_pos, ins, out)
     off = suppressed(step)
@@ -140,7 +141,7 @@ def local_texts(scope: Scope) -> dict[str, str]:
 def _client_findings(step: Step, pa: PrunArgs, pos: Pos, ins: Mapping[str, Bound], out: Emitted) -> None:
     """panda-client's dry run of the step (PrunScript.main(True, args, dry_mode=True)), run by the server."""
     for offset, message in pa.errors:
-        out.error(at(pos, offset), f"opt_args: {message}", step.id)
+        out.error(at(pos, offset), f"opt_args: {message}", step.id, rule="panda-opt-args")
     for offset, message, rule in pa.warnings:
         out.warn(at(pos, offset), f"opt_args: {message}", step.id, rule)
     for offset, option, rule, span in pa.versioned:
@@ -163,8 +164,7 @@ def _client_findings(step: Step, pa: PrunArgs, pos: Pos, ins: Mapping[str, Bound
             pos,
             "opt_args: --athenaTag without --cmtConfig in a step without opt_useAthenaPackages: "
             "panda-client refuses it on the server (CMTCONFIG is undefined. Please set --cmtConfig)",
-            step.id,
-        )
+            step.id, rule="panda-opt-args")
     first = pa.output_specs[0] if pa.output_specs else ""
     if ":" in first and not first.startswith("regex|"):
         suffix, _, name = first.partition(":")

@@ -176,7 +176,8 @@ def _dictionary(step: Step, body: Any, values: Mapping[str, Value], scope: Scope
                 "panda-reserved-parameter",
             )
         elif not isinstance(value, Lit) or value.value is None:
-            out.error(inp.pos, f"loop parameter {inp.id} has no initial value: give it a default", step.id)
+            out.error(inp.pos, f"loop parameter {inp.id} has no initial value: give it a default", step.id,
+                rule="panda-loop")
         else:
             params[key] = value.value
     return params

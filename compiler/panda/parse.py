@@ -52,7 +52,8 @@ class Reader:
             return None
 
     def error(self, pos: Pos, message: str, step: str | None = None) -> None:
-        self.diags.append(Diagnostic(pos, message, step))
+        """A document the server cannot read as a workflow (its structure, not its values)."""
+        self.diags.append(Diagnostic(pos, message, step, rule="panda-document"))
 
 
 class _Doc:

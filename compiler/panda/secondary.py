@@ -127,8 +127,7 @@ def _submitted(
             where,
             f"--secondaryDSs {entry.stream}: with the dataset name put in, the entry reads '{text}', "
             "which prun refuses (Wrong format): write the entry with '#' (STREAM#NFILES#DATASET)",
-            step.id,
-        )
+            step.id, rule="panda-secondary-ds")
         return None
     read = entry._replace(
         dataset=parts[2].replace("^", ","), pattern=parts[3] if len(parts) > 3 else "", skip=int(skip)

@@ -139,8 +139,8 @@ class Emitted:
         self.notes.setdefault(text, set()).add(step)
 
     def local(self, pos: Pos, message: str, step: str | None, rule: str) -> None:
-        """What PanDA accepts but cannot run here: a note of `check`, an error of `compile` and `run`."""
-        self.diags.append(Diagnostic(pos, message, step, "note" if self.check_only else "error", rule))
+        """What PanDA accepts but cannot run here: a warning of `check`, an error of `compile` and `run`."""
+        self.diags.append(Diagnostic(pos, message, step, "warning" if self.check_only else "error", rule))
 
     def verified(self, pos: Pos, message: str, step: str | None, top: bool, rule: str) -> None:
         """A failure of the server's Node.verify, which it runs on top-level steps only: an error there;

@@ -17,11 +17,11 @@ def translate_when(step: Step, ins: Mapping[str, Bound], out: Emitted) -> tuple[
     try:
         tree = cond.parse(step.when)
     except cond.ConditionSyntaxError as exc:
-        out.error(at(step.when_pos, exc.offset), f"when: {exc}", step.id)
+        out.error(at(step.when_pos, exc.offset), f"when: {exc}", step.id, rule="panda-when")
         return None, []
     problem = cond.server_problem(step.when)
     if problem is not None:
-        out.error(step.when_pos, f"when: {problem}", step.id)
+        out.error(step.when_pos, f"when: {problem}", step.id, rule="panda-when")
     tested: dict[str, None] = {}
     ok = True
 
@@ -43,7 +43,8 @@ def _tested_stages(step: Step, ins: Mapping[str, Bound], ref: cond.Ref, out: Emi
     bound = ins.get(ref.name)
     if bound is None:
         known = ", ".join(sorted(ins)) or "none"
-        out.error(where, f"when: self.{ref.name} names no input of this step (its inputs: {known})", step.id)
+        out.error(where, f"when: self.{ref.name} names no input of this step (its inputs: {known})", step.id,
+            rule="panda-when")
         return []
     value = bound.value
     if ref.item is not None:
@@ -51,8 +52,7 @@ def _tested_stages(step: Step, ins: Mapping[str, Bound], ref: cond.Ref, out: Emi
             out.error(
                 where,
                 f"when: self.{ref.name}[{ref.item}] is out of range: {ref.name} has {len(bound.parts)} source(s)",
-                step.id,
-            )
+                step.id, rule="panda-when")
             return []
         value = bound.parts[ref.item]
     found = list(producers(value))
@@ -60,8 +60,7 @@ def _tested_stages(step: Step, ins: Mapping[str, Bound], ref: cond.Ref, out: Emi
         out.error(
             where,
             f"when: self.{ref.name} does not come from another step's output, so there is no parent step to test",
-            step.id,
-        )
+            step.id, rule="panda-when")
     return found
 
 

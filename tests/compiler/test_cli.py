@@ -51,17 +51,23 @@ def test_check_invalid_prints_every_error_and_exits_1() -> None:
     code, out, err = run("check", "examples/cwl/invalid/when-v10.cwl")
     assert (code, out) == (1, "")
     assert err == (
-        "examples/cwl/invalid/when-v10.cwl:7:3: step 'say': "
-        "`when` needs cwlVersion v1.2 (this document is v1.0)\n"
-        "examples/cwl/invalid/when-v10.cwl: 1 error\n"
+        "examples/cwl/invalid/when-v10.cwl:7:3: error: step 'say': `when` is JavaScript "
+        "(`$(inputs.message != \"\")`), which needs InlineJavascriptRequirement: add it to the requirements "
+        "[cwl-javascript-requirement]\n"
+        "examples/cwl/invalid/when-v10.cwl:7:3: error: step 'say': "
+        "`when` needs cwlVersion v1.2 (this document is v1.0) [cwl-version]\n"
+        "examples/cwl/invalid/when-v10.cwl:12:11: warning: step 'say': output 'out' is read by no step and no "
+        "workflow output [cwl-unused-output]\n"
+        "examples/cwl/invalid/when-v10.cwl: 2 errors, 1 warning\n"
     )
 
 
 def test_check_json() -> None:
     code, out, _ = run("check", "examples/cwl/nested.cwl", "--format", "json")
     data = json.loads(out)
-    assert code == 0 and data["valid"] is True and data["errors"] == []
-    assert [(s["name"], s["needs"], s["when"]) for s in data["graph"]["steps"]] == [
+    assert code == 0 and data["valid"] is True and data["diagnostics"] == []
+    (checked,) = data["files"]
+    assert [(s["name"], s["needs"], s["when"]) for s in checked["graph"]["steps"]] == [
         ("greet.say", [], []),
         ("greet.join", ["greet.say"], []),
         ("count_lines", ["greet.join"], ["$(inputs.enabled)"]),
@@ -72,39 +78,47 @@ def test_check_json() -> None:
 def test_check_json_errors() -> None:
     code, out, _ = run("check", "examples/cwl/invalid/syntax.cwl", "--format", "json")
     assert code == 1
-    assert json.loads(out) == {
-        "valid": False,
-        "errors": [
-            {
-                "file": "examples/cwl/invalid/syntax.cwl",
-                "line": 7,
-                "col": 1,
-                "step": None,
-                "message": "YAML syntax error: expected ',' or ']', but got '<stream end>' "
-                "(while parsing a flow sequence at line 6)",
-            }
-        ],
-    }
+    data = json.loads(out)
+    assert data["diagnostics"] == [
+        {
+            "file": "examples/cwl/invalid/syntax.cwl",
+            "line": 7,
+            "col": 1,
+            "step": None,
+            "severity": "error",
+            "rule": "cwl-yaml",
+            "message": "YAML syntax error: expected ',' or ']', but got '<stream end>' "
+            "(while parsing a flow sequence at line 6)",
+        }
+    ]
+    assert data["valid"] is False and data["summary"]["errors"] == 1
+    assert data["files"] == [{"file": "examples/cwl/invalid/syntax.cwl", "kind": "cwl", "inputs": None,
+                              "valid": False, "errors": 1, "warnings": 0}]
 
 
 def test_check_github_annotations() -> None:
     code, out, _ = run("check", "examples/cwl/invalid/many-errors.cwl", "--format", "github")
     lines = out.splitlines()
-    assert code == 1 and len(lines) == 9
+    assert code == 1 and len(lines) == 14  # 9 errors, 4 warnings, the summary
     assert lines[0] == (
-        "::error file=examples/cwl/invalid/many-errors.cwl,line=10,col=3::"
+        "::error file=examples/cwl/invalid/many-errors.cwl,line=10,col=3,title=cwl-source::"
         "output 'result': unknown source 'join/al': step 'join' has no output 'al'"
     )
-    assert lines[5] == (
-        "::error file=examples/cwl/invalid/many-errors.cwl,line=30,col=3,title=step ping::"
+    assert lines[2] == (
+        "::warning file=examples/cwl/invalid/many-errors.cwl,line=19,col=11,title=cwl-unused-output::"
+        "step 'say': output 'out' is read by no step and no workflow output"
+    )
+    assert lines[8] == (
+        "::error file=examples/cwl/invalid/many-errors.cwl,line=30,col=3,title=cwl-cycle::"
         "step 'ping': steps form a cycle: ping -> pong -> ping"
     )
+    assert lines[-1] == "examples/cwl/invalid/many-errors.cwl: 9 errors, 4 warnings"
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["check"], "cwlpilot check: the following arguments are required: workflow\n"),
+        (["check"], "cwlpilot check: the following arguments are required: PATH\n"),
         (
             ["check", "examples/cwl/greet.cwl", "--format", "xml"],
             "cwlpilot check: argument --format: invalid choice",

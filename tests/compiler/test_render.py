@@ -1,16 +1,8 @@
-"""Tests for compiler.render: escaping rules of GitHub annotations and DOT."""
+"""Tests for compiler.render: escaping rules of DOT (GitHub annotations: test_report.py)."""
 
 from __future__ import annotations
 
-from cwlpilot.compiler.errors import Diagnostic, Pos
-from cwlpilot.compiler.render import github_annotation, plan_dot
-
-
-def test_github_annotation_escapes_data_and_properties() -> None:
-    diag = Diagnostic(Pos("dir,x/a:b.cwl", 3, 4), "50% done\nnext line", "s,1")
-    assert github_annotation(diag) == (
-        "::error file=dir%2Cx/a%3Ab.cwl,line=3,col=4,title=step s%2C1::step 's,1': 50%25 done%0Anext line"
-    )
+from cwlpilot.compiler.render import plan_dot
 
 
 def test_dot_quotes_names() -> None:

@@ -4,7 +4,10 @@ import io
 import json
 from pathlib import Path
 
-from cwlpilot.panda_cmd import main
+from cwlpilot.check_cmd import main
+from cwlpilot.check_files import Target
+from cwlpilot.check_one import Settings, check_target
+from cwlpilot.compiler.report import Report, text_report
 
 
 def prun(name: str, exec_: str, args: str = "", ins: str = "", kind: str = "prun", extra: str = "") -> str:
@@ -32,6 +35,14 @@ def run_cli(command: str, *args: object) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def panda_check(path: Path) -> tuple[bool, str]:
+    """`check` of a document read as a PanDA document, even one without a PanDA step to tell it by:
+    (valid, the text report)."""
+    result = check_target(Target(str(path), "panda"), Settings())
+    report = Report((result,), (), result.found)
+    return not report.failed, text_report(report)
+
+
 def check_json(*args: object) -> dict:
     code, out, err = run_cli("check", *args, "--format", "json")
     data = json.loads(out)
@@ -40,7 +51,12 @@ def check_json(*args: object) -> dict:
 
 
 def node(data: dict, name: str) -> dict:
-    return next(n for n in data["graph"]["nodes"] if n["name"] == name)
+    return next(n for n in graph(data)["nodes"] if n["name"] == name)
+
+
+def graph(data: dict) -> dict:
+    """The converted graph of the one document a JSON report is of."""
+    return data["files"][0]["graph"]
 
 
 def found(data: dict, rule: str) -> list[dict]:

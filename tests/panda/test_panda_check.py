@@ -3,12 +3,13 @@ fails with its precise mistake at file:line:col."""
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from cwlpilot.check_cmd import main
 from cwlpilot.compiler.panda.detect import is_panda_document
-from cwlpilot.panda_cmd import main
 
 SEEDS = next(
     (p / "shared" / "seed-workflows" / "panda" for p in Path(__file__).resolve().parents if (p / "shared").is_dir()),
@@ -25,11 +26,14 @@ def check(*args):
 
 
 def errors(text):
-    """(file name:line:col, rest) of each diagnostic line."""
+    """(file name:line:col, rest) of each diagnostic line (GNU style; `error: ` and the ` [rule]` left out
+    of errors)."""
     found = []
     for line in text.splitlines():
         head, sep, rest = line.partition(": ")
         if sep and head.count(":") == 2:
+            if rest.startswith("error: "):
+                rest = re.sub(r" \[[a-z0-9-]+\]$", "", rest.removeprefix("error: "))
             found.append((Path(head.split(":")[0]).name + ":" + head.split(":", 1)[1], rest))
     return found
 
@@ -136,8 +140,9 @@ def test_dump_of_a_loop_shows_its_dictionary_and_json_form():
     assert "  Stages: work_loop.1.inner_work_top\n  Loop: work_loop (iteration 1 shown)" in out
     code, out, _ = check(EXAMPLES / "loop.cwl", "--format", "json", "--max-loop-iterations", "4")
     data = json.loads(out)
-    assert data["valid"] and data["graph"]["loops"][0]["dictionary"] == {"threshold": 500, "xxx": 123, "yyy": 0.456}
-    assert data["graph"]["loops"][0]["max_iterations"] == 4
+    (loop,) = data["files"][0]["graph"]["loops"]
+    assert data["valid"] and loop["dictionary"] == {"threshold": 500, "xxx": 123, "yyy": 0.456}
+    assert loop["max_iterations"] == 4
 
 
 def test_condition_mistakes_are_collected_with_columns(tmp_path):
@@ -187,8 +192,9 @@ def test_github_annotations():
     code, out, _ = check(SEEDS / "athena.cwl", "--format", "github")
     assert code == 1
     lines = out.splitlines()
-    assert lines[0].startswith("::warning file=") and ",line=16,col=19,title=step first::" in lines[0]
-    assert lines[1].startswith("::error file=") and ",line=26,col=7,title=step second::" in lines[1]
+    assert lines[0].startswith("::warning file=")
+    assert ",line=16,col=19,title=panda-exec-script-missing::step 'first': " in lines[0]
+    assert lines[1].startswith("::error file=") and ",line=26,col=7,title=panda-unresolved::step 'second': " in lines[1]
 
 
 def test_a_prun_cwl_file_is_the_prun_kind_whatever_it_holds(tmp_path):
@@ -208,7 +214,7 @@ def test_a_prun_cwl_file_is_the_prun_kind_whatever_it_holds(tmp_path):
     assert "ID:0 Name:s Type:prun" in out
     (tmp_path / "prun.cwl").unlink()  # then cwl-utils, as the server runs it, finds no such file
     code, _, err = check(tmp_path / "wf.cwl")
-    assert code == 1 and "wf.cwl:7:5: step 's': run: no such file 'prun.cwl'" in err
+    assert code == 1 and "wf.cwl:7:5: error: step 's': run: no such file 'prun.cwl'" in err
     (tmp_path / "junction.cwl").write_text((tmp_path / "wf.cwl").read_text().replace("prun.cwl", "prun"))
     (tmp_path / "wf.cwl").write_text((tmp_path / "wf.cwl").read_text().replace("prun.cwl", "junction.cwl"))
     code, out, err = check(tmp_path / "wf.cwl")
@@ -227,9 +233,8 @@ def test_a_command_line_tool_as_a_sub_workflow_is_refused(tmp_path):
         '      opt_exec: {default: "echo"}\n      opt_args: {default: ""}\n    out: []\n'
     )
     code, _, err = check(tmp_path / "wf.cwl")
-    assert (
-        code == 1 and "myprun.cwl:1:1: a PanDA workflow document has `class: Workflow` (found 'CommandLineTool')" in err
-    )
+    assert code == 1
+    assert "myprun.cwl:1:1: error: a PanDA workflow document has `class: Workflow` (found 'CommandLineTool')" in err
     assert "'CommandOutputParameter' object has no attribute 'outputSource'" in err
 
 
@@ -243,7 +248,7 @@ def test_dump_of_a_split_at_run_time_names_the_splitter_the_jobs_and_the_gather(
     assert "  Stages: make.job0 make.job1 make.job2 make.job3 make.job4\n" in out  # known now: made now
     assert "  Condition: $(!self.opt_inDS)  ->  (failed(count) || skipped(count))\n" in out
     code, out, _ = check(EXAMPLES / "split.cwl", "--format", "json")
-    count = next(n for n in json.loads(out)["graph"]["nodes"] if n["name"] == "count")
+    count = next(n for n in json.loads(out)["files"][0]["graph"]["nodes"] if n["name"] == "count")
     assert count["stages"] == ["count.split", "count"] and count["files_per_job"] == 2
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cwlpilot.check_cmd import main as cli_main
 from cwlpilot.panda_cmd import main, plan_problems
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "panda"
@@ -226,7 +227,7 @@ REMOTE = {
 @pytest.mark.parametrize(
     ("kind", "words"), [("reana", "are sent to a REANA cluster"), ("gitlab", "trigger a GitLab CI pipeline")]
 )
-def test_kinds_that_cannot_run_locally_are_a_note_of_check_and_an_error_of_compile(tmp_path, kind, words):
+def test_kinds_that_cannot_run_locally_are_a_warning_of_check_and_an_error_of_compile(tmp_path, kind, words):
     """PanDA's server accepts reana and gitlab steps (pcwl_utils.WORKFLOW_NAMES); only running them here fails."""
     wf = write(
         tmp_path,
@@ -234,10 +235,9 @@ def test_kinds_that_cannot_run_locally_are_a_note_of_check_and_an_error_of_compi
         f"inputs: []\noutputs: []\nsteps:\n  k:\n    run: {kind}\n    in:\n{REMOTE[kind]}    out: [outDS]\n",
     )
     out, err = io.StringIO(), io.StringIO()
-    assert main(["check", str(wf)], out, err) == 0, err.getvalue()
-    assert (
-        f"k.cwl:7:10: note: step 'k': {kind} steps {words} and cannot run locally [panda-not-local]" in err.getvalue()
-    )
+    assert cli_main(["check", str(wf)], out, err) == 0, err.getvalue()
+    found = f"k.cwl:7:10: warning: step 'k': {kind} steps {words} and cannot run locally [panda-not-local]"
+    assert found in err.getvalue()
     code, _, err_text = compile_(wf)
     assert code == 1 and f"k.cwl:7:10: step 'k': {kind} steps {words} and cannot run locally" in err_text
 
@@ -257,8 +257,8 @@ def test_a_sub_workflows_readers_get_the_dataset_of_every_step_inside_it():
 def test_yaml_errors_missing_sub_workflows_and_cycles(tmp_path):
     (tmp_path / "syntax.cwl").write_text("class: Workflow\nsteps:\n  a: [\n      run: prun\n")
     out, err = io.StringIO(), io.StringIO()
-    assert main(["check", str(tmp_path / "syntax.cwl")], out, err) == 1
-    assert "syntax.cwl:5:1: YAML syntax error" in err.getvalue()
+    assert cli_main(["check", str(tmp_path / "syntax.cwl")], out, err) == 1
+    assert "syntax.cwl:5:1: error: YAML syntax error" in err.getvalue()
     # cwl-utils, as PanDA's server loads the document (pcwl_utils.parse_workflow_file), refuses a missing run file
     wf = write(
         tmp_path,

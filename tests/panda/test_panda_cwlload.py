@@ -2,17 +2,18 @@
 the empty stand-in files `prun`, `junction`, `phpo`, `reana`, `gitlab` it touches beside the document --
 here answered by a fetcher, so that `check` writes nothing."""
 
-from tests.panda.helpers import prun, run_cli, workflow
+from tests.panda.helpers import panda_check, prun, run_cli, workflow
 
 
 def test_missing_steps_and_duplicate_keys_are_refused_where_cwl_utils_says(tmp_path):
     """The two sPHENIX workflows the server refuses: an empty `steps:` and a second `outputSource:` key."""
     (tmp_path / "empty.cwl").write_text("cwlVersion: v1.0\nclass: Workflow\ninputs: []\noutputs: []\nsteps:\n")
-    code, _, err = run_cli("check", tmp_path / "empty.cwl")
-    assert (
-        code == 1
-        and "empty.cwl:1:1: PanDA's parser (cwl-utils) refuses the document: missing required field `steps`" in err
-    )
+    valid, err = panda_check(tmp_path / "empty.cwl")  # no step: nothing tells it from a standard document
+    assert not valid
+    assert "empty.cwl:1:1: error: PanDA's parser (cwl-utils) refuses the document: missing required field `steps`" \
+        in err
+    code, _, err = run_cli("check", tmp_path / "empty.cwl")  # which, as cwltool, refuses it too
+    assert code == 1 and "empty.cwl:1:1: error: missing required field `steps` [cwl-schema]" in err
     steps = prun("a", "echo > x", "--outputs x")
     dup = workflow(tmp_path, "dup.cwl", steps, outputs="\n  o:\n    outputSource: a/outDS\n    outputSource: b/outDS")
     code, _, err = run_cli("check", dup)
@@ -24,7 +25,7 @@ def test_when_in_a_v1_0_document(tmp_path):
         tmp_path, "w.cwl", prun("a", "echo > x", "--outputs x", extra="    when: $(self.opt_inDS)\n"), version="v1.0"
     )
     code, _, err = run_cli("check", wf)
-    assert code == 1 and "w.cwl:12:5: step 'a': PanDA's parser (cwl-utils) refuses `when` here" in err
+    assert code == 1 and "w.cwl:12:5: error: step 'a': PanDA's parser (cwl-utils) refuses `when` here" in err
 
 
 def test_stand_ins_only_for_the_kind_names_and_nothing_written(tmp_path):
@@ -59,7 +60,8 @@ def test_files_cwl_utils_reads_are_read_within_the_limits(tmp_path):
     (tmp_path / "bomb.yml").write_text('a: &a ["x","x","x","x","x","x","x","x","x"]\n'
                                        + "".join(f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n"
                                                  for p, c in zip("abcdefg", "bcdefgh", strict=True)))
-    for name, why in (("zero.txt", "zero.txt:1:1: the file is larger than 4 MB"), ("bomb.yml", "an alias bomb?")):
+    big = "zero.txt:1:1: error: the file is larger than 4 MB"
+    for name, why in (("zero.txt", big), ("bomb.yml", "an alias bomb?")):
         step = prun("a", "echo > x", "--outputs x").replace(
             '      opt_exec: {default: "echo > x"}', f"      opt_exec:\n        default: {{$import: {name}}}")
         code, _, err = run_cli("check", workflow(tmp_path, "w.cwl", step))

@@ -60,7 +60,7 @@ def test_a_custom_stream_name(tmp_path):
     )
     (tmp_path / "run.sh").write_text("")
     data = check_json(workflow(tmp_path, "w.cwl", steps), "--outDS", OUT)
-    assert data["valid"] and data["warnings"] == []
+    assert data["valid"] and data["summary"]["warnings"] == 0
     assert node(data, "b")["server"]["cliParams"] == (
         "prun --outputs c.tar --nFilesPerJob=1 --secondaryDSs IN_MINH:5:user.me.test_001_t2_b.tar/ "
         "--inDS user.me.test_000_t1_a.tar/ --notExpandInDS --notExpandSecDSs --exec 'run.sh %IN %IN_MINH' "

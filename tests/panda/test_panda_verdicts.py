@@ -11,7 +11,7 @@ A = prun("a", "echo 1 > a.txt", "--outputs a.txt")
 
 
 def errors(data):
-    return [d["message"] for d in data["errors"]]
+    return [d["message"] for d in data["diagnostics"] if d["severity"] == "error"]
 
 
 def test_an_output_naming_no_step_is_a_warning_with_a_suggestion(tmp_path):
@@ -112,7 +112,7 @@ def test_a_loop_hint_the_server_does_not_read(tmp_path):
     steps = "  L:\n    run: body.cwl\n    in: []\n    out: [outDS]\n    hints: [{class: loop}]\n"
     data = check_json(workflow(tmp_path, "w.cwl", steps))
     assert data["valid"] and "is no loop for PanDA's server" in found(data, "panda-loop-hint-ignored")[0]["message"]
-    assert data["graph"]["loops"] == []
+    assert data["files"][0]["graph"]["loops"] == []
 
 
 def test_the_memory_question_of_panda_client(tmp_path):
@@ -164,7 +164,7 @@ def test_placeholders_the_server_leaves_as_written_at_the_top_level(tmp_path):
     )
     data = check_json(wf)
     assert data["valid"] and len(found(data, "panda-toplevel-placeholder")) == 2
-    assert "--exec 'echo %{seed} %{i} > x'" in data["graph"]["nodes"][0]["server"]["cliParams"]
+    assert "--exec 'echo %{seed} %{i} > x'" in data["files"][0]["graph"]["nodes"][0]["server"]["cliParams"]
 
 
 def test_a_missing_exec_script_is_a_warning(tmp_path):
@@ -174,7 +174,7 @@ def test_a_missing_exec_script_is_a_warning(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["phpo", "reana", "gitlab"])
-def test_steps_only_panda_runs_are_valid_with_a_note(tmp_path, kind):
+def test_steps_only_panda_runs_are_valid_with_a_warning(tmp_path, kind):
     ins = {
         "phpo": "      opt_args: {default: '--loadJson conf.json'}\n",
         "reana": "      opt_exec: {default: run}\n      opt_args: {default: ''}\n",
@@ -185,7 +185,9 @@ def test_steps_only_panda_runs_are_valid_with_a_note(tmp_path, kind):
     }[kind]
     wf = workflow(tmp_path, "w.cwl", f"  k:\n    run: {kind}\n    in:\n{ins}    out: [outDS]\n")
     data = check_json(wf)
-    assert data["valid"] and [d["severity"] for d in found(data, "panda-not-local")] == ["note"]
+    assert data["valid"] and [d["severity"] for d in found(data, "panda-not-local")] == ["warning"]
+    assert run_cli("check", wf, "--strict")[0] == 1
+    assert run_cli("check", wf, "--strict", "--ignore", "panda-not-local")[0] == 0
 
 
 @pytest.mark.parametrize(
@@ -231,7 +233,7 @@ def test_a_loop_without_a_junction_runs_once(tmp_path):
     steps = "  L:\n    run: body.cwl\n    in: []\n    out: [outDS]\n    hints: [loop]\n"
     data = check_json(workflow(tmp_path, "w.cwl", steps))
     assert data["valid"] and found(data, "panda-loop-without-junction")
-    assert [n["stages"] for n in data["graph"]["nodes"] if n["type"] == "prun"] == [["L.1.a"]]
+    assert [n["stages"] for n in data["files"][0]["graph"]["nodes"] if n["type"] == "prun"] == [["L.1.a"]]
 
 
 def test_scatter_must_be_a_list(tmp_path):

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS stages (
 CREATE INDEX IF NOT EXISTS stages_ready_rank ON stages(rank) WHERE state = 'ready';
 CREATE INDEX IF NOT EXISTS stages_running_semaphore ON stages(semaphore)
   WHERE state = 'running' AND semaphore IS NOT NULL;
-CREATE INDEX IF NOT EXISTS stages_origin ON stages(origin);
+-- only stages added at run time have an origin: the others' updates then add no entry to this index
+CREATE INDEX IF NOT EXISTS stages_added_origin ON stages(origin) WHERE origin IS NOT NULL;
 CREATE TABLE IF NOT EXISTS expansions (id BIGSERIAL PRIMARY KEY, spawner TEXT NOT NULL, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS edges (parent BIGINT NOT NULL, child BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS edges_parent ON edges(parent);

@@ -311,7 +311,6 @@ class PostgresStore(SQLStore):
                                                        (limit,))]
 
     CACHE = 8  # ready stages read for the next cycle's pick, at least (twice the stages this one may pick)
-    STALE_TRIES = 3  # picks found out of date in a row (other pilots claiming alike) before a locked pick
 
     def _fast_cycle(self, pilot: int, results: Sequence[Finish], pick: Picker, limit: int,
                     now: float) -> tuple[list[bool], list[Claim]]:
@@ -323,28 +322,37 @@ class PostgresStore(SQLStore):
             with self._tx() as db:
                 self._decide(db, answer.free)
         claims = list(answer.claims or [])
-        queue, tries = None if answer.free else answer.queue, 0
+        queue = None if answer.free else answer.queue
+        collided = bool(requests) and len(claims) < len(requests)
         while limit > 0:  # room left (a stale pick, picks taken by others, stages new in the queue): pick again
-            if queue is None or requests is None or tries == self.STALE_TRIES:
+            # after a collision with other pilots (picks taken first, or made on a queue they changed), the
+            # queue is read and locked in the claim's transaction: pilots racing for the same stages would
+            # collide again on what they read
+            if queue is None or requests is None or collided:
                 return answer.accepted, claims + self._locked_pick(pilot, pick, limit, now, claims)
             offered = queue[:limit]
             requests = self._plain(pick(offered, claims))
             if requests == []:
                 break
             if requests is not None:
-                tries += 1
                 again = self._call(pilot, (), offered, requests, limit, now)
                 claims += again.claims or []
+                collided = len(again.claims or []) < len(requests)
                 queue = again.queue
         self._queue = queue
         return answer.accepted, claims
 
     def _locked_pick(self, pilot: int, pick: Picker, limit: int, now: float,
                      held: Sequence[Claim] = ()) -> list[Claim]:
-        """The general path: the queue read and locked in the claim's transaction."""
+        """The general path: the queue read and locked in the claim's transaction. What it read and did not
+        claim is the next cycle's queue (less what other pilots were claiming: those rows were locked)."""
         with self._tx() as db:
-            requests = pick(self._ready_locked(db, limit), held)
-            return self._claim(db, pilot, requests, now) if requests else []
+            ready = self._ready_locked(db, max(2 * limit, self.CACHE))
+            requests = pick(ready[:limit], held)
+            claims = self._claim(db, pilot, requests, now) if requests else []
+        taken = {r.stage_id for r in requests}
+        self._queue = [r for r in ready if r.id not in taken]
+        return claims
 
     @staticmethod
     def _plain(requests: list[ClaimRequest]) -> list[ClaimRequest] | None:

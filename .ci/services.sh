@@ -81,6 +81,10 @@ start_slurm() {
   local cpus mem
   cpus=$(nproc)
   mem=$(awk '/MemTotal/ {print int($2 / 1024 / 2)}' /proc/meminfo)  # each virtual node offers half the RAM
+  # Preemption (tests/e2e/test_scaleout.py): jobs of partition `high` preempt those of `low` over the same
+  # nodes; a preempted job is requeued after GraceTime (and starts again once the nodes are free and
+  # cred_expire, the least time a requeued job waits, has passed). `debug`, the default, is never preempted
+  # and preempts nothing: jobs that name no partition behave as without preemption.
   cat >"$s/slurm.conf" <<EOF
 ClusterName=cwlpilot
 SlurmctldHost=localhost
@@ -107,8 +111,13 @@ SlurmdLogFile=$s/log/slurmd-%n.log
 SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
 KillWait=5
 MinJobAge=60
+PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
+AuthInfo=cred_expire=15
 NodeName=n[1-$NODES] NodeAddr=127.0.0.1 Port=[17001-1700$NODES] CPUs=$cpus RealMemory=$mem State=UNKNOWN
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=1 PreemptMode=OFF
+PartitionName=low Nodes=ALL MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=1 PreemptMode=REQUEUE GraceTime=5
+PartitionName=high Nodes=ALL MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=2 PreemptMode=OFF
 EOF
   export SLURM_CONF="$s/slurm.conf"
   setsid /usr/sbin/slurmctld -D -c -i -f "$SLURM_CONF" >"$s/log/slurmctld.out" 2>&1 < /dev/null &

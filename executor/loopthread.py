@@ -6,11 +6,22 @@ import signal
 import threading
 from collections.abc import Callable
 
+LEFT_TO_THE_BODY = frozenset({signal.SIGCHLD, signal.SIGINT, signal.SIGTERM})
+
 
 def in_fresh_thread(body: Callable[[], None], stop: Callable[[], None]) -> None:
     """Run `body` in a new thread while this, the main thread, waits for it. Signal handlers written in
-    Python run in the main thread only, so it wakes ten times a second to run them; SIGCHLD, which arrives
-    with every stage's end, is left to `body`'s thread, which sleeps on the wake-up pipe.
+    Python run in the main thread only, so it wakes ten times a second to run them; the signals themselves
+    (SIGCHLD, which arrives with every stage's end, and the stop signals SIGINT and SIGTERM) are left to
+    `body`'s thread, which sleeps on the wake-up pipe, where each signal's C-level handler writes its number.
+
+    Why the stop signals too: a batch system stops a job by signalling all of its processes, the pilot and
+    its stages, so the pilot may find its SIGTERM pending together with the SIGCHLD of stages the same
+    signal ended. The kernel runs the handlers of all the signals pending for a thread before that thread
+    goes on (one frame each), so the stop's number is in the pipe with those ends' when the loop reads it,
+    and the loop sees the stop before it records them (it gives such stages back: `executor.pilot`). With
+    the main thread taking the stop, the two threads raced, and on a busy machine the loop could read and
+    record the ends before the main thread had run the stop's handler.
 
     Why a new thread: Linux estimates each thread's CPU use from its past (util_est) and never lowers the
     estimate of a thread that also waits for a CPU, as the pilot does while stages run. Reading and storing
@@ -38,7 +49,7 @@ def in_fresh_thread(body: Callable[[], None], stop: Callable[[], None]) -> None:
 
     worker = threading.Thread(target=target, name="cwlpilot-loop")
     worker.start()
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, LEFT_TO_THE_BODY)
     try:
         while not done.wait(0.1):
             pass

@@ -56,6 +56,16 @@ def classify(ended: Ended) -> Failure | None:
     return Failure.SIGNAL if ended.exit_code < 0 else Failure.EXIT
 
 
+def may_be_the_stops_doing(ended: Ended) -> bool:
+    """Whether a stage that ended while its pilot is being stopped by a signal goes back with the pilot's
+    other stages, not counted. A batch system ends a job (scancel, preemption, the time limit) by signalling
+    every process of it, so the same SIGTERM may have reached the stage first: it died of it, or handled it
+    and exited non-zero (a shell's `trap 'exit 143' TERM`, a JVM's 143, a handler's exit 1). A stage that
+    truly failed fails again on its next attempt. What the pilot ended itself (a stage over its memory or its
+    timeout) keeps its outcome, as does a success."""
+    return classify(ended) in (Failure.SIGNAL, Failure.EXIT)
+
+
 def conclude(claim: Claim, ended: Ended, retry_count: int, rules: Sequence[RetryRule], log: str,
              log_tail: str = "") -> tuple[Finish, Decision | None]:
     """The Finish record for an ended attempt, and the retry decision when it failed."""

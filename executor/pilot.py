@@ -38,7 +38,7 @@ from cwlpilot.executor.learning import Learned, Learner, Measured
 from cwlpilot.executor.loopthread import in_fresh_thread
 from cwlpilot.executor.monitor import TreeSampler, process_identity
 from cwlpilot.executor.o2dpglogs import Observer
-from cwlpilot.executor.outcome import Ended, ExitCodes, conclude, verdict
+from cwlpilot.executor.outcome import Ended, ExitCodes, conclude, may_be_the_stops_doing, verdict
 from cwlpilot.executor.plan import Stage, stage_from_spec
 from cwlpilot.executor.retry import Failure, parse_rules
 from cwlpilot.executor.slurm import batch_job
@@ -157,8 +157,9 @@ class Pilot:
 
     def _loop(self) -> None:
         self._work()
-        # Stages that ended before the stop are recorded with their real outcome, not as lost.
-        ended = self._reap()
+        # Stages that ended before the stop are recorded with their real outcome, not as lost (those the stop
+        # itself may have ended go back with the pilot's others: `_round`).
+        ended = self._reap(stopping=self.interrupted)
         if ended:
             self._round(ended, claim=False)
 
@@ -208,8 +209,8 @@ class Pilot:
         """Record what ended and claim what may start, in one store transaction."""
         if self._wait(0.0) - STOP_SIGNALS and self.watch is not None:  # a stop signal with these ends? ...
             self.watch.poke()  # ... a stage's end instead: the loop's next wait must not sleep through it
-        if self.interrupted:  # stages killed by the signal that stops the pilot go back with it, not counted
-            ended = [e for e in ended if not _killed_with_the_pilot(e)]
+        if self.interrupted:  # stages the signal that stops the pilot may have ended go back with it, not counted
+            ended = [e for e in ended if not may_be_the_stops_doing(e.ended)]
             claim = False
         finishes = [self._conclude(e) for e in ended]
         for e, finish in zip(ended, finishes, strict=True):
@@ -261,8 +262,8 @@ class Pilot:
     def _wait(self, timeout: float) -> frozenset[int]:
         """Sleep until a stage may have ended. A stop signal seen on the way interrupts the pilot at once,
         before the ends it brought are recorded: a batch system stopping a job (scancel, preemption, the time
-        limit) signals the pilot and its stages together, and stages killed that way are requeued with the
-        pilot's others by `_shutdown`, not counted as failed attempts (`_killed_with_the_pilot`)."""
+        limit) signals the pilot and its stages together, and stages ended that way are requeued with the
+        pilot's others by `_shutdown`, not counted as failed attempts (`outcome.may_be_the_stops_doing`)."""
         assert self.watch is not None
         seen = self.watch.wait(timeout)
         if seen & STOP_SIGNALS:
@@ -503,13 +504,6 @@ class Pilot:
                 self.store.finish(self.id, done)
             except StoreError as exc:  # out of reach: they run again, the others must still be stopped
                 self.reporter.note(f"cannot record {len(done)} stage(s) that ended while stopping: {exc}")
-
-
-def _killed_with_the_pilot(e: _Ended) -> bool:
-    """A stage ended by a signal the pilot did not send: when the pilot is being stopped, the same stop
-    (a batch system's SIGTERM to the whole job) reached the stage."""
-    code = e.ended.exit_code
-    return code is not None and code < 0 and e.ended.killed_for is None
 
 
 def _claim_request(choice: Choice) -> ClaimRequest:

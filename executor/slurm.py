@@ -4,8 +4,9 @@ The way PanDA provisions pilots on worker nodes: the batch system gives each pil
 memory, a time limit); the pilot books exactly that and pulls stages from the run's store until the run has
 nothing left for it. What Slurm does to a job ends its pilot cleanly: scancel, preemption and the time limit
 send SIGTERM (then SIGKILL after KillWait), the pilot stops its stages and gives them back to the store, not
-counted as attempts; a node lost without notice stops heartbeating and its stages are requeued by the other
-pilots after the heartbeat timeout.
+counted as attempts; a task requeued after preemption runs the script again, a new pilot that goes on with
+the run, its output appended to the same log; a node lost without notice stops heartbeating and its stages
+are requeued by the other pilots after the heartbeat timeout.
 """
 
 from __future__ import annotations
@@ -67,7 +68,10 @@ def render_script(job: PilotJob) -> str:
              "#SBATCH --ntasks=1",
              f"#SBATCH --cpus-per-task={job.cpus}",
              f"#SBATCH --mem={job.mem_mb}M",
-             f"#SBATCH --output={logs}/pilot-%A_%a.log"]
+             f"#SBATCH --output={logs}/pilot-%A_%a.log",
+             # a task requeued (preemption, a node failure) starts its pilot again with the same log: append,
+             # or the new pilot truncates what the first one wrote (sbatch's default, JobFileAppend=0)
+             "#SBATCH --open-mode=append"]
     if job.time:
         lines.append(f"#SBATCH --time={job.time}")
     if job.partition:

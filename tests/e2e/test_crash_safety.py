@@ -3,9 +3,11 @@
 Real runs of `cwlpilot run` in subprocesses, real SIGKILLs; no mocks.
 """
 
+import contextlib
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import time
 
@@ -150,6 +152,44 @@ def test_a_stage_that_ends_during_shutdown_keeps_its_real_outcome(tmp_path, sig)
     recorded = {(a[0], a[2]) for a in attempts(work)}
     assert ("quick", "done") in recorded, recorded
     assert ("slow", "lost") in recorded, recorded
+
+
+def test_a_stage_exiting_non_zero_on_the_batch_systems_sigterm_is_handed_back_not_failed(tmp_path):
+    """Regression: Slurm ends a job (scancel, preemption, the time limit) by sending SIGTERM to every process
+    of it, the pilot's stages too. A stage that handles it and exits non-zero (a shell's `trap 'exit 143'
+    TERM`, a JVM's 143, a handler's exit 1) and whose end the pilot saw with the signal was recorded as
+    failed, counted an attempt, and its failure asked the whole run to stop. It is given back with the pilot's
+    other stages, as one killed by the signal is. The pilot is held (SIGSTOP) while the signal reaches its
+    stages, so that it sees their ends and its own SIGTERM at once, whatever the machine's timing."""
+    token = f"30.{os.getpid()}7"
+    stages = [stage("trapper", f"trap 'exit 143' TERM; echo start >> ../ledger; sleep {token} & wait", cwd="a"),
+              stage("dies", f"echo start >> ../ledger; exec sleep {token}", cwd="b"),
+              stage("after", "true", ["trapper", "dies"])]
+    plan = write_plan(tmp_path / "p.json", stages)
+    work = tmp_path / "w"
+    proc = start_cwlpilot("run", plan, "--workdir", work, "-j", 2, "--cpu-limit", 2)
+    assert _wait_for(lambda: sum(p.info["cmdline"][0] == "sleep" for p in _alive(f"sleep {token}")) == 2)
+    pilot = psutil.Process(proc.pid)
+    leaders = [p for p in pilot.children() if token in " ".join(p.cmdline())]
+    assert len(leaders) == 2, leaders
+    os.kill(proc.pid, signal.SIGSTOP)
+    for p in pilot.children(recursive=True):  # as slurmstepd signals a job: every process of it
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.send_signal(signal.SIGTERM)
+    assert _wait_for(lambda: all(p.status() == psutil.STATUS_ZOMBIE for p in leaders))  # ended, not yet reaped
+    os.kill(proc.pid, signal.SIGTERM)
+    os.kill(proc.pid, signal.SIGCONT)
+    assert proc.wait(timeout=30) == 1
+    recorded = [(a[0], a[2]) for a in attempts(work)]
+    assert sorted(recorded) == [("dies", "lost"), ("trapper", "lost")], recorded
+    assert states(work) == {"trapper": "ready", "dies": "ready", "after": "pending"}
+    assert _gone_within(f"sleep {token}", 1.0)
+    db = sqlite3.connect(work / "cwlpilot.db")
+    try:  # not charged an attempt, and the run was not asked to stop (its next invocation just goes on)
+        assert db.execute("SELECT max(counted) FROM stages").fetchone() == (0,)
+        assert db.execute("SELECT value FROM meta WHERE key = 'stop'").fetchall() == []
+    finally:
+        db.close()
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 """Scale out, end to end, with a real PostgreSQL and a real Slurm (three virtual nodes on this host): pilots
-sharing a run, `submit --slurm` draining a run over the nodes, `scancel` of a pilot mid-run, and a PostgreSQL
-restart mid-run. Every stage appends "start NAME" and "end NAME" to a ledger: each must end exactly once."""
+sharing a run, `submit --slurm` draining a run over the nodes, `scancel` of a pilot mid-run, a pilot reaching
+its time limit, pilots preempted and requeued, and a PostgreSQL restart mid-run. Every stage appends
+"start NAME" and "end NAME" to a ledger: each must end exactly once."""
 
 import os
 import shutil
@@ -13,12 +14,15 @@ import pytest
 from .helpers import cwlpilot, env, stage, start_cwlpilot, write_plan
 
 LEDGER = "echo start {n} >> ../ledger; sleep {s}; echo end {n} >> ../ledger"
+# a stage that handles SIGTERM and exits non-zero, as a shell's trap (or a JVM, exiting 143) does
+TRAPPING = "trap 'exit 143' TERM; echo start {n} >> ../ledger; sleep {s} & wait; echo end {n} >> ../ledger"
 
 
-def plan_of(path, n, sleep, chains=0):
-    """n stages writing to the ledger; with `chains`, stage i needs stage i - chains."""
-    stages = [stage(f"t{i}", LEDGER.format(n=f"t{i}", s=sleep), [f"t{i - chains}"] if chains and i >= chains else [],
-                    cwd="work") for i in range(n)]
+def plan_of(path, n, sleep, chains=0, trapping=False):
+    """n stages writing to the ledger; with `chains`, stage i needs stage i - chains; with `trapping`, the
+    odd ones exit 143 on SIGTERM instead of dying of it."""
+    stages = [stage(f"t{i}", (TRAPPING if trapping and i % 2 else LEDGER).format(n=f"t{i}", s=sleep),
+                    [f"t{i - chains}"] if chains and i >= chains else [], cwd="work") for i in range(n)]
     return write_plan(path, stages)
 
 
@@ -126,10 +130,12 @@ def test_scancel_of_a_pilot_mid_run_hands_its_stages_back(tmp_path, pg_url, slur
         [sys.executable, "-m", "cwlpilot", "submit", str(plan), "--store", pg_url,
          "--workdir", str(work), "--slurm", "--pilots", "3", "--cpus-per-pilot", "2", "--mem-per-pilot", "300",
          "--wait"], env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    # a pilot with two stages running: cancel it as a user (or the batch system) would
+    # a pilot with two stages running or more (three, with the one it backfills): cancel it as a user (or the
+    # batch system) would. Waiting for exactly two missed the moment, or caught a pilot whose last stages
+    # were ending: it runs three at once, and two only as it starts or ends.
     victim = _wait_for(lambda: query(pg_url, "SELECT p.id, p.batch_job FROM pilots p JOIN attempts a ON "
                                      "a.pilot = p.id AND a.state = 'running' GROUP BY p.id, p.batch_job "
-                                     "HAVING count(*) = 2 LIMIT 1", missing_ok=True), what="a busy pilot")[0]
+                                     "HAVING count(*) >= 2 LIMIT 1", missing_ok=True), what="a busy pilot")[0]
     pilot_id, job = victim
     subprocess.run(["scancel", job.split("@")[0]], check=True, timeout=30)
     output, _ = submit.communicate(timeout=300)
@@ -144,6 +150,122 @@ def test_scancel_of_a_pilot_mid_run_hands_its_stages_back(tmp_path, pg_url, slur
     assert counted == 0
     for name, _ in lost:  # and it was stopped: its attempt never wrote its end (perhaps not even its start)
         assert ledger(work).count(f"start {name}") in (1, 2) and ledger(work).count(f"end {name}") == 1
+
+
+def _stage_processes(marker):
+    """Live processes whose command line holds `marker` (a stage's own sleep length, unique to a test)."""
+    import psutil
+
+    return [p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])]
+
+
+def _handed_back_cleanly(url, workdir, n):
+    """The run ended with every stage done exactly once; the attempts the stopped pilots had running were
+    given back by the pilots themselves (`lost`, rule "interrupted", not "lost: pilot died"), none failed,
+    none counted against a stage's retries, and none wrote its end (it was stopped, not finished). Stages
+    that exit 143 on the SIGTERM (`trapping`, the odd ones) were given back too, not failed."""
+    assert ended_exactly_once(workdir, n), ledger(workdir)
+    attempts = query(url, "SELECT stage, state, rule, pilot FROM attempts ORDER BY id")
+    lost = [(stage, pilot) for stage, state, rule, pilot in attempts if state == "lost"]
+    assert lost and {state for _, state, _, _ in attempts} == {"done", "lost"}, attempts
+    assert {rule for _, state, rule, _ in attempts if state == "lost"} == {"interrupted"}, attempts
+    assert query(url, "SELECT max(counted) FROM stages")[0][0] == 0
+    for name, _ in lost:  # perhaps stopped before it even wrote its start
+        tries = sum(1 for stage, _, _, _ in attempts if stage == name)
+        assert 1 <= ledger(workdir).count(f"start {name}") <= tries, (name, ledger(workdir))
+    if len(lost) > 1:  # consecutive stages (the pilots claim in order): a trapping one among them
+        assert any(int(name[1:]) % 2 for name, _ in lost), lost
+    return lost
+
+
+def test_a_pilot_at_its_time_limit_hands_its_stages_back(tmp_path, pg_url, slurm):
+    """sbatch(1), --time: "When the time limit is reached, each task in each job step is sent SIGTERM followed
+    by SIGKILL. The interval between signals is specified by the Slurm configuration parameter KillWait ...
+    Time resolution is one minute". slurmctld looks at the limits every 30 s (its PERIODIC_TIMEOUT), so with
+    --time 1 the pilot (the batch script) and its stages get SIGCONT and SIGTERM 60-90 s after the job started,
+    and SIGKILL KillWait (5 s, .ci/services.sh) later. A pilot of two cores runs three of these stages at once
+    (two, and one backfilled): nine rounds of 12 s outlast 90 s, so the signal comes while stages run."""
+    n, length = 27, 12.0731
+    plan = plan_of(tmp_path / "p.json", n, length, trapping=True)
+    work = tmp_path / "w"
+    first = cwlpilot("submit", plan, "--store", pg_url, "--workdir", work, "--slurm", "--pilots", 1,
+                     "--cpus-per-pilot", 2, "--mem-per-pilot", 300, "--time", 1, "--wait", timeout=240)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "all pilots of job" in first.stderr and "submit again to go on" in first.stderr, first.stderr
+    (log,) = (work / "pilots").iterdir()
+    text = log.read_text()
+    assert "DUE TO TIME LIMIT" in text and "pilot interrupted: its running stages were given back" in text, text
+    assert query(pg_url, "SELECT ended FROM pilots") == [(1,)]  # it recorded its own end
+    assert not _stage_processes(f"sleep {length}")  # nothing it started outlived it
+    running = query(pg_url, "SELECT count(*) FROM attempts WHERE state = 'running'")[0][0]
+    lost = query(pg_url, "SELECT count(*) FROM attempts WHERE state = 'lost'")[0][0]
+    assert running == 0 and 1 <= lost <= 3, (running, lost)  # what ran at the signal: three at most
+    # a second submit, with no time limit, finishes the run
+    second = cwlpilot("submit", plan, "--store", pg_url, "--workdir", work, "--slurm", "--pilots", 3,
+                      "--cpus-per-pilot", 2, "--mem-per-pilot", 300, "--wait", timeout=240)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert f"{n} stages: {n} done" in second.stdout and "0 retried" in second.stdout, second.stdout
+    lost = _handed_back_cleanly(pg_url, work, n)
+    assert len({pilot for _, pilot in lost}) == 1
+
+
+def _job_state(job):
+    out = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], capture_output=True, text=True, timeout=30)
+    return out.stdout.strip()
+
+
+def test_preempted_pilots_hand_their_stages_back_and_come_back_requeued(tmp_path, pg_url, slurm):
+    """Preemption, as .ci/services.sh sets it up: PreemptType=preempt/partition_prio, partition `low`
+    (PreemptMode=REQUEUE, GraceTime=5) under `high` (a higher PriorityTier) over the same nodes.
+    slurm.conf(5), GraceTime: once a job is selected for preemption, "its end time is set to the current
+    time plus GraceTime. The job's tasks are immediately sent SIGCONT and SIGTERM ... This is followed by the
+    SIGCONT, SIGTERM and SIGKILL signal sequence upon reaching its new end time. This second set of signals is
+    sent to both the tasks and the containing batch script": a pilot is the batch script (no job steps), so it
+    and its stages work on through the grace time and get the second set only, when slurmctld next looks at
+    end times (every 30 s). sbatch(1), --requeue: "When a job is requeued, the batch script is initiated from
+    its beginning": each array task starts a new pilot once the preemptor has ended (and, slurm.conf(5)
+    AuthInfo, cred_expire "controls how long a requeued job must wait before starting again"). The first
+    `submit --wait` follows the requeued job to the end of the run."""
+    # three pilots of two cores run nine of these stages at once: seven rounds of 8 s outlast the preemption
+    # (at most GraceTime, then 30 s, after the preemptor is submitted)
+    n, length = 63, 8.0731
+    plan = plan_of(tmp_path / "p.json", n, length, trapping=True)
+    work = tmp_path / "w"
+    submit = subprocess.Popen(
+        [sys.executable, "-m", "cwlpilot", "submit", str(plan), "--store", pg_url, "--workdir", str(work),
+         "--slurm", "--partition", "low", "--pilots", "3", "--cpus-per-pilot", "2", "--mem-per-pilot", "300",
+         "--wait"], env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    high = None
+    try:
+        _wait_for(lambda: query(pg_url, "SELECT count(DISTINCT pilot) FROM attempts WHERE state = 'running'",
+                                missing_ok=True) == [(3,)], what="three busy pilots")
+        # a job of the high partition wanting the three nodes whole
+        high = subprocess.run(["sbatch", "--parsable", "--partition", "high", "--nodes", "3", "--exclusive",
+                               "--output", "/dev/null", "--wrap", "sleep 20"],
+                              capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+        _wait_for(lambda: _job_state(high) == "RUNNING", timeout=90, what="the preemptor to start")
+        # the preempted pilots are gone: each ended itself, giving back what it ran; nothing they started runs
+        pilots = query(pg_url, "SELECT id, ended, batch_job FROM pilots ORDER BY id")
+        assert len(pilots) == 3 and all(ended == 1 for _, ended, _ in pilots), pilots
+        assert not _stage_processes(f"sleep {length}")
+        assert query(pg_url, "SELECT count(*) FROM attempts WHERE state = 'running'") == [(0,)]
+        output, _ = submit.communicate(timeout=240)
+    finally:
+        if submit.poll() is None:
+            submit.kill()
+        if high:
+            subprocess.run(["scancel", high], timeout=30)
+    assert submit.returncode == 0, output
+    assert f"{n} stages: {n} done" in output and "0 retried" in output, output
+    lost = _handed_back_cleanly(pg_url, work, n)
+    first = {pilot_id for pilot_id, _, _ in pilots}
+    assert {pilot for _, pilot in lost} <= first
+    # the array tasks came back as new pilots, in the same jobs, and finished the run
+    again = query(pg_url, "SELECT id, batch_job FROM pilots WHERE id > %s ORDER BY id", (max(first),))
+    assert sorted(job.split("@")[0] for _, job in again) == sorted(job.split("@")[0] for _, _, job in pilots)
+    for log in (work / "pilots").iterdir():  # each pilot's log holds both of its runs
+        text = log.read_text()
+        assert "DUE TO PREEMPTION" in text and "pilot interrupted: its running stages were given back" in text
 
 
 def test_a_postgresql_restart_mid_run_loses_nothing(tmp_path, pg_url, restart_postgres):

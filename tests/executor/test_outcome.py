@@ -1,6 +1,6 @@
 """executor.outcome: exit-code verdicts in CWL's order, bypassed stages, and the Finish record."""
 
-from cwlpilot.executor.outcome import Ended, ExitCodes, classify, conclude, verdict
+from cwlpilot.executor.outcome import Ended, ExitCodes, classify, conclude, may_be_the_stops_doing, verdict
 from cwlpilot.executor.retry import Failure, RetryRule
 from cwlpilot.executor.store.base import Claim
 
@@ -36,3 +36,14 @@ def test_a_bypassed_stage_is_done_and_says_why():
     finish, _ = conclude(CLAIM, ended, 0, (), "log")
     assert finish.ok and finish.reason == "skipped: when is false"
     assert classify(Ended(exit_code=-9)) is Failure.SIGNAL
+
+
+def test_what_a_stopped_pilot_gives_back_is_any_failure_it_did_not_cause_itself():
+    """A batch system's SIGTERM reaches the stages with the pilot: dying of it, or exiting non-zero because of
+    it (143 from a shell's trap, 1 from a handler), goes back; success and the pilot's own kills stay."""
+    for given_back in (Ended(exit_code=-15), Ended(exit_code=143), Ended(exit_code=1),
+                       Ended(exit_code=42, judged="permanent"), Ended(exit_code=0, error="no output 'out'")):
+        assert may_be_the_stops_doing(given_back), given_back
+    for kept in (Ended(exit_code=0), Ended(exit_code=3, judged="success"), Ended(exit_code=None, bypassed="when"),
+                 Ended(exit_code=-9, killed_for=Failure.MEMORY), Ended(exit_code=-15, killed_for=Failure.TIMEOUT)):
+        assert not may_be_the_stops_doing(kept), kept

@@ -26,6 +26,8 @@ def test_one_array_of_pilots_each_booking_its_allocation():
                      "#SBATCH --time=2:00:00", "#SBATCH --partition=batch", "#SBATCH --account=proj",
                      "#SBATCH --output=/lus/scratch/run 1/pilots/pilot-%A_%a.log", "cd '/lus/scratch/run 1'"):
         assert expected in lines
+    # a task requeued after preemption starts a new pilot with the same log: it must not truncate the first's
+    assert "#SBATCH --open-mode=append" in lines
     assert lines[-1] == ("exec /opt/venv/bin/python -m cwlpilot pilot --store "
                          "'postgresql://me@db:5432/runs?run=p1' --cpu-limit 8 --mem-limit 16000 --progress lines -j 8")
     with pytest.raises(UsageError, match="must be positive"):

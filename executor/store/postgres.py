@@ -323,7 +323,7 @@ class PostgresStore(SQLStore):
                 self._decide(db, answer.free)
         claims = list(answer.claims or [])
         queue = None if answer.free else answer.queue
-        collided = bool(requests) and len(claims) < len(requests)
+        collided = requests is not None and len(claims) < len(requests)
         while limit > 0:  # room left (a stale pick, picks taken by others, stages new in the queue): pick again
             # after a collision with other pilots (picks taken first, or made on a queue they changed), the
             # queue is read and locked in the claim's transaction: pilots racing for the same stages would

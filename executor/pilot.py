@@ -252,12 +252,7 @@ class Pilot:
                 cpu, mem = learned.cpu, learned.mem
             cpu, mem = booking(cpu, mem, limits, r.mem_factor)
             requests.append(Request(r.id, cpu, mem, r.semaphore))
-        usage = self._usage()
-        if held:
-            usage = usage._replace(cpu=usage.cpu + sum(c.cpu for c in held), mem=usage.mem + sum(c.mem for c in held),
-                                   jobs=usage.jobs + len(held),
-                                   backfill_jobs=usage.backfill_jobs + sum(c.backfill for c in held))
-        return [_claim_request(c) for c in select(requests, usage, limits)]
+        return [_claim_request(c) for c in select(requests, self._usage(held), limits)]
 
     def _wait(self, timeout: float) -> frozenset[int]:
         """Sleep until a stage may have ended. A stop signal seen on the way interrupts the pilot at once,
@@ -276,15 +271,13 @@ class Pilot:
         return out
 
     # -- starting stages --------------------------------------------------------------------------
-    def _usage(self) -> Usage:
-        cpu = mem = 0.0
-        backfill = 0
-        semaphores = set()
-        for r in self.running.values():
-            cpu, mem, backfill = cpu + r.claim.cpu, mem + r.claim.mem, backfill + r.claim.backfill
-            if r.stage.semaphore is not None:
-                semaphores.add(r.stage.semaphore)
-        return Usage(cpu, mem, len(self.running), backfill, frozenset(semaphores))
+    def _usage(self, held: Sequence[Claim] = ()) -> Usage:
+        """What the running stages book, and `held`: stages claimed this cycle, not started yet (the store
+        claims them without a semaphore)."""
+        claims = [r.claim for r in self.running.values()] + list(held)
+        semaphores = frozenset(r.stage.semaphore for r in self.running.values() if r.stage.semaphore is not None)
+        return Usage(sum(c.cpu for c in claims), sum(c.mem for c in claims), len(claims),
+                     sum(c.backfill for c in claims), semaphores)
 
     def _stage(self, stage_id: int) -> Stage:
         stage = self.stages.get(stage_id)

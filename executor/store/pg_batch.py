@@ -168,7 +168,7 @@ def read_cycle(rows: Sequence[tuple[Any, ...]], results: Sequence[Finish],
     recorded = {row[1] for row in rows if row[0] == "a"}
     free = sorted(row[1] for row in rows if row[0] == "f")
     stale = any(row[0] == "x" for row in rows) or (offered and bool(free))
-    claims = None if stale else _claims([row for row in rows if row[0] == "c"], requests)
+    claims = None if stale else read_claims([row for row in rows if row[0] == "c"], requests)
     queue = [ReadyStage(row[1], row[3], row[6], row[7], row[8], row[9], row[10]) for row in rows if row[0] == "q"]
     return Answer([r.attempt_id in recorded for r in results], free, claims, queue)
 
@@ -178,15 +178,12 @@ def claim_params(pilot: int, requests: Sequence[ClaimRequest], now: float) -> li
     return [pilot, now, _claims_json(requests)]
 
 
-def read_claims(rows: Sequence[tuple[Any, ...]], requests: Sequence[ClaimRequest]) -> list[Claim]:
-    return _claims(rows, requests)
-
-
 def _claims_json(requests: Sequence[ClaimRequest]) -> str:
     return json.dumps([{"i": r.stage_id, "c": r.cpu, "m": r.mem, "b": int(r.backfill)} for r in requests])
 
 
-def _claims(rows: Sequence[tuple[Any, ...]], requests: Sequence[ClaimRequest]) -> list[Claim]:
+def read_claims(rows: Sequence[tuple[Any, ...]], requests: Sequence[ClaimRequest]) -> list[Claim]:
+    """The claim rows ('c') of an answer, as Claims with the bookings asked for."""
     out = []
     for _, attempt, stage, name, number, counted, _c, _m, _r, _s, mem_factor, time_factor, retry_limit, k in rows:
         r = requests[k - 1]

@@ -347,12 +347,16 @@ class PostgresStore(SQLStore):
         """The general path: the queue read and locked in the claim's transaction. What it read and did not
         claim is the next cycle's queue (less what other pilots were claiming: those rows were locked)."""
         with self._tx() as db:
-            ready = self._ready_locked(db, max(2 * limit, self.CACHE))
+            ready = self._ready_locked(db, self._cache_size(limit))
             requests = pick(ready[:limit], held)
             claims = self._claim(db, pilot, requests, now) if requests else []
         taken = {r.stage_id for r in requests}
         self._queue = [r for r in ready if r.id not in taken]
         return claims
+
+    def _cache_size(self, limit: int) -> int:
+        """Ready stages to read for the next cycle's pick (none when this one may pick none)."""
+        return max(2 * limit, self.CACHE) if limit > 0 else 0
 
     @staticmethod
     def _plain(requests: list[ClaimRequest]) -> list[ClaimRequest] | None:
@@ -364,7 +368,7 @@ class PostgresStore(SQLStore):
         """One cycle statement: record `results`, claim `requests` if `offered` is still the queue's head."""
         ids = [r.id for r in offered] if requests else None
         params = pg_batch.cycle_params(self.run_key, self.schema, pilot, now, results, ids, requests or [],
-                                       limit, max(2 * limit, self.CACHE) if limit > 0 else 0)
+                                       limit, self._cache_size(limit))
         rows = self.db.conn.execute(pg_batch.CYCLE, params, prepare=True).fetchall()
         return pg_batch.read_cycle(rows, results, requests or [], ids is not None)
 

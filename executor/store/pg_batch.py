@@ -14,6 +14,11 @@ queue, and the pilot picks again (a second call), as it does for the room its cl
 claimed first). So every pick is made, as in the SQLite store, as if on the queue as it stands after the
 cycle's ends: the best ranked stages, including those just made ready.
 
+Most of the function's own time is the executor's start of each statement (opening a table's indexes for an
+update costs more than the update of one row), so it runs only the statements a cycle needs: the ids travel
+as arrays, no statement looks for dependents of stages that have none, and only the ends not recorded (no
+longer this pilot's attempts) and the dependents left to the caller are answered.
+
 A dependent whose needs have all ended is made ready by the function when it has no condition and its needs all
 succeeded (sqlite_graph.decide's common case); the others (a condition, whose grammar is Python's, or a need that
 failed or was skipped) are reported and decided in Python, and the function then claims nothing, since that
@@ -24,12 +29,12 @@ path (executor/store/sql.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from cwlpilot.executor.store.base import Claim, ClaimRequest, Finish, ReadyStage
 
-VERSION = "2"  # of the functions: part of their names, so that a newer cwlpilot never calls an older body
+VERSION = "3"  # of the functions: part of their names, so that a newer cwlpilot never calls an older body
 
 # The ends and claims travel as one JSON text each: psycopg dumps a list parameter element by element in
 # Python (0.14 ms for a cycle's 16 arrays, more than the server's work on them), json.dumps in C (0.01 ms).
@@ -53,33 +58,37 @@ CLAIMS = """
   FROM c JOIN a ON a.stage = c.name ORDER BY c.k"""
 
 FUNCTIONS = f"""
-CREATE OR REPLACE FUNCTION cwl_cycle_v2(p_key integer, p_channel text, p_pilot bigint, p_now float8,
-    p_ends json, p_offered bigint[], p_claims json, p_limit integer, p_cache integer)
+CREATE OR REPLACE FUNCTION cwl_cycle_v3(p_key integer, p_channel text, p_pilot bigint, p_now float8,
+    p_ends json, p_aids bigint[], p_sids bigint[], p_offered bigint[], p_claims json, p_cids bigint[],
+    p_limit integer, p_cache integer)
 RETURNS TABLE({ROW})
 LANGUAGE plpgsql AS $body$
 DECLARE
-  v_ids bigint[]; v_sids bigint[]; v_att bigint[] := '{{}}'; v_retry bigint[] := '{{}}'; v_free bigint[] := '{{}}';
-  v_ready bigint[] := '{{}}'; v_queued integer := 0; v_worst float8;
+  v_ids bigint[] := p_cids; v_att bigint[] := '{{}}'; v_retry bigint[] := '{{}}'; v_free bigint[] := '{{}}';
+  v_ended bigint[]; v_ready bigint[] := '{{}}'; v_queued integer := 0;
 BEGIN
   PERFORM pg_advisory_xact_lock_shared(p_key, 0);
-  IF json_array_length(p_ends) > 0 THEN
-    SELECT array_agg(u.a), array_agg(u.s) INTO v_ids, v_sids FROM json_to_recordset(p_ends) AS u(a bigint, s bigint);
+  IF cardinality(p_aids) > 0 THEN
     WITH v AS (SELECT * FROM json_to_recordset(p_ends) AS u({ENDS})),
     att AS (UPDATE attempts a SET state = v.ast, "end" = v.e, exit_code = v.c, failure = v.f, peak_mem = v.pk,
               cpu_time = v.ct, log = v.l, rule = v.r
-            FROM v WHERE a.id = ANY(v_ids) AND a.id = v.a AND a.pilot = p_pilot AND a.state = 'running'
+            FROM v WHERE a.id = ANY(p_aids) AND a.id = v.a AND a.pilot = p_pilot AND a.state = 'running'
             RETURNING a.id),
     st AS (UPDATE stages s SET state = v.sst, counted = s.counted + v.n, mem_factor = coalesce(v.mf, s.mem_factor),
              time_factor = coalesce(v.tf, s.time_factor),
              retry_limit = CASE WHEN v.sst = 'ready' THEN v.rl ELSE s.retry_limit END, reason = v.rs
-           FROM v JOIN att ON att.id = v.a WHERE s.id = ANY(v_sids) AND s.id = v.s
-           RETURNING s.id, s.state),
-    freed AS (UPDATE stages s SET remaining = s.remaining - c.n
-              FROM (SELECT e.child, count(*)::integer AS n FROM edges e JOIN st ON st.id = e.parent
-                    WHERE e.parent = ANY(v_sids) AND st.state IN ('done', 'failed') GROUP BY e.child) AS c
-              WHERE s.id = c.child AND s.state = 'pending' RETURNING s.id, s.remaining)
+           FROM v JOIN att ON att.id = v.a WHERE s.id = ANY(p_sids) AND s.id = v.s
+           RETURNING s.id, s.state)
     SELECT ARRAY(SELECT id FROM att), ARRAY(SELECT id FROM st WHERE st.state = 'ready'),
-           ARRAY(SELECT id FROM freed WHERE remaining = 0 ORDER BY id) INTO v_att, v_retry, v_free;
+           ARRAY(SELECT id FROM st WHERE st.state IN ('done', 'failed')) INTO v_att, v_retry, v_ended;
+    -- their dependents, if any (a plan of independent stages is spared the statement)
+    IF cardinality(v_ended) > 0 AND EXISTS (SELECT 1 FROM edges e WHERE e.parent = ANY(v_ended)) THEN
+      WITH freed AS (UPDATE stages s SET remaining = s.remaining - c.n
+                     FROM (SELECT e.child, count(*)::integer AS n FROM edges e WHERE e.parent = ANY(v_ended)
+                           GROUP BY e.child) AS c
+                     WHERE s.id = c.child AND s.state = 'pending' RETURNING s.id, s.remaining)
+      SELECT ARRAY(SELECT id FROM freed WHERE remaining = 0 ORDER BY id) INTO v_free;
+    END IF;
     IF cardinality(v_free) > 0 THEN  -- sqlite_graph.decide for a stage without a condition, its needs all done
       WITH ok AS (UPDATE stages s SET state = 'ready', reason = '' WHERE s.id = ANY(v_free) AND s.condition IS NULL
                   AND NOT EXISTS (SELECT 1 FROM edges e JOIN stages p ON p.id = e.parent
@@ -87,22 +96,24 @@ BEGIN
       SELECT ARRAY(SELECT id FROM ok) INTO v_ready;
       v_free := ARRAY(SELECT x FROM unnest(v_free) AS x WHERE x <> ALL(v_ready));
     END IF;
-    RETURN QUERY SELECT 'a', x, NULL::bigint, NULL::text, 0, 0, NULL::float8, NULL::float8, NULL::float8,
-      NULL::text, NULL::float8, NULL::float8, NULL::integer, NULL::integer FROM unnest(v_att) AS x
-    UNION ALL SELECT 'r', x, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM unnest(v_retry) AS x
-    UNION ALL SELECT 'd', x, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM unnest(v_ready) AS x
-    UNION ALL SELECT 'f', x, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM unnest(v_free) AS x;
+    -- the ends not recorded (no longer this pilot's attempts) and the dependents left to the caller, if any
+    IF cardinality(v_att) < cardinality(p_aids) OR cardinality(v_free) > 0 THEN
+      RETURN QUERY SELECT 'n', x, NULL::bigint, NULL::text, 0, 0, NULL::float8, NULL::float8, NULL::float8,
+        NULL::text, NULL::float8, NULL::float8, NULL::integer, NULL::integer FROM unnest(p_aids) AS x
+        WHERE x <> ALL(v_att)
+      UNION ALL SELECT 'f', x, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM unnest(v_free) AS x;
+    END IF;
   END IF;
   -- the picks stand unless a stage the pilot was not offered is now ready and ranks before one it picked (a
   -- pick is greedy in rank order: stages gone since, claimed by other pilots, change none of its choices but
   -- their own, which the claim finds taken); a dependent left to the caller may change the queue: then
   -- nothing is claimed
   IF p_offered IS NOT NULL AND cardinality(v_free) = 0 THEN
-    SELECT array_agg(u.i) INTO v_ids FROM json_to_recordset(p_claims) AS u(i bigint);
-    SELECT max(s.rank) INTO v_worst FROM stages s WHERE s.id = ANY(v_ids);
     -- the best p_limit ready stages hold every such stage (the picks are at most p_limit, offered among them)
     IF NOT EXISTS (SELECT 1 FROM (SELECT s.id, s.rank FROM stages s WHERE {READY} ORDER BY s.rank LIMIT p_limit) f
-                   WHERE f.rank < v_worst AND f.id <> ALL(p_offered)) THEN
+                   WHERE f.rank < (SELECT max(w.rank) FROM stages w WHERE w.id = ANY(v_ids))
+                   AND f.id <> ALL(p_offered)) THEN
       RETURN QUERY {CLAIMS};
     ELSE
       RETURN QUERY SELECT 'x', NULL::bigint, NULL::bigint, NULL::text, 0, 0, NULL::float8, NULL::float8,
@@ -121,7 +132,7 @@ BEGIN
   END IF;
 END $body$;
 
-CREATE OR REPLACE FUNCTION cwl_claim_v2(p_pilot bigint, p_now float8, p_claims json) RETURNS TABLE({ROW})
+CREATE OR REPLACE FUNCTION cwl_claim_v3(p_pilot bigint, p_now float8, p_claims json) RETURNS TABLE({ROW})
 LANGUAGE plpgsql AS $body$
 DECLARE
   v_ids bigint[];
@@ -131,8 +142,9 @@ BEGIN
 END $body$;
 """
 
-CYCLE = "SELECT * FROM cwl_cycle_v2(%s, %s, %s, %s, %s::json, %s::bigint[], %s::json, %s, %s)"
-CLAIM = "SELECT * FROM cwl_claim_v2(%s, %s, %s::json)"
+CYCLE = ("SELECT * FROM cwl_cycle_v3(%s, %s, %s, %s, %s::json, %s::bigint[], %s::bigint[], %s::bigint[], "
+         "%s::json, %s::bigint[], %s, %s)")
+CLAIM = "SELECT * FROM cwl_claim_v3(%s, %s, %s::json)"
 
 
 class Answer(NamedTuple):
@@ -159,18 +171,24 @@ def cycle_params(key: int, channel: str, pilot: int, now: float, results: Sequen
                      "n": 0 if r.ok or not r.charged else 1, "mf": r.mem_factor if retry else None,
                      "tf": r.time_factor if retry else None, "rl": r.retry_limit if retry else None,
                      "rs": r.reason})
-    ids = None if offered is None else "{" + ",".join(str(int(i)) for i in offered) + "}"
-    return [key, channel, pilot, now, json.dumps(ends), ids, _claims_json(requests), limit, cache]
+    return [key, channel, pilot, now, json.dumps(ends), _ids(r.attempt_id for r in results),
+            _ids(r.stage_id for r in results), None if offered is None else _ids(offered), _claims_json(requests),
+            _ids(r.stage_id for r in requests), limit, cache]
+
+
+def _ids(ids: Iterable[int]) -> str:
+    """A bigint[] parameter as the text psycopg would send (its dumper builds it element by element in Python)."""
+    return "{" + ",".join(str(int(i)) for i in ids) + "}"
 
 
 def read_cycle(rows: Sequence[tuple[Any, ...]], results: Sequence[Finish],
                requests: Sequence[ClaimRequest], offered: bool) -> Answer:
-    recorded = {row[1] for row in rows if row[0] == "a"}
+    refused = {row[1] for row in rows if row[0] == "n"}
     free = sorted(row[1] for row in rows if row[0] == "f")
     stale = any(row[0] == "x" for row in rows) or (offered and bool(free))
     claims = None if stale else read_claims([row for row in rows if row[0] == "c"], requests)
     queue = [ReadyStage(row[1], row[3], row[6], row[7], row[8], row[9], row[10]) for row in rows if row[0] == "q"]
-    return Answer([r.attempt_id in recorded for r in results], free, claims, queue)
+    return Answer([r.attempt_id not in refused for r in results], free, claims, queue)
 
 
 def claim_params(pilot: int, requests: Sequence[ClaimRequest], now: float) -> list[Any]:

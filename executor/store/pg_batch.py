@@ -60,12 +60,12 @@ CLAIMS = """
 FUNCTIONS = f"""
 CREATE OR REPLACE FUNCTION cwl_cycle_v3(p_key integer, p_channel text, p_pilot bigint, p_now float8,
     p_ends json, p_aids bigint[], p_sids bigint[], p_offered bigint[], p_claims json, p_cids bigint[],
-    p_limit integer, p_cache integer)
+    p_limit integer, p_cache integer, p_read boolean)
 RETURNS TABLE({ROW})
 LANGUAGE plpgsql AS $body$
 DECLARE
   v_ids bigint[] := p_cids; v_att bigint[] := '{{}}'; v_retry bigint[] := '{{}}'; v_free bigint[] := '{{}}';
-  v_ended bigint[]; v_ready bigint[] := '{{}}'; v_queued integer := 0;
+  v_ended bigint[]; v_ready bigint[] := '{{}}'; v_queued integer := 0; v_read boolean := p_read;
 BEGIN
   PERFORM pg_advisory_xact_lock_shared(p_key, 0);
   IF cardinality(p_aids) > 0 THEN
@@ -116,18 +116,20 @@ BEGIN
                    AND f.id <> ALL(p_offered)) THEN
       RETURN QUERY {CLAIMS};
     ELSE
+      v_read := true;  -- the pilot picks again, on the queue as it is now
       RETURN QUERY SELECT 'x', NULL::bigint, NULL::bigint, NULL::text, 0, 0, NULL::float8, NULL::float8,
         NULL::float8, NULL::text, NULL::float8, NULL::float8, NULL::integer, NULL::integer;
     END IF;
   END IF;
-  IF p_cache > 0 THEN
+  IF p_cache > 0 AND v_read THEN
     RETURN QUERY SELECT 'q', s.id, NULL::bigint, s.name, 0, 0, s.cpu, s.mem, s.relative_cpu, s.semaphore,
       s.mem_factor, NULL::float8, NULL::integer, NULL::integer FROM stages s WHERE {READY} ORDER BY s.rank
       LIMIT p_cache;
     GET DIAGNOSTICS v_queued = ROW_COUNT;
   END IF;
-  -- wake the idle pilots: stages became ready, or ends left nothing to claim (the run may be over)
-  IF cardinality(v_retry) > 0 OR cardinality(v_ready) > 0 OR (cardinality(v_att) > 0 AND v_queued = 0) THEN
+  -- wake the idle pilots: stages became ready, or ends left nothing to claim (the run may be over; a pilot
+  -- that did not read the queue still holds enough of it that another read will follow)
+  IF cardinality(v_retry) > 0 OR cardinality(v_ready) > 0 OR (cardinality(v_att) > 0 AND v_read AND v_queued = 0) THEN
     PERFORM pg_notify(p_channel, '');
   END IF;
 END $body$;
@@ -143,7 +145,7 @@ END $body$;
 """
 
 CYCLE = ("SELECT * FROM cwl_cycle_v3(%s, %s, %s, %s, %s::json, %s::bigint[], %s::bigint[], %s::bigint[], "
-         "%s::json, %s::bigint[], %s, %s)")
+         "%s::json, %s::bigint[], %s, %s, %s)")
 CLAIM = "SELECT * FROM cwl_claim_v3(%s, %s, %s::json)"
 
 
@@ -158,10 +160,10 @@ class Answer(NamedTuple):
 
 def cycle_params(key: int, channel: str, pilot: int, now: float, results: Sequence[Finish],
                  offered: Sequence[int] | None, requests: Sequence[ClaimRequest], limit: int,
-                 cache: int) -> list[Any]:
+                 cache: int, read: bool = True) -> list[Any]:
     """Record the ends of `results` (none with stages to add); claim `requests`, picked among `offered` (the
     best `limit` ready stages as the pilot last saw them) if those are still the best `limit` ones; read the
-    best `cache` ready stages."""
+    best `cache` ready stages, if `read` or if the picks were made on a queue out of date."""
     ends = []
     for r in results:
         retry = not r.ok and r.retry
@@ -173,7 +175,7 @@ def cycle_params(key: int, channel: str, pilot: int, now: float, results: Sequen
                      "rs": r.reason})
     return [key, channel, pilot, now, json.dumps(ends), _ids(r.attempt_id for r in results),
             _ids(r.stage_id for r in results), None if offered is None else _ids(offered), _claims_json(requests),
-            _ids(r.stage_id for r in requests), limit, cache]
+            _ids(r.stage_id for r in requests), limit, cache, read]
 
 
 def _ids(ids: Iterable[int]) -> str:

@@ -317,12 +317,16 @@ class PostgresStore(SQLStore):
         cached, self._queue = self._queue, None  # out of date until this cycle's answer says otherwise
         offered = cached[:limit] if cached is not None and limit > 0 else []
         requests = self._plain(pick(offered)) if offered else []
-        answer = self._call(pilot, results, offered, requests, limit, now)
+        # the cached queue beyond the picks serves the next pick unread while it offers `limit` stages: the
+        # server's check makes a pick on it safe, however old, and a pick on a queue out of date is made again
+        rest = [r for r in cached if r.id not in {q.stage_id for q in requests}] if requests and cached else None
+        read = rest is None or len(rest) < limit
+        answer = self._call(pilot, results, offered, requests, limit, now, read)
         if answer.free:  # dependents whose decision needs the condition grammar: the queue read is out of date
             with self._tx() as db:
                 self._decide(db, answer.free)
         claims = list(answer.claims or [])
-        queue = None if answer.free else answer.queue
+        queue = None if answer.free else answer.queue if read or answer.claims is None else rest
         collided = requests is not None and len(claims) < len(requests)
         while limit > 0:  # room left (a stale pick, picks taken by others, stages new in the queue): pick again
             # after a collision with other pilots (picks taken first, or made on a queue they changed), the
@@ -364,11 +368,12 @@ class PostgresStore(SQLStore):
         return None if any(r.semaphore is not None for r in requests) else requests
 
     def _call(self, pilot: int, results: Sequence[Finish], offered: list[ReadyStage],
-              requests: list[ClaimRequest] | None, limit: int, now: float) -> pg_batch.Answer:
-        """One cycle statement: record `results`, claim `requests` if `offered` is still the queue's head."""
+              requests: list[ClaimRequest] | None, limit: int, now: float, read: bool = True) -> pg_batch.Answer:
+        """One cycle statement: record `results`, claim `requests` if `offered` is still the queue's head;
+        read the queue if `read` (or the picks are refused)."""
         ids = [r.id for r in offered] if requests else None
         params = pg_batch.cycle_params(self.run_key, self.schema, pilot, now, results, ids, requests or [],
-                                       limit, self._cache_size(limit))
+                                       limit, self._cache_size(limit), read)
         rows = self.db.conn.execute(pg_batch.CYCLE, params, prepare=True).fetchall()
         return pg_batch.read_cycle(rows, results, requests or [], ids is not None)
 

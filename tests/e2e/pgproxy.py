@@ -17,6 +17,7 @@ class Proxy:
         self.accepting = True
         self.lose_next_commit_answer = False
         self.statements = 0  # statements the clients had carried out (Execute and simple Query messages)
+        self.rows = 0  # rows the server answered (DataRow messages)
         self.pairs: list[tuple[socket.socket, socket.socket]] = []
         self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -58,6 +59,8 @@ class Proxy:
                 dst.sendall(data)
                 if from_client:
                     self.statements += sum(kind in (b"E", b"Q") for kind, _ in messages)
+                else:
+                    self.rows += sum(kind == b"D" for kind, _ in messages)
                 if from_client and self.lose_next_commit_answer and _commits(messages, idle[0]):
                     self.lose_next_commit_answer = False
                     src.close()  # the server has the commit; its answer never reaches the client

@@ -236,6 +236,37 @@ def test_a_cycle_is_one_statement_when_the_queue_it_read_still_stands(pg_url, re
     store.close()
 
 
+def test_a_pilot_holding_enough_of_the_queue_does_not_read_it_again(pg_url, relay):
+    """The queue read with a claim serves the next picks while it still offers as many stages as the pilot
+    may pick from (`limit`): 40 stages claimed one by one read it about once every six cycles, not 40 times."""
+    store = open_store(_through(relay, pg_url), lease=20)
+    store.sync_plan(rows(stages({f"s{i}": [] for i in range(40)})), {"run_id": "r"})
+    pilot = store.register_pilot("h", 1, 0.0, 1, 1)
+    before, statements = relay.rows, relay.statements
+    assert sorted(_drain(store, pilot), key=lambda n: int(n[1:])) == [f"s{i}" for i in range(40)]
+    assert relay.statements - statements <= 40 + 3
+    # a claim row per stage and reads of 10 rows; read at every cycle, it would be 40 x (1 + 10)
+    assert relay.rows - before < 40 + 10 * 10
+    store.close()
+
+
+def test_a_stage_ready_again_is_claimed_first_by_a_pilot_that_did_not_read_the_queue(pg_url):
+    """b's x0 is ready again (a retry) after a read the queue with its claim of x1: a's next pick, made on
+    what it read, does not stand (x0 ranks first), and a claims x0."""
+    a, b = open_store(pg_url), open_store(pg_url)
+    a.sync_plan(rows(stages({f"x{i}": [] for i in range(12)})), {"run_id": "r"})
+    pa, pb = a.register_pilot("h", 1, 0.0, 1, 1), b.register_pilot("h", 2, 0.0, 1, 1)
+    one = lambda ready, held=(): [ClaimRequest(r.id, 1, 10, False) for r in ready[:1 - len(held)]]  # noqa: E731
+    _, (x0,) = b.cycle(pb, [], one, 5, 0.0)
+    _, (x1,) = a.cycle(pa, [], one, 5, 0.0)
+    assert (x0.name, x1.name) == ("x0", "x1")
+    assert b.cycle(pb, [finish(x0, ok=False, retry=True)], lambda ready, held=(): [], 0, 0.0)[0] == [True]
+    _, (again,) = a.cycle(pa, [finish(x1)], one, 5, 0.0)
+    assert again.name == "x0" and again.number == 2
+    a.close()
+    b.close()
+
+
 def test_a_chain_takes_two_statements_per_stage(pg_url, relay):
     """The next stage of a chain becomes ready only with the end of the one before: a second call claims it."""
     store = open_store(_through(relay, pg_url), lease=20)

@@ -12,12 +12,15 @@ function claims its picks only if no stage it was not offered is now ready with 
 picked (made ready by this cycle's ends, or by other pilots); otherwise it claims nothing and answers the fresh
 queue, and the pilot picks again (a second call), as it does for the room its claims left (picks another pilot
 claimed first). So every pick is made, as in the SQLite store, as if on the queue as it stands after the
-cycle's ends: the best ranked stages, including those just made ready.
+cycle's ends: the best ranked stages, including those just made ready. Since the check makes a pick on any
+earlier read safe, the queue is read only when what the pilot holds of it no longer offers `limit` stages
+beyond its picks (a read of 10 serves about six cycles of a pilot running one stage at a time), or when the
+picks are refused.
 
-Most of the function's own time is the executor's start of each statement (opening a table's indexes for an
-update costs more than the update of one row), so it runs only the statements a cycle needs: the ids travel
-as arrays, no statement looks for dependents of stages that have none, and only the ends not recorded (no
-longer this pilot's attempts) and the dependents left to the caller are answered.
+A third of the function's own time is the executor's start of its statements (perf: opening a table's
+indexes for an update costs more than the update of one row), so it runs only the statements a cycle needs:
+the ids travel as arrays, no statement looks for dependents of stages that have none, and only the ends not
+recorded (no longer this pilot's attempts) and the dependents left to the caller are answered.
 
 A dependent whose needs have all ended is made ready by the function when it has no condition and its needs all
 succeeded (sqlite_graph.decide's common case); the others (a condition, whose grammar is Python's, or a need that

@@ -281,6 +281,9 @@ def _pilot(a: argparse.Namespace) -> int:
         if stop == "interrupted":
             print("pilot interrupted: its running stages were given back to the run", file=sys.stderr)
             return 1
+        if stop == "drained":
+            print("pilot drained: its running stages ended and it claimed no more; the others are left to other "
+                  "pilots", file=sys.stderr)
         return 0
     finally:
         store.close()

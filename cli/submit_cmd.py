@@ -38,6 +38,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cpus-per-pilot", type=int, required=True, metavar="C", help="cores of each allocation")
     p.add_argument("--mem-per-pilot", type=int, required=True, metavar="MB", help="memory of each allocation")
     p.add_argument("--time", metavar="T", help="each pilot's time limit (sbatch --time)")
+    p.add_argument("--drain-before", type=int, metavar="SECONDS", help="this long before the time limit, pilots "
+                   "stop claiming stages and leave once their running ones ended (sbatch --signal=B:USR1@SECONDS; "
+                   "Slurm may send it up to a minute earlier); needs --time")
     p.add_argument("--partition", metavar="P", help="the Slurm partition")
     p.add_argument("--sbatch-arg", action="append", default=[], metavar="ARG",
                    help="one more sbatch option, e.g. --sbatch-arg=--qos=long (repeatable)")
@@ -93,6 +96,8 @@ def _config(a: argparse.Namespace, plan: Path, workdir: Path) -> RunConfig:
     for name in ("pilots", "cpus_per_pilot", "mem_per_pilot", "max_jobs"):
         if getattr(a, name) <= 0:
             raise UsageError(f"cwlpilot submit: --{name.replace('_', '-')} must be positive")
+    if a.drain_before is not None and (a.drain_before <= 0 or not a.time):
+        raise UsageError("cwlpilot submit: --drain-before needs --time, and a positive number of seconds")
     limits = Limits(cpu=float(a.cpus_per_pilot), mem=float(a.mem_per_pilot), max_jobs=a.max_jobs,
                     optimistic=a.optimistic_resources or not a.plan.endswith(".json"))
     pilot = PilotConfig(limits=limits, keep_going=a.keep_going, retry_on_failure=a.retry_on_failure,
@@ -141,9 +146,9 @@ def _submit(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if not load_run(store, prepared, err):
             return 1
         job = slurm.PilotJob(store_url=cfg.store_url, workdir=workdir, pilots=a.pilots, cpus=a.cpus_per_pilot,
-                             mem_mb=a.mem_per_pilot, time=a.time, partition=a.partition,
-                             sbatch_args=tuple(a.sbatch_arg), job_name=f"cwlpilot-{workdir.name}"[:60],
-                             pilot_args=_pilot_args(a), python=sys.executable)
+                             mem_mb=a.mem_per_pilot, time=a.time, drain_before=a.drain_before,
+                             partition=a.partition, sbatch_args=tuple(a.sbatch_arg),
+                             job_name=f"cwlpilot-{workdir.name}"[:60], pilot_args=_pilot_args(a), python=sys.executable)
         script = slurm.write_script(job)
         job_id = slurm.submit(script)
         progress = store.progress()

@@ -48,6 +48,7 @@ from cwlpilot.executor.store.base import Additions, Claim, ClaimRequest, Finish,
 from cwlpilot.executor.takeover import MARKER, requeue_dead_pilots
 
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+DRAIN_SIGNAL = signal.SIGUSR1  # finish the running stages, claim no more (Slurm: sbatch --signal=B:USR1@N)
 
 
 class Reporter(Protocol):
@@ -118,6 +119,8 @@ class Pilot:
         self.watch: launch.ChildWatch | None = None
         self.stop_reason: str | None = None
         self.interrupted = False
+        self.draining = False  # DRAIN_SIGNAL came: no more claims; the pilot leaves once its stages ended
+        self.drain_noted = False
         self.host = socket.gethostname()
         self.id = 0
         self.containment: Containment | None = None
@@ -139,6 +142,7 @@ class Pilot:
         previous = {}
         if self.watch.enabled:  # signal handlers can only be set in the main thread
             previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+            previous[DRAIN_SIGNAL] = signal.signal(DRAIN_SIGNAL, self._on_drain)
         try:
             if self.watch.enabled:
                 in_fresh_thread(self._loop, stop=lambda: self._on_signal(signal.SIGTERM, None))
@@ -148,12 +152,19 @@ class Pilot:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._shutdown()
-        return "interrupted" if self.interrupted else self.stop_reason
+        if self.interrupted:
+            return "interrupted"
+        return self.stop_reason or ("drained" if self.draining else None)
 
     def _on_signal(self, signum: int, frame: object) -> None:
         self.interrupted = True
         if self.watch is not None:
             self.watch.poke()  # the loop may have looked at `interrupted` just before this handler ran
+
+    def _on_drain(self, signum: int, frame: object) -> None:
+        self.draining = True
+        if self.watch is not None:
+            self.watch.poke()
 
     def _loop(self) -> None:
         self._work()
@@ -200,7 +211,7 @@ class Pilot:
             elif not claims and not unrecorded:
                 progress = self.store.progress()
                 self.stop_reason = self.stop_reason or progress.stop_reason
-                if progress.active == 0 or self.stop_reason is not None:
+                if progress.active == 0 or self.stop_reason is not None or self.draining:
                     return
                 # other pilots hold the remaining stages: wait until the store says some may be ready
                 self.store.idle_wait(cfg.poll_interval, max(0.0, next_beat - time.monotonic()))
@@ -221,7 +232,12 @@ class Pilot:
             for e, finish in zip(ended, finishes, strict=True):
                 if finish.ok and e.pid is not None:
                     self._learn(e, finish)
-        free = 0 if self.stop_reason is not None or not claim else self.cfg.limits.max_jobs - len(self.running)
+        if self.draining and claim and not self.drain_noted:
+            self.drain_noted = True
+            self.reporter.note(f"draining (signal {DRAIN_SIGNAL.name}): no more stages are claimed; this pilot "
+                               f"leaves once its {len(self.running) + len(ended)} running stage(s) ended")
+        free = 0 if self.stop_reason is not None or self.draining or not claim \
+            else self.cfg.limits.max_jobs - len(self.running)
         if not finishes and free <= 0:
             return []
         # A few more candidates than free slots, so that a stage too big for the gap does not block the
@@ -263,6 +279,8 @@ class Pilot:
         seen = self.watch.wait(timeout)
         if seen & STOP_SIGNALS:
             self.interrupted = True
+        if DRAIN_SIGNAL in seen:  # its handler runs in the main thread, maybe only after this loop goes on
+            self.draining = True
         return seen
 
     def _kill_times(self) -> list[float]:

@@ -180,6 +180,8 @@ def _run_pilot(store: Store, prepared: Prepared, t0: float, out: TextIO, err: Te
                             {s.name: (s.cpu, s.mem) for s in plan.stages})
     if stop == "interrupted":
         err.write("interrupted: running stages were stopped and will run again next time\n")
+    elif stop == "drained":
+        err.write("drained: the running stages ended and no others were started; run again to go on\n")
     elif stop:
         err.write(f"stopped: {stop} (use {cfg.carry_on_hint} to carry on past failures)\n")
     return 0 if succeeded(statuses) else 1

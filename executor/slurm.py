@@ -37,6 +37,7 @@ class PilotJob:
     cpus: int
     mem_mb: int
     time: str | None = None
+    drain_before: int | None = None  # s before the time limit: the pilots' drain signal (executor.pilot)
     partition: str | None = None
     sbatch_args: tuple[str, ...] = ()
     job_name: str = "cwlpilot"
@@ -74,6 +75,10 @@ def render_script(job: PilotJob) -> str:
              "#SBATCH --open-mode=append"]
     if job.time:
         lines.append(f"#SBATCH --time={job.time}")
+    if job.drain_before:  # B: the batch shell only, which is the pilot (exec below), not its stages
+        lines += [f"# {job.drain_before} s before the time limit, SIGUSR1: the pilot claims no more stages and leaves",
+                  "# once its running ones ended",
+                  f"#SBATCH --signal=B:USR1@{job.drain_before}"]
     if job.partition:
         lines.append(f"#SBATCH --partition={job.partition}")
     lines += [f"#SBATCH {arg}" for arg in job.sbatch_args]

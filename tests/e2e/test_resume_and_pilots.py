@@ -125,6 +125,31 @@ def test_ctrl_c_stops_running_stages_and_they_run_again_next_time(tmp_path):
     assert ledger(work) == ["start", "start", "end", "next"]
 
 
+def test_sigusr1_drains_a_run_its_running_stages_end_and_no_others_start(tmp_path):
+    """What a batch system's early warning (sbatch --signal=B:USR1@N) asks of a pilot: the stages running
+    finish and are recorded done; nothing else is claimed, nothing is lost; the run goes on next time."""
+    plan = write_plan(tmp_path / "p.json", [stage(f"t{i}", LEDGER.format(n=f"t{i}", s=1.5), cwd="work")
+                                            for i in range(6)])
+    work = tmp_path / "w"
+    proc = start_cwlpilot("run", plan, "--workdir", work, "-j", 2, "--cpu-limit", 2, log=tmp_path / "run.log")
+    deadline = time.time() + 20
+    while sum(line.startswith("start") for line in ledger(work)) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGUSR1)
+    assert proc.wait(timeout=30) == 1
+    log = (tmp_path / "run.log").read_text()
+    assert "draining (signal SIGUSR1): no more stages are claimed" in log, log
+    assert "drained: the running stages ended and no others were started; run again to go on" in log, log
+    lines = ledger(work)
+    started = [line.split()[1] for line in lines if line.startswith("start")]
+    assert len(started) == 2 and all(f"end {n}" in lines for n in started), lines
+    assert sorted(a[2] for a in attempts(work)) == ["done", "done"]  # none lost, none cut short
+    assert sorted(states(work).values()) == ["done"] * 2 + ["ready"] * 4
+    result = cwlpilot("run", plan, "--workdir", work, "-j", 2, "--cpu-limit", 2, check=0)
+    assert "6 stages: 6 done" in result.stdout
+    assert all(ledger(work).count(f"start t{i}") == 1 for i in range(6))
+
+
 def test_a_pilot_without_a_run_says_so(tmp_path):
     proc = cwlpilot("pilot", "--store", f"sqlite:///{tmp_path}/none.db", "--wait", 0.3)
     assert proc.returncode == 1 and "no store there after 0.3 s" in proc.stderr

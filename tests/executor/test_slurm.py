@@ -34,6 +34,15 @@ def test_one_array_of_pilots_each_booking_its_allocation():
         render_script(job.__class__(**{**job.__dict__, "pilots": 0}))
 
 
+def test_pilots_are_told_to_drain_before_their_time_limit():
+    job = PilotJob(store_url="postgresql://db/runs", workdir=Path("/scratch/r"), pilots=2, cpus=4, mem_mb=8000,
+                   time="1:00:00", drain_before=600)
+    lines = render_script(job).splitlines()
+    assert "#SBATCH --signal=B:USR1@600" in lines  # to the batch shell, which execs the pilot
+    assert not any("--signal" in line for line in render_script(job.__class__(**{**job.__dict__,
+                                                                                  "drain_before": None})).splitlines())
+
+
 def test_the_job_a_pilot_runs_in():
     assert batch_job({}) == ""
     assert batch_job({"SLURM_JOB_ID": "12"}) == "12"

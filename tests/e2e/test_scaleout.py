@@ -1,6 +1,6 @@
 """Scale out, end to end, with a real PostgreSQL and a real Slurm (three virtual nodes on this host): pilots
 sharing a run, `submit --slurm` draining a run over the nodes, `scancel` of a pilot mid-run, a pilot reaching
-its time limit, pilots preempted and requeued, and a PostgreSQL restart mid-run. Every stage appends
+its time limit, a pilot told to drain, pilots preempted and requeued, and a PostgreSQL restart mid-run. Every stage appends
 "start NAME" and "end NAME" to a ledger: each must end exactly once."""
 
 import os
@@ -150,6 +150,44 @@ def test_scancel_of_a_pilot_mid_run_hands_its_stages_back(tmp_path, pg_url, slur
     assert counted == 0
     for name, _ in lost:  # and it was stopped: its attempt never wrote its end (perhaps not even its start)
         assert ledger(work).count(f"start {name}") in (1, 2) and ledger(work).count(f"end {name}") == 1
+
+
+def test_a_pilot_told_to_drain_ends_its_stages_and_leaves_the_others(tmp_path, pg_url, slurm):
+    """`--drain-before N` asks Slurm for SIGUSR1 to the batch shell, the pilot, N s before the time limit
+    (sbatch --signal=B:USR1@N). Slurm sends it at a time of its choosing (up to a minute early); `scancel
+    --batch --signal=USR1` sends the same signal to the same process now. The pilot's running stages end
+    and are recorded done, it claims no more and leaves (exit 0); the stages left go to the next pilots."""
+    n = 8
+    plan = plan_of(tmp_path / "p.json", n, 3.0)
+    work = tmp_path / "w"
+    first = cwlpilot("submit", plan, "--store", pg_url, "--workdir", work, "--slurm", "--pilots", 1,
+                     "--cpus-per-pilot", 2, "--mem-per-pilot", 300, "--time", 10, "--drain-before", 120, timeout=120)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "#SBATCH --signal=B:USR1@120" in (work / "cwlpilot-pilots.sbatch").read_text()
+    (job,) = _wait_for(lambda: query(pg_url, "SELECT p.batch_job FROM pilots p JOIN attempts a ON a.pilot = p.id "
+                                     "AND a.state = 'running' LIMIT 1", missing_ok=True), what="a running stage")[0]
+    subprocess.run(["scancel", "--batch", "--signal=USR1", job.split("@")[0]], check=True, timeout=30)
+    _wait_for(lambda: query(pg_url, "SELECT ended FROM pilots") == [(1,)], timeout=90, what="the pilot's end")
+    (log,) = (work / "pilots").iterdir()
+    text = _wait_for(lambda: "pilot drained" in log.read_text() and log.read_text(), what="the pilot's last words")
+    assert "draining (signal SIGUSR1): no more stages are claimed" in text, text
+    attempts = query(pg_url, "SELECT stage, state FROM attempts ORDER BY id")
+    assert attempts and {state for _, state in attempts} == {"done"}, attempts  # none lost, none cut short
+    started = [line.split()[1] for line in ledger(work) if line.startswith("start")]
+    assert sorted(started) == sorted(name for name, _ in attempts)
+    assert all(ledger(work).count(f"end {name}") == 1 for name in started)
+    def shown():
+        out = subprocess.run(["scontrol", "show", "job", job.split("@")[0]], capture_output=True, text=True,
+                             timeout=30).stdout
+        return "JobState=COMPLETED" in out and out  # not COMPLETING, still in the controller's memory
+
+    assert "ExitCode=0:0" in _wait_for(shown, what="the pilot's job to complete")
+    left = query(pg_url, "SELECT count(*) FROM stages WHERE state = 'ready'")[0][0]
+    assert left == n - len(attempts) and left > 0
+    second = cwlpilot("submit", plan, "--store", pg_url, "--workdir", work, "--slurm", "--pilots", 2,
+                      "--cpus-per-pilot", 2, "--mem-per-pilot", 300, "--wait", timeout=240)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert f"{n} stages: {n} done" in second.stdout and ended_exactly_once(work, n)
 
 
 def _stage_processes(marker):

@@ -24,11 +24,11 @@ import socket
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
-from cwlpilot.executor import launch
+from cwlpilot.executor import launch, watchover
 from cwlpilot.executor.booking import Choice, Request, Usage, booking, select
 from cwlpilot.executor.config import PilotConfig
 from cwlpilot.executor.containment import Containment
@@ -36,9 +36,9 @@ from cwlpilot.executor.errors import StoreError
 from cwlpilot.executor.kinds import KindError, StageContext, additions, registry
 from cwlpilot.executor.learning import Learned, Learner, Measured
 from cwlpilot.executor.loopthread import in_fresh_thread
-from cwlpilot.executor.monitor import TreeSampler, process_identity
+from cwlpilot.executor.monitor import process_identity
 from cwlpilot.executor.o2dpglogs import Observer
-from cwlpilot.executor.outcome import Ended, ExitCodes, conclude, may_be_the_stops_doing, verdict
+from cwlpilot.executor.outcome import Ended, conclude, may_be_the_stops_doing, verdict
 from cwlpilot.executor.plan import Stage, stage_from_spec
 from cwlpilot.executor.retry import Failure, parse_rules
 from cwlpilot.executor.slurm import batch_job
@@ -46,6 +46,7 @@ from cwlpilot.executor.stageenv import StageEnv
 from cwlpilot.executor.stagelogs import keep_log, tail
 from cwlpilot.executor.store.base import Additions, Claim, ClaimRequest, Finish, ReadyStage, Store
 from cwlpilot.executor.takeover import MARKER, requeue_dead_pilots
+from cwlpilot.executor.watchover import EndedStage, Running
 
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 DRAIN_SIGNAL = signal.SIGUSR1  # finish the running stages, claim no more (Slurm: sbatch --signal=B:USR1@N)
@@ -55,39 +56,6 @@ class Reporter(Protocol):
     def started(self, name: str, attempt: int, backfill: bool) -> None: ...
     def ended(self, name: str, finish: Finish, seconds: float) -> None: ...
     def note(self, message: str) -> None: ...
-
-
-class _Ended(NamedTuple):
-    claim: Claim
-    ended: Ended
-    log: str
-    start: float  # wall clock
-    added: Additions | None = None
-    pid: int | None = None  # the stage's process; None when nothing was started
-    learned: Learned | None = None  # the attempt's booking (or timeout) was learned, not declared
-    samples: int = 0  # memory samples taken
-
-
-@dataclass
-class Running:
-    claim: Claim
-    stage: Stage
-    ctx: StageContext
-    proc: launch.Process
-    log: str
-    start: float  # wall clock, for the record
-    started: float  # monotonic, for deadlines
-    timeout: float | None
-    sampler: TreeSampler | None = None
-    peak_mem: float = 0.0
-    last_mem: float = 0.0
-    killed_for: Failure | None = None
-    kill_at: float | None = None  # monotonic time of the SIGKILL after a SIGTERM
-    codes: ExitCodes | None = None  # what the kind says exit codes mean
-    last_cpu: float = 0.0  # CPU seconds and monotonic time of the previous sample (CPU use in between)
-    last_at: float = 0.0
-    learned: Learned | None = None
-    samples: int = 0
 
 
 class Pilot:
@@ -179,7 +147,7 @@ class Pilot:
         assert self.containment is not None
         now = time.monotonic()
         next_sample, next_beat = now + cfg.sample_interval, now + cfg.heartbeat_interval
-        unrecorded: list[_Ended] = []  # stages that could not even start, recorded in the next round
+        unrecorded: list[EndedStage] = []  # stages that could not even start, recorded in the next round
         while not self.interrupted:
             ended, unrecorded = unrecorded + self._reap(), []
             now = time.monotonic()
@@ -190,12 +158,12 @@ class Pilot:
             if now >= next_sample:
                 next_sample = now + cfg.sample_interval
                 if self.running:
-                    self._sample()
+                    watchover.sample(self.running, self.cfg, self.reporter.note, self.observers)
                 self.containment.resweep = True  # adopted daemons of running stages, zombies to reap
             if self.containment.resweep:
                 self.containment.sweep()
             if self.deadlines:
-                self._enforce_deadlines(now)
+                watchover.enforce_deadlines(self.running, now, self.cfg, self.reporter.note)
             claims = self._round(ended)
             self._fetch([c.stage_id for c in claims])  # a pilot that did not load the plan: its claims' stages
             for claim in claims:
@@ -206,7 +174,7 @@ class Pilot:
             if self.running:
                 deadline = min(next_sample, next_beat, now + cfg.poll_interval)
                 if self.deadlines:
-                    deadline = min([deadline, *self._kill_times()])
+                    deadline = min([deadline, *watchover.kill_times(self.running)])
                 self._wait(deadline - time.monotonic())
             elif not claims and not unrecorded:
                 progress = self.store.progress()
@@ -216,7 +184,7 @@ class Pilot:
                 # other pilots hold the remaining stages: wait until the store says some may be ready
                 self.store.idle_wait(cfg.poll_interval, max(0.0, next_beat - time.monotonic()))
 
-    def _round(self, ended: list[_Ended], claim: bool = True) -> list[Claim]:
+    def _round(self, ended: list[EndedStage], claim: bool = True) -> list[Claim]:
         """Record what ended and claim what may start, in one store transaction."""
         if self._wait(0.0) - STOP_SIGNALS and self.watch is not None:  # a stop signal with these ends? ...
             self.watch.poke()  # ... a stage's end instead: the loop's next wait must not sleep through it
@@ -283,11 +251,6 @@ class Pilot:
             self.draining = True
         return seen
 
-    def _kill_times(self) -> list[float]:
-        out = [r.kill_at for r in self.running.values() if r.kill_at is not None]
-        out += [r.started + r.timeout for r in self.running.values() if r.timeout and r.killed_for is None]
-        return out
-
     # -- starting stages --------------------------------------------------------------------------
     def _usage(self, held: Sequence[Claim] = ()) -> Usage:
         """What the running stages book, and `held`: stages claimed this cycle, not started yet (the store
@@ -311,7 +274,7 @@ class Pilot:
             for stage_id, spec in self.store.stage_specs(missing).items():
                 self.stages[stage_id] = stage_from_spec(json.loads(spec), stage_id)
 
-    def _launch(self, claim: Claim) -> _Ended | None:
+    def _launch(self, claim: Claim) -> EndedStage | None:
         """Start a claimed stage; when it cannot start, what to record for it at once."""
         stage = self._stage(claim.stage_id)
         cwd, cwd_text = self._cwd(stage.cwd)
@@ -328,14 +291,14 @@ class Pilot:
                 keep_log(log, claim.number - 1)
             prepared = self.kinds[stage.kind].prepare(stage, ctx)
             if prepared.skip is not None:  # e.g. a CWL `when` that is false: nothing runs
-                return _Ended(claim, Ended(exit_code=None, end=time.time(), bypassed=prepared.skip), log, start)
+                return EndedStage(claim, Ended(exit_code=None, end=time.time(), bypassed=prepared.skip), log, start)
             if prepared.done:  # e.g. O2DPG's done marker: nothing runs, the stage is done
                 self.reporter.note(f"stage '{stage.name}': done already (its done marker exists); not run")
-                return _Ended(claim, Ended(exit_code=0, end=time.time()), log, start)
+                return EndedStage(claim, Ended(exit_code=0, end=time.time()), log, start)
             env = self.env.for_attempt(stage, claim.attempt_id, claim.number, prepared.env)
             proc = launch.start(prepared.cmd, cwd_text, env, log, nice=claim.backfill)
         except (OSError, KindError) as exc:
-            return _Ended(claim, Ended(exit_code=None, error=f"cannot start: {exc}", end=time.time()), log, start)
+            return EndedStage(claim, Ended(exit_code=None, error=f"cannot start: {exc}", end=time.time()), log, start)
         timeout = stage.timeout * claim.time_factor if stage.timeout else None
         learned = self.learned.get(claim.stage_id)
         if timeout is None and learned is not None and learned.timeout is not None:
@@ -358,7 +321,7 @@ class Pilot:
         return found
 
     # -- ending stages ----------------------------------------------------------------------------
-    def _reap(self, stopping: bool = False) -> list[_Ended]:
+    def _reap(self, stopping: bool = False) -> list[EndedStage]:
         """Stages whose process has ended. `stopping`: the pilot signalled them; failures are its doing."""
         ended = []
         for attempt_id, r in list(self.running.items()):
@@ -376,7 +339,7 @@ class Pilot:
             # pilot's own memory, so it would be wrong. A stage shorter than one sample has no figure.
             peak = r.peak_mem if r.sampler is not None else None
             end = Ended(exit_.code, r.killed_for, error, time.time(), peak, exit_.cpu_time, judged)
-            ended.append(_Ended(r.claim, end, r.log, r.start, added, r.proc.pid, r.learned, r.samples))
+            ended.append(EndedStage(r.claim, end, r.log, r.start, added, r.proc.pid, r.learned, r.samples))
         return ended
 
     def _after(self, r: Running, code: int) -> tuple[str, Additions | None]:
@@ -392,7 +355,7 @@ class Pilot:
         except KindError as exc:
             return str(exc), None
 
-    def _conclude(self, e: _Ended) -> Finish:
+    def _conclude(self, e: EndedStage) -> Finish:
         stage = self._stage(e.claim.stage_id)
         rules = stage.retry_rules + self.rules
         log_end = tail(e.log) if any(rule.needs_log for rule in rules) else ""
@@ -409,63 +372,12 @@ class Pilot:
             finish = finish._replace(log=keep_log(e.log, e.claim.number))
         return finish._replace(expansion=e.added) if finish.ok and e.added else finish
 
-    def _learn(self, e: _Ended, finish: Finish) -> None:
+    def _learn(self, e: EndedStage, finish: Finish) -> None:
         """Tell the learner what an ended stage used (executor.learning)."""
         stage = self._stage(e.claim.stage_id)
         seconds = max(e.ended.end - e.start, 1e-6)
         cpu = None if finish.cpu_time is None else finish.cpu_time / seconds
         self.learner.record(stage.name, Measured(finish.peak_mem, cpu, seconds, e.samples), stage.cpu, stage.mem)
-
-    # -- monitoring -------------------------------------------------------------------------------
-    def _sample(self) -> None:
-        total = 0.0
-        for r in self.running.values():
-            if r.sampler is None:
-                r.sampler = TreeSampler(r.proc.pid, self.cfg.mem_metric)
-            sample = r.sampler.sample()
-            if sample is None:
-                continue
-            r.samples += 1
-            if self.observers:
-                now = time.monotonic()
-                # O2DPG's first reading of a process only primes its CPU counter: 0 %, as there
-                cpu = 100.0 * (sample.cpu_time - r.last_cpu) / (now - r.last_at) if r.last_at else 0.0
-                r.last_cpu, r.last_at = sample.cpu_time, now
-                for observer in self.observers:
-                    observer.stage_sampled(r.stage, sample, max(cpu, 0.0), 19 if r.claim.backfill else 0)
-            r.last_mem = sample.mem_mb
-            r.peak_mem = max(r.peak_mem, sample.mem_mb)
-            total += sample.mem_mb
-            factor = self.cfg.mem_overuse_factor
-            if factor and r.claim.mem > 0 and sample.mem_mb > factor * r.claim.mem and r.killed_for is None:
-                self.reporter.note(f"stage '{r.stage.name}': uses {sample.mem_mb:.0f} MB, over {factor:g} x "
-                                   f"its booking of {r.claim.mem:.0f} MB; killing it")
-                self._kill(r, Failure.MEMORY)
-        if total > self.cfg.limits.mem:
-            victims = [r for r in self.running.values() if r.killed_for is None]
-            if victims:
-                worst = max(victims, key=lambda r: (r.last_mem - r.claim.mem, r.started))
-                self.reporter.note(f"stages use {total:.0f} MB, over the memory limit of "
-                                   f"{self.cfg.limits.mem:.0f} MB; killing '{worst.stage.name}' "
-                                   f"({worst.last_mem:.0f} MB, booked {worst.claim.mem:.0f} MB)")
-                self._kill(worst, Failure.MEMORY)
-
-    def _enforce_deadlines(self, now: float) -> None:
-        for r in self.running.values():
-            if r.kill_at is not None and now >= r.kill_at:
-                launch.signal_tree(r.proc, signal.SIGKILL)
-                r.kill_at = None
-            elif r.timeout and r.killed_for is None and now - r.started > r.timeout:
-                self.reporter.note(f"stage '{r.stage.name}': over its timeout of {r.timeout:g} s; killing it")
-                self._kill(r, Failure.TIMEOUT)
-
-    def _kill(self, r: Running, why: Failure) -> None:
-        r.killed_for = why
-        if why is Failure.MEMORY:  # memory is short now: no grace period
-            launch.signal_tree(r.proc, signal.SIGKILL)
-        else:
-            launch.signal_tree(r.proc, signal.SIGTERM)
-            r.kill_at = time.monotonic() + self.cfg.kill_grace
 
     # -- liveness ---------------------------------------------------------------------------------
     def _beat(self) -> bool:

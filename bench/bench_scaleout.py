@@ -102,7 +102,9 @@ def span(url: str, workdir: Path) -> float:
         conninfo, schema = split_url(url)
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(f'SET search_path TO "{schema}"')
-            first, last, _ = conn.execute(sql).fetchone()
+            row = conn.execute(sql).fetchone()
+            assert row is not None  # an aggregate: one row
+            first, last, _ = row
     return float(last - first)
 
 

@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import uuid
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -23,7 +24,7 @@ PGBIN_CANDIDATES = [os.environ.get("CWLPILOT_TEST_PGBIN", ""), "/usr/lib/postgre
                     "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin"]
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(f"PostgreSQL is required in CI: {reason}")
     pytest.skip(f"no PostgreSQL to test with: {reason} (run `bash .ci/services.sh start` and "
@@ -73,9 +74,8 @@ def pg_server():
         _unavailable(f"psycopg is not installed ({exc})")
     url = os.environ.get("CWLPILOT_TEST_POSTGRES")
     if url:
-        data = os.environ.get("CWLPILOT_TEST_PGDATA")
-        pgbin = os.environ.get("CWLPILOT_TEST_PGBIN")
-        yield url, Path(data) if data else None, Path(pgbin) if pgbin else None
+        data, bin_dir = os.environ.get("CWLPILOT_TEST_PGDATA"), os.environ.get("CWLPILOT_TEST_PGBIN")
+        yield url, Path(data) if data else None, Path(bin_dir) if bin_dir else None
         return
     pgbin = next((Path(p) for p in PGBIN_CANDIDATES if p and (Path(p) / "initdb").exists()), None)
     if pgbin is None:

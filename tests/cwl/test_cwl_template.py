@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cwlpilot.semantics.cwl.template import input_ref, instantiate, instantiate_value, mark_expansions, marker
 
 MARK = marker("outer.sub")  # "outer.sub@"
@@ -61,7 +63,7 @@ def test_output_values_of_an_instance() -> None:
 
 
 def test_readers_of_an_expanding_stage_are_its_dependents() -> None:
-    stages = [
+    stages: list[dict[str, Any]] = [
         {"name": "sc", "kind": "cwl_tool", "needs": [], "data": {"step": {"scatter": ["x"]}}},
         {"name": "sub", "kind": "cwl_subworkflow", "needs": [], "data": {"dependents": ["old"]}},
         {"name": "plain", "kind": "cwl_tool", "needs": ["sc"], "data": {}},

@@ -27,7 +27,7 @@ def test_retry_rules_file_no_retry_on_exit_code_and_log_regex(tmp_path):
                                             stage("other", "exit 5", retry_count=1)])
     proc = cwlpilot("run", plan, "--workdir", tmp_path / "w", "-k", "--retry-rules", rules)
     assert proc.returncode == 1
-    counts = {}
+    counts: dict[str, int] = {}
     for a in attempts(tmp_path / "w"):
         counts[a[0]] = counts.get(a[0], 0) + 1
     assert counts == {"three": 1, "corrupt": 1, "other": 2}

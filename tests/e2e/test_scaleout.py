@@ -1,7 +1,7 @@
 """Scale out, end to end, with a real PostgreSQL and a real Slurm (three virtual nodes on this host): pilots
 sharing a run, `submit --slurm` draining a run over the nodes, `scancel` of a pilot mid-run, a pilot reaching
-its time limit, a pilot told to drain, pilots preempted and requeued, and a PostgreSQL restart mid-run. Every stage appends
-"start NAME" and "end NAME" to a ledger: each must end exactly once."""
+its time limit, a pilot told to drain, pilots preempted and requeued, and a PostgreSQL restart mid-run. Every
+stage appends "start NAME" and "end NAME" to a ledger: each must end exactly once."""
 
 import os
 import shutil

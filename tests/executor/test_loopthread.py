@@ -5,6 +5,7 @@ import os
 import signal
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -56,7 +57,7 @@ def test_a_stop_pending_with_stage_ends_is_in_the_wakeup_pipe_with_them():
     read_fd, write_fd = os.pipe2(os.O_NONBLOCK)
     handlers = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGCHLD, signal.SIGTERM)}
     old_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
-    first = []
+    first: list[Any] = []
 
     def body():
         held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD, signal.SIGTERM})

@@ -7,6 +7,7 @@ things under test are the decisions, not fork/exec.
 import heapq
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -52,7 +53,9 @@ def simulate(plan, limits, outcomes, durations, keep_going=True):
                                   None, s.semaphore, s.retry_count, s.condition) for s in plan], {"run_id": "sim"})
         pilot = store.register_pilot("h", 1, 0.0, limits.cpu, limits.mem)
         by_id = {s.index: s for s in plan}
-        running, events, now, draws = [], [], 0.0, 0
+        running: list[tuple[float, int, Any]] = []
+        events: list[tuple[Any, ...]] = []
+        now, draws = 0.0, 0
         while True:
             usage = Usage(sum(c.cpu for _, _, c in running), sum(c.mem for _, _, c in running), len(running),
                           sum(c.backfill for _, _, c in running),
@@ -116,7 +119,7 @@ def test_invariants_hold_for_any_plan_and_any_outcomes(plan, cpu, mem, backfill,
     by_name = {s.name: s for s in plan}
     for s in statuses.values():
         assert s.attempts <= by_name[s.name].retry_count + 1
-    ends = {}
+    ends: dict[str, Any] = {}
     for e in events:
         if e[0] == "end":
             ends.setdefault(e[1], []).append(e[3])

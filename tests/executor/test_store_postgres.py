@@ -4,6 +4,7 @@ connection (a real server behind a TCP relay that can cut it)."""
 
 import threading
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -66,7 +67,7 @@ def test_pilots_claiming_at_once_from_many_connections_run_every_stage_once(pg_u
     def pilot(k: int) -> None:
         store = open_store(pg_url)
         me = store.register_pilot(f"host{k}", k, 0.0, 4, 100)
-        held = []
+        held: list[Any] = []
         while True:
             def pick(ready, taken=()):  # three slots
                 return [ClaimRequest(r.id, 1, 10, False, r.semaphore) for r in ready[:3 - len(taken)]]
@@ -115,7 +116,12 @@ def test_an_idle_pilot_is_woken_when_stages_become_ready(pg_url):
     b.idle_wait(0.25, 0.5)  # nothing happens: it waits as long as it was allowed
     assert time.monotonic() - t0 >= 0.45
     woke: list[float] = []
-    waiter = threading.Thread(target=lambda: (b.idle_wait(0.25, 20.0), woke.append(time.monotonic())))
+
+    def wait() -> None:
+        b.idle_wait(0.25, 20.0)
+        woke.append(time.monotonic())
+
+    waiter = threading.Thread(target=wait)
     waiter.start()
     time.sleep(0.3)
     sent = time.monotonic()
@@ -215,7 +221,8 @@ def _drain(store, pilot, slots=1):
     def pick(ready, taken=()):
         return [ClaimRequest(r.id, 1, 10, False) for r in ready[:slots - len(taken)]]
 
-    held, order = [], []
+    held: list[Any] = []
+    order: list[str] = []
     while True:
         accepted, held = store.cycle(pilot, [finish(c) for c in held], pick, slots + 4, 0.0)
         assert all(accepted)

@@ -10,7 +10,7 @@ from cwlpilot.check_one import Settings, check_target
 from cwlpilot.compiler.report import Report, text_report
 
 
-def prun(name: str, exec_: str, args: str = "", ins: str = "", kind: str = "prun", extra: str = "") -> str:
+def prun(name: str, exec_: str, args: str | None = "", ins: str = "", kind: str = "prun", extra: str = "") -> str:
     """A step: `ins` is more `in:` lines (indented 6), `extra` more step lines (indented 4)."""
     lines = [f"  {name}:", f"    run: {kind}", "    in:"]
     lines += [ins.rstrip("\n")] if ins else []

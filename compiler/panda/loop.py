@@ -52,6 +52,7 @@ def emit_loop(
     outputs as its readers get them, and the values the body's outputs name."""
     body = step.body
     assert body is not None
+    ports = step.out or ("outDS",)
     if scope.loop is not None:
         out.local(
             step.pos,
@@ -59,7 +60,7 @@ def emit_loop(
             step.id,
             "panda-not-local",
         )
-        return {port: Datasets(()) for port in step.out or ("outDS",)}, {}
+        return {port: Datasets(()) for port in ports}, {}
     values = bind_body(body.inputs, ins)
     params = _dictionary(step, body, values, scope, out)
     loop_values = {**values, **{f"param_{k}": LoopRef(k) for k in params}}
@@ -76,7 +77,24 @@ def emit_loop(
         out.stages.extend(instantiate(t, FIRST, params) for t in templates)
         value = Datasets(tuple(_once(r) for r in refs), len(refs) != 1)
         out.loops.append(LoopNode(name, display, body.file, "", tuple(sorted(params.items())), 1))
-        return {port: value for port in step.out or ("outDS",)}, results
+        return {port: value for port in ports}, results
+    value = _iterate(name, display, body.file, junction, templates, refs, params, out, opts)
+    return {port: value for port in ports}, results
+
+
+def _iterate(
+    name: str,
+    display: str,
+    file: str,
+    junction: str,
+    templates: list[dict[str, Any]],
+    refs: tuple[DatasetRef, ...],
+    params: dict[str, Any],
+    out: Emitted,
+    opts: Options,
+) -> Datasets:
+    """A loop closed by `junction`: its first iteration, the templates the junction repeats, and the gate;
+    the loop's value as its readers get it."""
     # the gate waits for the junction and for the datasets of the body's unconditional steps: a
     # conditional body step that is skipped must not skip the loop's exit (its dataset stays empty)
     conditional = {t["name"] for t in templates if t.get("condition") is not None}
@@ -90,8 +108,8 @@ def emit_loop(
     out.stages.extend(first_iteration)
     value = _gate(name, display, junction, waits, refs, sources, out, opts)
     dictionary = tuple(sorted(params.items()))
-    out.loops.append(LoopNode(name, display, body.file, junction.replace(MARK, "N"), dictionary, opts.max_iterations))
-    return {port: value for port in step.out or ("outDS",)}, results
+    out.loops.append(LoopNode(name, display, file, junction.replace(MARK, "N"), dictionary, opts.max_iterations))
+    return value
 
 
 def _gate(

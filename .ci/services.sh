@@ -81,9 +81,9 @@ start_slurm() {
   local cpus mem
   cpus=$(nproc)
   mem=$(awk '/MemTotal/ {print int($2 / 1024 / 2)}' /proc/meminfo)  # each virtual node offers half the RAM
-  # Preemption (tests/e2e/test_scaleout.py): jobs of partition `high` preempt those of `low` over the same
-  # nodes; a preempted job is requeued after GraceTime (and starts again once the nodes are free and
-  # cred_expire, the least time a requeued job waits, has passed). `debug`, the default, is never preempted
+  # Preemption (tests/e2e/test_scaleout.py): jobs of partition `high` preempt those of `low` and `lowcancel`
+  # over the same nodes; after GraceTime a preempted job of `low` is requeued (and starts again once the nodes
+  # are free and cred_expire, the least time a requeued job waits, has passed), one of `lowcancel` cancelled. `debug`, the default, is never preempted
   # and preempts nothing: jobs that name no partition behave as without preemption.
   cat >"$s/slurm.conf" <<EOF
 ClusterName=cwlpilot
@@ -117,6 +117,7 @@ AuthInfo=cred_expire=15
 NodeName=n[1-$NODES] NodeAddr=127.0.0.1 Port=[17001-1700$NODES] CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=1 PreemptMode=OFF
 PartitionName=low Nodes=ALL MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=1 PreemptMode=REQUEUE GraceTime=5
+PartitionName=lowcancel Nodes=ALL MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=1 PreemptMode=CANCEL GraceTime=5
 PartitionName=high Nodes=ALL MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=2 PreemptMode=OFF
 EOF
   export SLURM_CONF="$s/slurm.conf"
@@ -143,11 +144,11 @@ stop_slurm() {
   [ -f "$DIR/slurm.pids" ] || return 0
   export SLURM_CONF="$DIR/slurm/slurm.conf"
   scancel --quiet --full --user=root 2>/dev/null || true
-  while read -r name pid; do
+  while read -r _ pid; do
     kill -TERM "$pid" 2>/dev/null || true
   done <"$DIR/slurm.pids"
   local deadline=$((SECONDS + 10))
-  while read -r name pid; do
+  while read -r _ pid; do
     while kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' /proc/"$pid"/stat 2>/dev/null)" != Z ]; do
       if [ $SECONDS -ge $deadline ]; then kill -KILL "$pid" 2>/dev/null || true; break; fi
       sleep 0.1

@@ -1,7 +1,7 @@
 """Scale out, end to end, with a real PostgreSQL and a real Slurm (three virtual nodes on this host): pilots
 sharing a run, `submit --slurm` draining a run over the nodes, `scancel` of a pilot mid-run, a pilot reaching
-its time limit, a pilot told to drain, pilots preempted and requeued, and a PostgreSQL restart mid-run. Every
-stage appends "start NAME" and "end NAME" to a ledger: each must end exactly once."""
+its time limit, a pilot told to drain, pilots preempted (requeued, or cancelled), and a PostgreSQL restart
+mid-run. Every stage appends "start NAME" and "end NAME" to a ledger: each must end exactly once."""
 
 import os
 import shutil
@@ -304,6 +304,48 @@ def test_preempted_pilots_hand_their_stages_back_and_come_back_requeued(tmp_path
     for log in (work / "pilots").iterdir():  # each pilot's log holds both of its runs
         text = log.read_text()
         assert "DUE TO PREEMPTION" in text and "pilot interrupted: its running stages were given back" in text
+
+
+def test_pilots_preempted_and_cancelled_hand_their_stages_back(tmp_path, pg_url, slurm):
+    """PreemptMode=CANCEL (partition `lowcancel` of .ci/services.sh, GraceTime=5): the preempted pilots get
+    the same SIGCONT, SIGTERM, SIGKILL sequence as with REQUEUE, and their jobs are cancelled rather than
+    requeued. They give their stages back; `submit --wait` says that every pilot ended with stages left, and
+    submitting again (elsewhere: partition `debug`) finishes the run."""
+    n, length = 36, 8.0731  # two pilots of two cores run six at once: six rounds outlast the preemption
+    plan = plan_of(tmp_path / "p.json", n, length, trapping=True)
+    work = tmp_path / "w"
+    submit = subprocess.Popen(
+        [sys.executable, "-m", "cwlpilot", "submit", str(plan), "--store", pg_url, "--workdir", str(work),
+         "--slurm", "--partition", "lowcancel", "--pilots", "2", "--cpus-per-pilot", "2", "--mem-per-pilot", "300",
+         "--wait"], env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    high = None
+    try:
+        _wait_for(lambda: query(pg_url, "SELECT count(DISTINCT pilot) FROM attempts WHERE state = 'running'",
+                                missing_ok=True) == [(2,)], what="two busy pilots")
+        high = subprocess.run(["sbatch", "--parsable", "--partition", "high", "--nodes", "3", "--exclusive",
+                               "--output", "/dev/null", "--wrap", "sleep 5"],
+                              capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+        output, _ = submit.communicate(timeout=240)
+    finally:
+        if submit.poll() is None:
+            submit.kill()
+        if high:
+            subprocess.run(["scancel", high], timeout=30)
+    assert submit.returncode == 1, output
+    assert "all pilots of job" in output and "submit again to go on" in output, output
+    pilots = query(pg_url, "SELECT id, ended FROM pilots ORDER BY id")
+    assert len(pilots) == 2 and all(ended == 1 for _, ended in pilots), pilots  # cancelled, not requeued
+    assert query(pg_url, "SELECT count(*) FROM attempts WHERE state = 'running'") == [(0,)]
+    assert not _stage_processes(f"sleep {length}")
+    for log in (work / "pilots").iterdir():
+        text = log.read_text()
+        assert "DUE TO PREEMPTION" in text and "pilot interrupted: its running stages were given back" in text
+    again = cwlpilot("submit", plan, "--store", pg_url, "--workdir", work, "--slurm", "--pilots", 3,
+                     "--cpus-per-pilot", 2, "--mem-per-pilot", 300, "--wait", timeout=240)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"{n} stages: {n} done" in again.stdout and "0 retried" in again.stdout, again.stdout
+    lost = _handed_back_cleanly(pg_url, work, n)
+    assert {pilot for _, pilot in lost} <= {pilot_id for pilot_id, _ in pilots}
 
 
 def test_a_postgresql_restart_mid_run_loses_nothing(tmp_path, pg_url, restart_postgres):

@@ -69,6 +69,8 @@ class SQLStore(Store):
             old = {name: (fp, state) for name, fp, state in
                    db.execute("SELECT name, fingerprint, state FROM stages WHERE origin IS NULL")}
             old_states = dict(db.execute("SELECT name, state FROM stages").fetchall())
+            # why a finished stage is what it is (a bypass: "skipped: its `when` is false"), kept with it
+            reasons = db.execute("SELECT name, reason FROM stages WHERE state = 'done' AND reason <> ''").fetchall()
             tries = dict(db.execute("SELECT stage, max(number) FROM attempts GROUP BY stage").fetchall())
             changed = [r.name for r in rows if r.name not in old or old[r.name][0] != r.fingerprint]
             stale = downstream(rows, changed)  # type: ignore[arg-type]
@@ -79,6 +81,8 @@ class SQLStore(Store):
             db.execute("DELETE FROM edges")
             graph.insert_rows(db, rows, {n: "done" for n in keep}, tries)
             graph.replay_expansions(db, old_states, tries)
+            db.executemany("UPDATE stages SET reason = ? WHERE name = ? AND state = 'done'",
+                           [(reason, name) for name, reason in reasons])
             db.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
                            "DO UPDATE SET value = excluded.value", sorted(meta.items()))
             db.execute("DELETE FROM meta WHERE key = 'stop'")

@@ -139,6 +139,18 @@ def test_sync_keeps_done_stages_and_reruns_changed_ones_with_their_downstream(st
     assert states(store) == {"a": "done", "b": "ready", "c": "done", "d": "pending", "e": "done"}
 
 
+def test_a_stage_its_kind_bypassed_keeps_the_reason_when_the_plan_is_loaded_again(store):
+    """A CWL step whose `when` is false is done, without running, and shown as skipped for that reason; a
+    resume (the same plan loaded again) keeps it so."""
+    pilot = store.register_pilot("h", 1, 0.0, 1, 1)
+    claims = {c.name: c for c in claim_all(store, pilot)}
+    bypass = "skipped: its `when` is false"
+    store.finish(pilot, [finish(claims["a"]), finish(claims["e"])._replace(rule=bypass, reason=bypass)])
+    store.sync_plan(rows(stages(PLAN)), {"run_id": "r1"})
+    st = {s.name: s for s in store.statuses()}
+    assert (st["e"].state, st["e"].reason) == (State.DONE, bypass) and st["a"].reason == ""
+
+
 def test_reset_unfinished_gives_failed_and_skipped_stages_a_fresh_start(store):
     pilot = store.register_pilot("h", 1, 0.0, 1, 1)
     claims = {c.name: c for c in claim_all(store, pilot)}

@@ -66,7 +66,7 @@ def run_cwl(args: argparse.Namespace, document: str, out: TextIO, err: TextIO) -
     if showing:
         return show_compiled(plan, cfg, out, err)
     code = run_compiled(plan, cfg, err, err)  # the final table on stderr: stdout is for what a mode shows
-    return _outputs(plan, cfg, code, err)
+    return write_outputs(plan, cfg.workdir, cfg.store_url, code, err)
 
 
 def _fresh_folder(document: str, make: bool) -> Path:
@@ -93,24 +93,24 @@ def _config(args: argparse.Namespace, workdir: Path) -> Any:
     return run_config(args, workdir / PLAN_FILE, workdir, optimistic=True)
 
 
-def _outputs(plan: dict[str, Any], cfg: Any, code: int, err: TextIO) -> int:
-    """Write the output object to WORKDIR/outputs.json (nulls for what a failed run did not make); say what
-    failed, with the end of its log."""
+def write_outputs(plan: dict[str, Any], workdir: Path, store_url: str | None, code: int, err: TextIO,
+                  prog: str = PROG) -> int:
+    """Write the output object of a run that ended with `code` to WORKDIR/outputs.json (nulls for what a
+    failed run did not make); say what failed, with the end of its log. The exit code."""
     from cwlpilot.semantics.cwl.values import PickValueError
 
-    workdir = cfg.workdir
     try:
         result = files.walk(collect(plan, workdir, lenient=code != 0), _with_checksum)
     except (PickValueError, OSError, ValueError) as exc:
-        err.write(f"{PROG}: the workflow's outputs cannot be collected: {exc}\n")
+        err.write(f"{prog}: the workflow's outputs cannot be collected: {exc}\n")
         return EXIT_FAILED
     (workdir / OUTPUTS_FILE).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if code != 0:
-        err.writelines(f"{line}\n" for line in failure_tails(workdir, cfg.store_url))
-        err.write(f"{PROG}: the run failed (plan and logs in {workdir}; outputs it did not make are null in "
+        err.writelines(f"{line}\n" for line in failure_tails(workdir, store_url))
+        err.write(f"{prog}: the run failed (plan and logs in {workdir}; outputs it did not make are null in "
                   f"{OUTPUTS_FILE})\n")
         return code
-    err.write(f"{PROG}: outputs in {workdir / OUTPUTS_FILE}\n")
+    err.write(f"{prog}: outputs in {workdir / OUTPUTS_FILE}\n")
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ and `sbatch` starts N pilots, each booking the cores and memory of its allocatio
 from __future__ import annotations
 
 import argparse
+import json
 import socket
 import sys
 import time
@@ -83,12 +84,16 @@ def _plan_file(a: argparse.Namespace, workdir: Path, err: TextIO) -> Path | None
     if a.plan.endswith(".json"):
         return Path(a.plan)
     from cwlpilot.check_cmd import build_plan, plan_json
+    from cwlpilot.cwlexec import PLAN_FILE, clobber_problem, marked
 
+    problem = clobber_problem(workdir)  # as `cwlpilot run` would, which may take the run up again from here
+    if problem:
+        raise UsageError(f"cwlpilot submit: {problem}")
     plan, _ = build_plan(a.plan, a.inputs, err, "cwlpilot submit")
     if plan is None:
         return None
-    path = workdir / "plan.json"
-    path.write_text(plan_json(plan), encoding="utf-8")
+    path = workdir / PLAN_FILE
+    path.write_text(plan_json(marked(plan, a.plan)), encoding="utf-8")
     return path
 
 
@@ -158,7 +163,14 @@ def _submit(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.flush()
         if not a.wait:
             return 0
-        return follow(store, job_id, workdir, t0, out, err)
+        code = follow(store, job_id, workdir, t0, out, err)
+        if a.plan.endswith(".json") or store.progress().active:  # not a CWL workflow, or the run goes on
+            return code
+        # a CWL workflow's run is over: its output object, as `cwlpilot run` writes it
+        from cwlpilot.cwlrun import write_outputs
+
+        compiled = json.loads(plan.read_text(encoding="utf-8"))
+        return write_outputs(compiled, workdir, cfg.store_url, code, err, prog="cwlpilot submit")
     finally:
         store.close()
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from .helpers import cwlpilot, env, stage, start_cwlpilot, write_plan
+from .helpers import ROOT, cwlpilot, env, stage, start_cwlpilot, write_plan
 
 LEDGER = "echo start {n} >> ../ledger; sleep {s}; echo end {n} >> ../ledger"
 # a stage that handles SIGTERM and exits non-zero, as a shell's trap (or a JVM, exiting 143) does
@@ -110,6 +110,37 @@ def test_submit_drains_a_run_over_three_nodes(tmp_path, pg_url, slurm):
     # most of the work, so the stages are asked to be spread over two nodes at least
     assert len(nodes) == 3 and len(worked) >= 2, worked
     assert len(os.listdir(work / "pilots")) == 3
+
+
+def test_submit_of_a_cwl_workflow_writes_its_outputs_as_run_does(tmp_path, pg_url, slurm):
+    """`submit WF.cwl INPUTS --wait` compiles the workflow into the workdir and, once the run is over, writes
+    the output object to WORKDIR/outputs.json, the same as `cwlpilot run WF.cwl INPUTS` writes."""
+    wf, job = ROOT / "examples" / "cwl" / "cross.cwl", ROOT / "examples" / "cwl" / "cross-job.yml"
+    work = tmp_path / "w"
+    result = cwlpilot("submit", wf, job, "--store", pg_url, "--workdir", work, "--slurm", "--pilots", 2,
+                      "--cpus-per-pilot", 1, "--mem-per-pilot", 300, "--wait", timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"cwlpilot submit: outputs in {work / 'outputs.json'}" in result.stderr, result.stderr
+    local = tmp_path / "local"
+    cwlpilot("run", wf, job, "--workdir", local, check=0)
+    submitted = (work / "outputs.json").read_text().replace(str(work), "WORKDIR")
+    assert submitted == (local / "outputs.json").read_text().replace(str(local), "WORKDIR")
+    assert '"checksum": "sha1$' in submitted
+    # `cwlpilot run` takes the submitted run up again (here: nothing is left to run)
+    again = cwlpilot("run", wf, job, "--workdir", work, "--store", pg_url, check=0)
+    assert "7 stages: 6 done, 0 failed, 1 skipped" in again.stderr, again.stderr
+    assert query(pg_url, "SELECT count(*) FROM attempts")[0][0] == 7
+
+
+def test_submit_of_a_cwl_workflow_keeps_a_plan_it_did_not_compile(tmp_path, pg_url):
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "plan.json").write_text('{"stages": [{"name": "mine", "cmd": "true"}]}\n')
+    result = cwlpilot("submit", ROOT / "examples" / "cwl" / "cross.cwl", ROOT / "examples" / "cwl" / "cross-job.yml",
+                      "--store", pg_url, "--workdir", work, "--slurm", "--pilots", 1, "--cpus-per-pilot", 1,
+                      "--mem-per-pilot", 300)
+    assert result.returncode == 2 and "is not a plan cwlpilot compiled" in result.stderr, result.stderr
+    assert "mine" in (work / "plan.json").read_text()
 
 
 def _wait_for(condition, timeout=60.0, what="condition"):

@@ -283,6 +283,24 @@ def _job_state(job):
     return out.stdout.strip()
 
 
+def _submit_waiting(plan, url, work, partition, pilots):
+    """`submit --wait` of `pilots` pilots of two cores in `partition`, in the background (output: stdout)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "cwlpilot", "submit", str(plan), "--store", url, "--workdir", str(work),
+         "--slurm", "--partition", partition, "--pilots", str(pilots), "--cpus-per-pilot", "2",
+         "--mem-per-pilot", "300", "--wait"], env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _preempt_when_busy(url, pilots, seconds):
+    """Once `pilots` pilots run stages, a job of the `high` partition wanting the three nodes whole, for
+    `seconds`: its id."""
+    _wait_for(lambda: query(url, "SELECT count(DISTINCT pilot) FROM attempts WHERE state = 'running'",
+                            missing_ok=True) == [(pilots,)], what=f"{pilots} busy pilots")
+    return subprocess.run(["sbatch", "--parsable", "--partition", "high", "--nodes", "3", "--exclusive",
+                           "--output", "/dev/null", "--wrap", f"sleep {seconds}"],
+                          capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+
+
 def test_preempted_pilots_hand_their_stages_back_and_come_back_requeued(tmp_path, pg_url, slurm):
     """Preemption, as .ci/services.sh sets it up: PreemptType=preempt/partition_prio, partition `low`
     (PreemptMode=REQUEUE, GraceTime=5) under `high` (a higher PriorityTier) over the same nodes.
@@ -300,18 +318,10 @@ def test_preempted_pilots_hand_their_stages_back_and_come_back_requeued(tmp_path
     n, length = 63, 8.0731
     plan = plan_of(tmp_path / "p.json", n, length, trapping=True)
     work = tmp_path / "w"
-    submit = subprocess.Popen(
-        [sys.executable, "-m", "cwlpilot", "submit", str(plan), "--store", pg_url, "--workdir", str(work),
-         "--slurm", "--partition", "low", "--pilots", "3", "--cpus-per-pilot", "2", "--mem-per-pilot", "300",
-         "--wait"], env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    submit = _submit_waiting(plan, pg_url, work, "low", 3)
     high = None
     try:
-        _wait_for(lambda: query(pg_url, "SELECT count(DISTINCT pilot) FROM attempts WHERE state = 'running'",
-                                missing_ok=True) == [(3,)], what="three busy pilots")
-        # a job of the high partition wanting the three nodes whole
-        high = subprocess.run(["sbatch", "--parsable", "--partition", "high", "--nodes", "3", "--exclusive",
-                               "--output", "/dev/null", "--wrap", "sleep 20"],
-                              capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+        high = _preempt_when_busy(pg_url, 3, 20)
         _wait_for(lambda: _job_state(high) == "RUNNING", timeout=90, what="the preemptor to start")
         # the preempted pilots are gone: each ended itself, giving back what it ran; nothing they started runs
         pilots = query(pg_url, "SELECT id, ended, batch_job FROM pilots ORDER BY id")
@@ -345,17 +355,10 @@ def test_pilots_preempted_and_cancelled_hand_their_stages_back(tmp_path, pg_url,
     n, length = 36, 8.0731  # two pilots of two cores run six at once: six rounds outlast the preemption
     plan = plan_of(tmp_path / "p.json", n, length, trapping=True)
     work = tmp_path / "w"
-    submit = subprocess.Popen(
-        [sys.executable, "-m", "cwlpilot", "submit", str(plan), "--store", pg_url, "--workdir", str(work),
-         "--slurm", "--partition", "lowcancel", "--pilots", "2", "--cpus-per-pilot", "2", "--mem-per-pilot", "300",
-         "--wait"], env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    submit = _submit_waiting(plan, pg_url, work, "lowcancel", 2)
     high = None
     try:
-        _wait_for(lambda: query(pg_url, "SELECT count(DISTINCT pilot) FROM attempts WHERE state = 'running'",
-                                missing_ok=True) == [(2,)], what="two busy pilots")
-        high = subprocess.run(["sbatch", "--parsable", "--partition", "high", "--nodes", "3", "--exclusive",
-                               "--output", "/dev/null", "--wrap", "sleep 5"],
-                              capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+        high = _preempt_when_busy(pg_url, 2, 5)
         output, _ = submit.communicate(timeout=240)
     finally:
         if submit.poll() is None:

@@ -50,6 +50,11 @@ from cwlpilot.executor.watchover import EndedStage, Running
 
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 DRAIN_SIGNAL = signal.SIGUSR1  # finish the running stages, claim no more (Slurm: sbatch --signal=B:USR1@N)
+# How long the record of a stage that died of a SIGTERM the pilot did not send waits for the pilot's own stop
+# signal. A batch system ending a job (scancel, preemption, the time limit) signals its processes one by one:
+# a stage may die, and its end reach the pilot, before the pilot's own SIGTERM is sent (seen with Slurm's
+# PreemptMode=CANCEL). Should the stop come meanwhile, the stage goes back with the pilot's others.
+STOP_HOLD = 2.0
 
 
 class Reporter(Protocol):
@@ -89,6 +94,7 @@ class Pilot:
         self.interrupted = False
         self.draining = False  # DRAIN_SIGNAL came: no more claims; the pilot leaves once its stages ended
         self.drain_noted = False
+        self.held: list[tuple[float, EndedStage]] = []  # (monotonic time to record it, a stage SIGTERM ended)
         self.host = socket.gethostname()
         self.id = 0
         self.containment: Containment | None = None
@@ -138,7 +144,8 @@ class Pilot:
         self._work()
         # Stages that ended before the stop are recorded with their real outcome, not as lost (those the stop
         # itself may have ended go back with the pilot's others: `_round`).
-        ended = self._reap(stopping=self.interrupted)
+        ended = [e for _, e in self.held] + self._reap(stopping=self.interrupted)
+        self.held = []
         if ended:
             self._round(ended, claim=False)
 
@@ -149,8 +156,8 @@ class Pilot:
         next_sample, next_beat = now + cfg.sample_interval, now + cfg.heartbeat_interval
         unrecorded: list[EndedStage] = []  # stages that could not even start, recorded in the next round
         while not self.interrupted:
-            ended, unrecorded = unrecorded + self._reap(), []
             now = time.monotonic()
+            ended, unrecorded = unrecorded + self._hold(self._reap(), now), []
             if now >= next_beat:
                 next_beat = now + cfg.heartbeat_interval
                 if not self._beat():
@@ -171,8 +178,8 @@ class Pilot:
                 if failed is not None:
                     unrecorded.append(failed)
             self.containment.flush()
-            if self.running:
-                deadline = min(next_sample, next_beat, now + cfg.poll_interval)
+            if self.running or self.held:
+                deadline = min(next_sample, next_beat, now + cfg.poll_interval, *(t for t, _ in self.held))
                 if self.deadlines:
                     deadline = min([deadline, *watchover.kill_times(self.running)])
                 self._wait(deadline - time.monotonic())
@@ -183,6 +190,19 @@ class Pilot:
                     return
                 # other pilots hold the remaining stages: wait until the store says some may be ready
                 self.store.idle_wait(cfg.poll_interval, max(0.0, next_beat - time.monotonic()))
+
+    def _hold(self, ended: list[EndedStage], now: float) -> list[EndedStage]:
+        """`ended` less the stages a SIGTERM the pilot did not send ended (held for STOP_HOLD seconds), plus
+        those held long enough."""
+        fresh = []
+        for e in ended:
+            if e.ended.killed_for is None and e.ended.exit_code in (-signal.SIGTERM, 128 + signal.SIGTERM):
+                self.held.append((now + STOP_HOLD, e))
+            else:
+                fresh.append(e)
+        due = [e for t, e in self.held if t <= now]
+        self.held = [(t, e) for t, e in self.held if t > now]
+        return fresh + due
 
     def _round(self, ended: list[EndedStage], claim: bool = True) -> list[Claim]:
         """Record what ended and claim what may start, in one store transaction."""
@@ -204,7 +224,8 @@ class Pilot:
             self.drain_noted = True
             self.reporter.note(f"draining (signal {DRAIN_SIGNAL.name}): no more stages are claimed; this pilot "
                                f"leaves once its {len(self.running) + len(ended)} running stage(s) ended")
-        free = 0 if self.stop_reason is not None or self.draining or not claim \
+        # nothing new while a stage SIGTERM ended is held: the pilot may be being stopped
+        free = 0 if self.stop_reason is not None or self.draining or self.held or not claim \
             else self.cfg.limits.max_jobs - len(self.running)
         if not finishes and free <= 0:
             return []

@@ -150,6 +150,40 @@ def test_sigusr1_drains_a_run_its_running_stages_end_and_no_others_start(tmp_pat
     assert all(ledger(work).count(f"start t{i}") == 1 for i in range(6))
 
 
+def _stage_sigtermed(tmp_path, pilot_too):
+    """A run of one long stage; SIGTERM to the stage's processes (from outside, as a batch system sends it),
+    and 0.3 s later, with `pilot_too`, to the pilot. The run's exit code, its log, its attempts."""
+    plan = write_plan(tmp_path / "p.json", [stage("victim", LEDGER.format(n="victim", s=30), cwd="work")])
+    work = tmp_path / "w"
+    proc = start_cwlpilot("run", plan, "--workdir", work, log=tmp_path / "run.log")
+    deadline = time.time() + 20
+    while not ledger(work) and time.time() < deadline:
+        time.sleep(0.05)
+    (leader,) = [p for p in processes_of_run(work, "victim") if p.pid == os.getpgid(p.pid)]
+    os.killpg(leader.pid, signal.SIGTERM)
+    if pilot_too:
+        time.sleep(0.3)
+        os.kill(proc.pid, signal.SIGTERM)
+    code = proc.wait(timeout=30)
+    return code, (tmp_path / "run.log").read_text(), attempts(work)
+
+
+def test_a_stage_the_stops_sigterm_reached_first_goes_back_with_the_pilot(tmp_path):
+    """A batch system signals a job's processes one by one: the stage may die, and the pilot learn of it,
+    before the pilot's own SIGTERM comes. Its record waits a moment for it (executor.pilot.STOP_HOLD)."""
+    code, log, tries = _stage_sigtermed(tmp_path, pilot_too=True)
+    assert code == 1 and "interrupted: running stages were stopped and will run again next time" in log, log
+    assert [(a[0], a[2]) for a in tries] == [("victim", "lost")], tries  # not failed, not counted
+
+
+def test_a_stage_ended_by_somebody_elses_sigterm_fails_once_the_pilot_was_not_stopped(tmp_path):
+    t0 = time.monotonic()
+    code, log, tries = _stage_sigtermed(tmp_path, pilot_too=False)
+    assert code == 1 and "killed by signal 15" in log, log
+    assert [(a[0], a[2]) for a in tries] == [("victim", "failed")], tries
+    assert time.monotonic() - t0 >= 2.0  # held for STOP_HOLD first
+
+
 def test_a_pilot_without_a_run_says_so(tmp_path):
     proc = cwlpilot("pilot", "--store", f"sqlite:///{tmp_path}/none.db", "--wait", 0.3)
     assert proc.returncode == 1 and "no store there after 0.3 s" in proc.stderr

@@ -181,7 +181,10 @@ def run_config(a: argparse.Namespace, plan: Path, workdir: Path, progress: str |
 
 def pilot_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cwlpilot pilot", description="Join a run: pull ready stages from its "
-                                "store and run them within this pilot's own limits, until the run is over.")
+                                "store and run them within this pilot's own limits, until the run is over.",
+                                epilog="Signals: SIGTERM or SIGINT stop the running stages and give them back "
+                                "to the run; SIGUSR1 drains the pilot (its running stages finish, it claims no "
+                                "more and exits 0).")
     p.add_argument("--store", required=True, help="the run's store URL (e.g. sqlite:////path/cwlpilot.db)")
     p.add_argument("--wait", type=number(float, zero=True), default=30.0, metavar="S",
                    help="wait up to S seconds for the run to be loaded into the store (default 30)")

@@ -231,11 +231,19 @@ def _stage_processes(marker):
 def _handed_back_cleanly(url, workdir, n):
     """The run ended with every stage done exactly once; the attempts the stopped pilots had running were
     given back by the pilots themselves (`lost`, rule "interrupted", not "lost: pilot died"), none failed,
-    none counted against a stage's retries, and none wrote its end (it was stopped, not finished). Stages
-    that exit 143 on the SIGTERM (`trapping`, the odd ones) were given back too, not failed."""
-    assert ended_exactly_once(workdir, n), ledger(workdir)
+    none counted against a stage's retries, and, but in the case below, none wrote its end (it was stopped,
+    not finished). Stages that exit 143 on the SIGTERM (`trapping`, the odd ones) were given back too.
+
+    A batch system signals a job's processes one by one: the `sleep` of a stage may die first, and its shell
+    write the stage's end before its own signal comes. Such a stage is given back (its shell was killed) and
+    runs again: it is the one case where the ledger shows a second end, and only for a stage given back."""
     attempts = query(url, "SELECT stage, state, rule, pilot FROM attempts ORDER BY id")
     lost = [(stage, pilot) for stage, state, rule, pilot in attempts if state == "lost"]
+    done = [stage for stage, state, _, _ in attempts if state == "done"]
+    assert sorted(done) == sorted(f"t{i}" for i in range(n)), attempts  # each stage done exactly once
+    twice = {name for name in done if ledger(workdir).count(f"end {name}") != 1}
+    assert twice <= {name for name, _ in lost}, (twice, ledger(workdir))
+    assert all(ledger(workdir).count(f"end {name}") == 2 for name in twice), ledger(workdir)
     assert lost and {state for _, state, _, _ in attempts} == {"done", "lost"}, attempts
     assert {rule for _, state, rule, _ in attempts if state == "lost"} == {"interrupted"}, attempts
     assert query(url, "SELECT max(counted) FROM stages")[0][0] == 0

@@ -200,9 +200,10 @@ class Pilot:
                 self.held.append((now + STOP_HOLD, e))
             else:
                 fresh.append(e)
-        due = [e for t, e in self.held if t <= now]
-        self.held = [(t, e) for t, e in self.held if t > now]
-        return fresh + due
+        if self.held:  # most rounds hold nothing
+            fresh += [e for t, e in self.held if t <= now]
+            self.held = [(t, e) for t, e in self.held if t > now]
+        return fresh
 
     def _round(self, ended: list[EndedStage], claim: bool = True) -> list[Claim]:
         """Record what ended and claim what may start, in one store transaction."""

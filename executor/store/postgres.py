@@ -319,7 +319,10 @@ class PostgresStore(SQLStore):
         requests = self._plain(pick(offered)) if offered else []
         # the cached queue beyond the picks serves the next pick unread while it offers `limit` stages: the
         # server's check makes a pick on it safe, however old, and a pick on a queue out of date is made again
-        rest = [r for r in cached if r.id not in {q.stage_id for q in requests}] if requests and cached else None
+        rest = None
+        if requests and cached:
+            picked = {q.stage_id for q in requests}
+            rest = [r for r in cached if r.id not in picked]
         read = rest is None or len(rest) < limit
         answer = self._call(pilot, results, offered, requests, limit, now, read)
         if answer.free:  # dependents whose decision needs the condition grammar: the queue read is out of date

@@ -3,6 +3,7 @@ sharing a run, `submit --slurm` draining a run over the nodes, `scancel` of a pi
 its time limit, a pilot told to drain, pilots preempted (requeued, or cancelled), and a PostgreSQL restart
 mid-run. Every stage appends "start NAME" and "end NAME" to a ledger: each must end exactly once."""
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -291,22 +292,28 @@ def _job_state(job):
     return out.stdout.strip()
 
 
-def _submit_waiting(plan, url, work, partition, pilots):
-    """`submit --wait` of `pilots` pilots of two cores in `partition`, in the background (output: stdout)."""
-    return subprocess.Popen(
+@contextlib.contextmanager
+def _preempted(plan, url, work, partition, pilots, seconds):
+    """`submit --wait` of `pilots` pilots of two cores in `partition`, in the background (output: stdout);
+    once they all run stages, a job of the `high` partition wanting the three nodes whole, for `seconds`.
+    Yields (the submit process, the preemptor's job id); what is left of either is ended on the way out."""
+    submit = subprocess.Popen(
         [sys.executable, "-m", "cwlpilot", "submit", str(plan), "--store", url, "--workdir", str(work),
          "--slurm", "--partition", partition, "--pilots", str(pilots), "--cpus-per-pilot", "2",
          "--mem-per-pilot", "300", "--wait"], env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def _preempt_when_busy(url, pilots, seconds):
-    """Once `pilots` pilots run stages, a job of the `high` partition wanting the three nodes whole, for
-    `seconds`: its id."""
-    _wait_for(lambda: query(url, "SELECT count(DISTINCT pilot) FROM attempts WHERE state = 'running'",
-                            missing_ok=True) == [(pilots,)], what=f"{pilots} busy pilots")
-    return subprocess.run(["sbatch", "--parsable", "--partition", "high", "--nodes", "3", "--exclusive",
-                           "--output", "/dev/null", "--wrap", f"sleep {seconds}"],
-                          capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+    high = None
+    try:
+        _wait_for(lambda: query(url, "SELECT count(DISTINCT pilot) FROM attempts WHERE state = 'running'",
+                                missing_ok=True) == [(pilots,)], what=f"{pilots} busy pilots")
+        high = subprocess.run(["sbatch", "--parsable", "--partition", "high", "--nodes", "3", "--exclusive",
+                               "--output", "/dev/null", "--wrap", f"sleep {seconds}"],
+                              capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+        yield submit, high
+    finally:
+        if submit.poll() is None:
+            submit.kill()
+        if high:
+            subprocess.run(["scancel", high], timeout=30)
 
 
 def test_preempted_pilots_hand_their_stages_back_and_come_back_requeued(tmp_path, pg_url, slurm):
@@ -326,10 +333,7 @@ def test_preempted_pilots_hand_their_stages_back_and_come_back_requeued(tmp_path
     n, length = 63, 8.0731
     plan = plan_of(tmp_path / "p.json", n, length, trapping=True)
     work = tmp_path / "w"
-    submit = _submit_waiting(plan, pg_url, work, "low", 3)
-    high = None
-    try:
-        high = _preempt_when_busy(pg_url, 3, 20)
+    with _preempted(plan, pg_url, work, "low", 3, 20) as (submit, high):
         _wait_for(lambda: _job_state(high) == "RUNNING", timeout=90, what="the preemptor to start")
         # the preempted pilots are gone: each ended itself, giving back what it ran; nothing they started runs
         pilots = query(pg_url, "SELECT id, ended, batch_job FROM pilots ORDER BY id")
@@ -337,11 +341,6 @@ def test_preempted_pilots_hand_their_stages_back_and_come_back_requeued(tmp_path
         assert not _stage_processes(f"sleep {length}")
         assert query(pg_url, "SELECT count(*) FROM attempts WHERE state = 'running'") == [(0,)]
         output, _ = submit.communicate(timeout=240)
-    finally:
-        if submit.poll() is None:
-            submit.kill()
-        if high:
-            subprocess.run(["scancel", high], timeout=30)
     assert submit.returncode == 0, output
     assert f"{n} stages: {n} done" in output and "0 retried" in output, output
     lost = _handed_back_cleanly(pg_url, work, n)
@@ -363,16 +362,8 @@ def test_pilots_preempted_and_cancelled_hand_their_stages_back(tmp_path, pg_url,
     n, length = 36, 8.0731  # two pilots of two cores run six at once: six rounds outlast the preemption
     plan = plan_of(tmp_path / "p.json", n, length, trapping=True)
     work = tmp_path / "w"
-    submit = _submit_waiting(plan, pg_url, work, "lowcancel", 2)
-    high = None
-    try:
-        high = _preempt_when_busy(pg_url, 2, 5)
+    with _preempted(plan, pg_url, work, "lowcancel", 2, 5) as (submit, _):
         output, _ = submit.communicate(timeout=240)
-    finally:
-        if submit.poll() is None:
-            submit.kill()
-        if high:
-            subprocess.run(["scancel", high], timeout=30)
     assert submit.returncode == 1, output
     assert "all pilots of job" in output and "submit again to go on" in output, output
     pilots = query(pg_url, "SELECT id, ended FROM pilots ORDER BY id")
